@@ -1,0 +1,19 @@
+"""Speech models against the brain: a reproduction of Millet et al. (2022).
+
+Stages, one module each, in data-flow order:
+
+- :mod:`analysis.demo` builds the offline demo world (stimuli and simulated listeners);
+- :mod:`analysis.models` resolves model names to loaded networks;
+- :mod:`analysis.features` extracts every layer's activations;
+- :mod:`analysis.regressors` turns activations into regressors at fMRI frame times;
+- :mod:`analysis.encoding` fits ridge encoding models and returns brain scores;
+- :mod:`analysis.regions` gives vertex masks of the regions of interest;
+- :mod:`analysis.pipeline` chains the stages for one profile, with caching;
+- :mod:`analysis.plotting` and :mod:`analysis.figures` draw and save figures;
+- :mod:`analysis.book` executes the notebooks and builds the HTML book.
+"""
+import logging
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,0 +1,179 @@
+"""Execute the figure notebooks with papermill and build the HTML book with Jupyter Book v1.
+
+Steps of :func:`build_book`:
+
+1. stage the book's sources (``_config.yml``, ``_toc.yml``, ``book/``) under
+   ``<build>/src``, with MathJax copied in so the HTML renders offline;
+2. execute each notebook of ``_toc.yml`` with papermill under the chosen profile, into
+   ``<build>/src/book/<name>.ipynb``; a notebook already executed with the same source,
+   parameters and package code is reused;
+3. translate the Jupyter Book configuration to Sphinx (``jupyter-book config sphinx``) and
+   build HTML into ``<build>/html`` with warnings as errors, execution off.
+
+A failing notebook stops the build with its traceback; a Sphinx warning fails it too.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from analysis.config import PROJECT_ROOT, build_dir, get_profile
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("_config.yml", "_toc.yml", "book")
+
+
+class BookError(RuntimeError):
+    """A notebook failed, or Sphinx reported a warning or an error."""
+
+
+def toc_files(root: Path = PROJECT_ROOT) -> list[str]:
+    """Every document of ``_toc.yml``, in reading order (paths without suffix)."""
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                yield node["file"]
+            for key in ("root", "parts", "chapters", "sections"):
+                value = node.get(key)
+                if key == "root" and value:
+                    yield value
+                elif isinstance(value, list):
+                    for child in value:
+                        yield from walk(child)
+
+    return list(dict.fromkeys(walk(yaml.safe_load((root / "_toc.yml").read_text()))))
+
+
+def notebooks(root: Path = PROJECT_ROOT) -> dict[str, Path]:
+    """The notebooks of the book, by name (e.g. ``"fig3"``), in reading order."""
+    found = {}
+    for doc in toc_files(root):
+        path = root / f"{doc}.ipynb"
+        if path.exists():
+            found[path.stem] = path
+    return found
+
+
+def stage_sources(root: Path, dest: Path) -> None:
+    """Copy the book's sources and a local MathJax into ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in SOURCES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+        else:
+            shutil.copy2(src, dest / name)
+    mathjax = resources.files("mathjax") / "static" / "mathjax" / "es5"
+    target = dest / "_static" / "mathjax"
+    if not (target / "tex-chtml.js").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(mathjax / "tex-chtml.js", target / "tex-chtml.js")
+        shutil.copytree(mathjax / "output" / "chtml" / "fonts", target / "output" / "chtml" /
+                        "fonts", dirs_exist_ok=True)
+
+
+def _execution_digest(notebook: Path, parameters: dict) -> str:
+    """Hash of what an executed notebook depends on: its source, parameters and package code."""
+    sha = hashlib.sha256(notebook.read_bytes())
+    sha.update(json.dumps(parameters, sort_keys=True).encode())
+    for path in sorted((PROJECT_ROOT / "analysis").rglob("*.py")):
+        sha.update(path.read_bytes())
+    return sha.hexdigest()
+
+
+def execute_notebook(source: Path, output: Path, parameters: dict, force: bool = False) -> bool:
+    """Run ``source`` with papermill into ``output``; return False when a valid copy existed.
+
+    Raises
+    ------
+    BookError
+        naming the notebook and carrying the failing cell's traceback.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    stamp = output.with_suffix(".stamp")
+    digest = _execution_digest(source, parameters)
+    if not force and output.exists() and stamp.exists() and stamp.read_text() == digest:
+        log.info("%s: reusing the executed copy %s", source.name, output)
+        return False
+    stamp.unlink(missing_ok=True)
+    log.info("%s: executing with %s", source.name, parameters)
+    try:
+        papermill.execute_notebook(str(source), str(output), parameters=parameters,
+                                   cwd=str(source.parent), kernel_name="python3",
+                                   progress_bar=sys.stderr.isatty(), log_output=False)
+    except PapermillExecutionError as error:
+        traceback = "\n".join(error.traceback)
+        raise BookError(f"notebook {source} failed in cell {error.exec_count} "
+                        f"({error.ename}: {error.evalue}); the executed copy with every output "
+                        f"is {output}.\n{traceback}") from None
+    stamp.write_text(digest)
+    return True
+
+
+def build_html(src: Path, html: Path) -> None:
+    """Build HTML from the staged sources with Sphinx, via Jupyter Book's configuration."""
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    command = str(jupyter_book) if jupyter_book.exists() else shutil.which("jupyter-book")
+    if command is None:
+        raise BookError("jupyter-book is not installed in this environment: run `make book`, "
+                        "or `pip install -e .` first.")
+    subprocess.run([command, "config", "sphinx", str(src)], check=True,
+                   stdout=subprocess.DEVNULL)
+    result = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going",
+                             "-q", "-d", str(html.parent / ".doctrees"), str(src), str(html)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BookError(f"the HTML build failed (warnings count as errors):\n{result.stderr}")
+
+
+def build_book(profile: str = "demo", figures: list[str] | None = None, force: bool = False,
+               html: bool = True) -> Path:
+    """Execute the book's notebooks under ``profile`` and build the HTML.
+
+    Parameters
+    ----------
+    profile : ``"demo"``, ``"lpp"`` or ``"paper"``
+    figures : notebook names to execute (default: all of ``_toc.yml``); the others are
+        reused from an earlier run when present
+    force : execute even when a valid executed copy exists
+    html : build the HTML after executing
+
+    Returns
+    -------
+    the HTML folder (or the staged source folder when ``html`` is False)
+    """
+    get_profile(profile)
+    available = notebooks()
+    unknown = sorted(set(figures or []) - set(available))
+    if unknown:
+        raise ValueError(f"figures={unknown} are not notebooks of _toc.yml; choose among "
+                         f"{', '.join(available)}.")
+    out = build_dir()
+    src = out / "src"
+    stage_sources(PROJECT_ROOT, src)
+    parameters = {"profile": profile, "output_dir": str(out / "figures")}
+    for name, path in available.items():
+        target = src / "book" / f"{name}.ipynb"
+        if figures and name not in figures:
+            if not target.exists():
+                raise BookError(f"{name} was not asked for and has never been executed; "
+                                f"add it to --figures.")
+            continue
+        execute_notebook(path, target, parameters, force=force)
+    if not html:
+        return src
+    build_html(src, out / "html")
+    log.info("book built: %s", out / "html" / "index.html")
+    return out / "html"

@@ -1,0 +1,98 @@
+"""Profiles, paths and parameter checks shared by every stage.
+
+A *profile* chooses the world a notebook runs in (see ``docs``: demo, lpp, paper). Paths are
+resolved from the data home, never from the working directory:
+
+- data home: ``$ANALYSIS_DATA_HOME`` if set, else ``<project root>/data``;
+- build folder: ``$ANALYSIS_BUILD_DIR`` if set, else ``<project root>/_build``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes and sources of one world.
+
+    Attributes
+    ----------
+    name : ``"demo"``, ``"lpp"`` or ``"paper"``.
+    languages : languages whose participants are analysed.
+    n_participants : participants per language.
+    n_folds : outer cross-validation folds (contiguous in time, no shuffling).
+    inner_folds : inner folds used to choose one ridge alpha per vertex.
+    alphas : ridge penalties searched.
+    offline : whether the profile runs without internet.
+    """
+
+    name: str
+    description: str
+    languages: tuple[str, ...]
+    n_participants: int
+    n_folds: int
+    inner_folds: int
+    alphas: tuple[float, ...] = field(default_factory=lambda: tuple(np.logspace(1, 8, 20)))
+    offline: bool = True
+    simulated: bool = False
+
+
+PROFILES: dict[str, Profile] = {
+    "demo": Profile("demo", "embedded demo world: synthetic speech, simulated listeners",
+                    languages=("en",), n_participants=3, n_folds=5, inner_folds=5,
+                    alphas=tuple(np.logspace(1, 8, 8)),
+                    simulated=True),
+    "lpp": Profile("lpp", "Le Petit Prince fMRI, a few participants per language",
+                   languages=("en", "fr", "cn"), n_participants=3, n_folds=10, inner_folds=5,
+                   offline=False),
+    "paper": Profile("paper", "every participant of Le Petit Prince: the full reproduction",
+                     languages=("en", "fr", "cn"), n_participants=0, n_folds=10, inner_folds=5,
+                     offline=False),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """Return the profile called ``name``, or raise a ValueError listing the valid names."""
+    if not isinstance(name, str) or name not in PROFILES:
+        raise ValueError(f"profile={name!r} is not a profile; choose one of "
+                         f"{', '.join(sorted(PROFILES))} (demo runs offline).")
+    return PROFILES[name]
+
+
+def data_home() -> Path:
+    """Folder holding downloads, the demo world and the cache of every stage."""
+    return Path(os.environ.get("ANALYSIS_DATA_HOME", PROJECT_ROOT / "data")).expanduser()
+
+
+def build_dir() -> Path:
+    """Folder of build outputs: executed notebooks, figures, HTML."""
+    return Path(os.environ.get("ANALYSIS_BUILD_DIR", PROJECT_ROOT / "_build")).expanduser()
+
+
+def figures_dir() -> Path:
+    """Where figure notebooks write their PNG, SVG and JSON."""
+    return build_dir() / "figures"
+
+
+def cache_dir() -> Path:
+    """Root of the on-disk cache of every stage's products."""
+    return data_home() / "cache"
+
+
+def check_choice(name: str, value, choices) -> None:
+    """Raise a ValueError naming parameter ``name`` when ``value`` is not among ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not valid; choose one of "
+                         f"{', '.join(map(repr, choices))}.")
+
+
+def check_positive_int(name: str, value, minimum: int = 1) -> None:
+    """Raise a ValueError naming parameter ``name`` unless it is an int >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}={value!r} must be an integer >= {minimum}.")

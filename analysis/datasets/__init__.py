@@ -1,0 +1,118 @@
+"""Data sets in one form, whatever their source: stimuli with timings, and participants' BOLD.
+
+Every loader (the demo world today, Le Petit Prince next) returns a :class:`Dataset`, so that
+nothing downstream can tell simulated from real data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.cache import file_digest
+from analysis.features import SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class Stimulus:
+    """One section of the story in one language.
+
+    Attributes
+    ----------
+    language, section : e.g. ``"en"``, 1
+    audio_path : WAV file (any rate; read at 16 kHz)
+    words : DataFrame with columns ``word, onset, offset`` (s from the audio onset)
+    n_scans : volumes acquired during this section (t=0 at the audio onset)
+    tr : repetition time (s)
+    phones : DataFrame with columns ``phone, onset, offset``, when known
+    """
+
+    language: str
+    section: int
+    audio_path: Path
+    words: pd.DataFrame
+    n_scans: int
+    tr: float
+    phones: pd.DataFrame | None = None
+
+    def waveform(self) -> np.ndarray:
+        """The audio as an array of shape (n_samples,), float32, mono, 16 kHz."""
+        return read_audio(self.audio_path)
+
+    def digest(self) -> str:
+        """SHA-256 of the audio file: the stimulus's identity in cache keys."""
+        return file_digest(self.audio_path)
+
+    def scan_times(self) -> np.ndarray:
+        """Acquisition time of each volume: array of shape (n_scans,)."""
+        return np.arange(self.n_scans) * self.tr
+
+
+@dataclass(frozen=True)
+class Participant:
+    """One listener: a BOLD file per section, each an array of shape (n_scans, n_vertices).
+
+    Attributes
+    ----------
+    id : e.g. ``"sub-EN01"``
+    language : the language heard
+    bold_paths : one ``.npy`` file per section, in section order
+    """
+
+    id: str
+    language: str
+    bold_paths: tuple[Path, ...]
+
+    def bold(self) -> np.ndarray:
+        """All sections stacked in time: array of shape (n_scans_total, n_vertices), float32."""
+        return np.vstack([np.load(p).astype(np.float32) for p in self.bold_paths])
+
+    def digest(self) -> str:
+        """Checksum of the BOLD files: the participant's identity in cache keys."""
+        return "-".join(file_digest(p)[:16] for p in self.bold_paths)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Stimuli per language and the participants who heard them."""
+
+    name: str
+    stimuli: dict[str, list[Stimulus]]
+    participants: list[Participant]
+    simulated: bool
+
+    def participants_of(self, language: str) -> list[Participant]:
+        return [p for p in self.participants if p.language == language]
+
+
+def read_audio(path: Path) -> np.ndarray:
+    """Read a WAV file as mono float32 at 16 kHz: array of shape (n_samples,)."""
+    import soundfile
+    from scipy.signal import resample_poly
+
+    try:
+        audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except Exception as exc:
+        raise ValueError(f"{path}: cannot read audio ({exc}); is the file complete?") from exc
+    audio = audio.mean(axis=1)
+    if rate != SAMPLE_RATE:
+        g = np.gcd(rate, SAMPLE_RATE)
+        audio = resample_poly(audio, SAMPLE_RATE // g, rate // g).astype(np.float32)
+    return audio
+
+
+def load_dataset(profile: str, n_participants: int | None = None) -> Dataset:
+    """The data set of ``profile`` (see :mod:`analysis.config`), built or found in the data home."""
+    from analysis.config import get_profile
+
+    spec = get_profile(profile)
+    n = n_participants or spec.n_participants
+    if spec.name == "demo":
+        from analysis.demo.world import build_world
+
+        return build_world(languages=spec.languages, n_participants=n)
+    raise NotImplementedError(
+        f"profile={profile!r} reads the Le Petit Prince corpus, whose loader is not written "
+        "yet (issue 4); run with profile='demo'.")

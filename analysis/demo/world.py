@@ -1,0 +1,189 @@
+"""Build (once) and load the demo world: spoken story sections and simulated listeners.
+
+The world lives in ``<data home>/demo/world-<digest>/``, the digest covering everything it is
+built from (story text, voice, simulation parameters, seed, builder version)::
+
+    stimuli/task-demo<L>_section-<k>.wav   16 kHz speech
+    stimuli/task-demo<L>_section-<k>_words.tsv, ..._phones.tsv   onset/offset tables (s)
+    sub-<L><NN>/sub-<L><NN>_section-<k>_bold.npy   array of shape (n_scans, 20484)
+    truth.npz                                 planted amplitudes, ceilings, levels, regions
+    world.json                                written last: the file list with checksums
+
+A folder without a valid ``world.json`` is unfinished and is rebuilt from scratch.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from analysis.cache import atomic_write, file_digest, key_digest
+from analysis.config import data_home
+from analysis.datasets import Dataset, Participant, Stimulus
+from analysis.demo import listeners
+from analysis.demo.speech import synthesize
+from analysis.demo.story import STORY, VOICES
+
+log = logging.getLogger(__name__)
+
+BUILDER_VERSION = 3
+TR = 2.0
+EXTRA_SCANS = 4  # scans after the audio ends, as in the English audiobook runs
+SENTENCE_PAUSE = 0.35  # seconds of silence between sentences
+
+
+def build_world(languages=("en",), n_participants: int = 3, seed: int = 0, rate: int = 150,
+                params: listeners.ListenerParameters = listeners.ListenerParameters(),
+                sentences_per_section: int | None = None, root: Path | None = None) -> Dataset:
+    """The demo world, built on first use and verified on every later use.
+
+    Parameters
+    ----------
+    languages : languages of the story to speak; each participant hears one
+    n_participants : simulated participants per language
+    seed : seed of every random draw of the simulation
+    rate : espeak-ng speaking rate (words per minute)
+    sentences_per_section : keep only the first sentences of each section (small worlds for
+        tests); None keeps the whole story
+    root : parent folder (default ``<data home>/demo``)
+    """
+    for language in languages:
+        if language not in STORY:
+            raise ValueError(f"languages: the demo story has no {language!r} version; "
+                             f"available: {', '.join(STORY)}.")
+    story = {lang: [section[:sentences_per_section] for section in STORY[lang]]
+             for lang in languages}
+    key = {"version": BUILDER_VERSION, "languages": list(languages), "story": story,
+           "n_participants": n_participants,
+           "seed": seed, "rate": rate, "params": asdict(params), "tr": TR}
+    folder = (root or data_home() / "demo") / f"world-{key_digest(key)}"
+    manifest = folder / "world.json"
+    if not _verified(manifest):
+        if folder.exists():
+            log.warning("demo world at %s is unfinished or corrupted; rebuilding it", folder)
+            shutil.rmtree(folder)
+        _build(folder, key, story, n_participants, seed, rate, params)
+    return _load(folder)
+
+
+def _verified(manifest: Path) -> bool:
+    if not manifest.exists():
+        return False
+    files = json.loads(manifest.read_text())["files"]
+    return all((manifest.parent / name).exists() and file_digest(manifest.parent / name) == sha
+               for name, sha in files.items())
+
+
+def _build(folder: Path, key: dict, story: dict[str, list[list[str]]], n_participants, seed,
+           rate, params) -> None:
+    import soundfile
+
+    log.info("building the demo world in %s", folder)
+    (folder / "stimuli").mkdir(parents=True, exist_ok=True)
+    stimuli, participants, truths = [], [], {}
+    for li, (language, sections) in enumerate(story.items()):
+        features, lengths = [], []
+        spoken = _speak_in_fresh_process(sections, VOICES[language], rate)
+        for k, (waveform, words, phones) in enumerate(spoken, 1):
+            stem = folder / "stimuli" / f"task-demo{language.upper()}_section-{k}"
+            atomic_write(stem.with_suffix(".wav"),
+                         lambda tmp: soundfile.write(tmp, waveform, 16000, format="WAV",
+                                                     subtype="PCM_16"))
+            words.to_csv(f"{stem}_words.tsv", sep="\t", index=False)
+            phones.to_csv(f"{stem}_phones.tsv", sep="\t", index=False)
+            n_scans = int(np.ceil(len(waveform) / 16000 / TR)) + EXTRA_SCANS
+            features.append(listeners.planted_features(waveform, 16000, words, phones))
+            lengths.append(n_scans)
+            stimuli.append({"language": language, "section": k, "stem": stem.name,
+                            "n_scans": n_scans})
+        regressors = listeners.level_regressors(features, [np.arange(n) * TR for n in lengths])
+        bold, truth = listeners.simulate_listeners(regressors, lengths, n_participants,
+                                                   seed=seed + li, params=params)
+        truths.update({f"{language}_{name}": value for name, value in truth.items()})
+        for p, runs in enumerate(bold, 1):
+            pid = f"sub-{language.upper()}{p:02d}"
+            (folder / pid).mkdir(exist_ok=True)
+            paths = []
+            for k, run in enumerate(runs, 1):
+                path = folder / pid / f"{pid}_section-{k}_bold.npy"
+                atomic_write(path, lambda tmp, run=run: _save_npy(tmp, run))
+                paths.append(str(path.relative_to(folder)))
+            participants.append({"id": pid, "language": language, "bold": paths})
+    atomic_write(folder / "truth.npz", lambda tmp: _save_npz(tmp, truths))
+    files = {str(p.relative_to(folder)): file_digest(p)
+             for p in sorted(folder.rglob("*")) if p.is_file()}
+    text = json.dumps({"key": key, "tr": TR, "stimuli": stimuli, "participants": participants,
+                       "files": files}, indent=1)
+    atomic_write(folder / "world.json", lambda tmp: tmp.write_text(text))
+
+
+def _speak_in_fresh_process(sections: list[list[str]], voice: str, rate: int) -> list:
+    """Speak every section in a new process.
+
+    espeak-ng keeps state between utterances (its pitch flutter runs on), and re-initialising
+    it does not reset that state, so the same text spoken twice in one process differs
+    slightly. A fresh process always starts from the same state, so the world is reproducible.
+    """
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return list(pool.map(_speak_sections, [sections], [voice], [rate]))[0]
+
+
+def _speak_sections(sections: list[list[str]], voice: str, rate: int) -> list:
+    return [_speak_section(sentences, voice, rate)
+            for sentences in tqdm(sections, desc=f"speaking ({voice})")]
+
+
+def _speak_section(sentences: list[str], voice: str, rate: int):
+    """Speak sentence by sentence with pauses: waveform, words and phones tables (s)."""
+    pieces, words, phones, t = [], [], [], 0.0
+    pause = np.zeros(int(SENTENCE_PAUSE * 16000), dtype=np.float32)
+    for s, sentence in enumerate(sentences):
+        utt = synthesize(sentence, voice=voice, rate=rate)
+        words.append(utt.words.assign(onset=utt.words.onset + t, offset=utt.words.offset + t,
+                                      sentence=s))
+        phones.append(utt.phones.assign(onset=utt.phones.onset + t,
+                                        offset=utt.phones.offset + t))
+        pieces += [utt.waveform, pause]
+        t += (len(utt.waveform) + len(pause)) / 16000
+    return np.concatenate(pieces), pd.concat(words, ignore_index=True), pd.concat(
+        phones, ignore_index=True)
+
+
+def _load(folder: Path) -> Dataset:
+    meta = json.loads((folder / "world.json").read_text())
+    stimuli: dict[str, list[Stimulus]] = {}
+    for s in meta["stimuli"]:
+        stem = folder / "stimuli" / s["stem"]
+        stimuli.setdefault(s["language"], []).append(Stimulus(
+            language=s["language"], section=s["section"], audio_path=stem.with_suffix(".wav"),
+            words=pd.read_csv(f"{stem}_words.tsv", sep="\t", keep_default_na=False),
+            phones=pd.read_csv(f"{stem}_phones.tsv", sep="\t", keep_default_na=False),
+            n_scans=s["n_scans"], tr=meta["tr"]))
+    participants = [Participant(p["id"], p["language"], tuple(folder / b for b in p["bold"]))
+                    for p in meta["participants"]]
+    return Dataset("demo", stimuli, participants, simulated=True)
+
+
+def load_truth(dataset_folder: Path) -> dict[str, np.ndarray]:
+    """The planted ground truth saved beside a demo world."""
+    with np.load(dataset_folder / "truth.npz") as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as handle:
+        np.save(handle, array)
+
+
+def _save_npz(path: Path, arrays: dict) -> None:
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)

@@ -1,0 +1,84 @@
+"""Figure panels: layer curves and cortical maps (nilearn, fsaverage5 as shipped)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from analysis.regions import N_VERTICES_PER_HEMI
+
+
+def plot_layer_curve(ax, layers, mean_r, sem, null_mean_r=None, n_conv: int = 7):
+    """Mean brain score per layer with its SEM band, the null baseline, and the
+    convolutional / transformer parts marked.
+
+    Parameters
+    ----------
+    layers, mean_r, sem, null_mean_r : arrays of shape (n_layers,)
+    """
+    layers, mean_r, sem = map(np.asarray, (layers, mean_r, sem))
+    ax.axvspan(layers[0] - 0.5, n_conv - 0.5, color="0.92", zorder=0)
+    ax.text(0.02, 0.97, "convolutional", transform=ax.transAxes, va="top", fontsize=8,
+            color="0.35")
+    ax.text((n_conv - layers[0]) / len(layers) + 0.02, 0.97, "transformer",
+            transform=ax.transAxes, va="top", fontsize=8, color="0.35")
+    ax.fill_between(layers, mean_r - sem, mean_r + sem, color="C0", alpha=0.25, lw=0)
+    ax.plot(layers, mean_r, "o-", color="C0", ms=4, label="brain score (mean ± SEM)")
+    if null_mean_r is not None:
+        ax.plot(layers, null_mean_r, "--", color="0.4", lw=1,
+                label="null: regressors shifted in time")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xticks(layers)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("mean R over vertices")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    return ax
+
+
+def plot_cortex(values: np.ndarray, *, title: str = "", vmax: float | None = None,
+                cmap: str = "hot", colorbar_label: str = "R", symmetric: bool = False,
+                views=("lateral", "medial"), axes=None):
+    """Values on the inflated fsaverage5 cortex, both hemispheres, each view.
+
+    Parameters
+    ----------
+    values : array of shape (20484,), left hemisphere first; NaN vertices are left grey
+    axes : 3-D axes to draw in, one per (hemisphere, view) (default: a new figure)
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    from nilearn import plotting
+    from nilearn.datasets import load_fsaverage, load_fsaverage_data
+    from nilearn.surface import SurfaceImage
+
+    values = np.asarray(values, dtype=float)
+    if values.shape != (2 * N_VERTICES_PER_HEMI,):
+        raise ValueError(f"values must have shape ({2 * N_VERTICES_PER_HEMI},), one per "
+                         f"fsaverage5 vertex; got {values.shape}.")
+    mesh = load_fsaverage("fsaverage5")["inflated"]
+    sulcal = load_fsaverage_data(mesh="fsaverage5", data_type="sulcal", mesh_type="inflated")
+    shown = np.nan_to_num(values, nan=0.0)
+    image = SurfaceImage(mesh=mesh, data={"left": shown[:N_VERTICES_PER_HEMI],
+                                          "right": shown[N_VERTICES_PER_HEMI:]})
+    vmax = float(np.nanmax(np.abs(values))) if vmax is None else vmax
+    panels = [(h, v) for v in views for h in ("left", "right")]
+    if axes is None:
+        _, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2),
+                               subplot_kw={"projection": "3d"})
+    if len(np.atleast_1d(axes)) != len(panels):
+        raise ValueError(f"axes: {len(panels)} 3-D axes are needed, one per hemisphere and view.")
+    fig = np.atleast_1d(axes)[0].figure
+    for ax, (hemi, view) in zip(np.atleast_1d(axes), panels):
+        plotting.plot_surf_stat_map(stat_map=image, hemi=hemi, view=view, bg_map=sulcal,
+                                    axes=ax, figure=fig, cmap=cmap, vmax=vmax,
+                                    symmetric_cbar=symmetric, colorbar=False,
+                                    threshold=1e-6, darkness=0.7)
+        ax.set_title(f"{hemi} {view}", fontsize=9)
+    mappable = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(-vmax if symmetric else 0,
+                                                                   vmax))
+    fig.colorbar(mappable, ax=list(np.atleast_1d(axes)), shrink=0.6, label=colorbar_label,
+                 location="right", pad=0.02)
+    if title:
+        fig.suptitle(title)
+    return fig
