@@ -13,7 +13,15 @@ Stages, one module each, in data-flow order:
 - :mod:`analysis.book` executes the notebooks and builds the HTML book.
 """
 import logging
+import os
+import sys
 
 __version__ = "0.1.0"
 
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+_log = logging.getLogger(__name__)
+_log.addHandler(logging.NullHandler())
+if os.environ.get("ANALYSIS_LOG_LEVEL"):  # set by the book runner for notebook kernels
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
+    _log.addHandler(_handler)
+    _log.setLevel(os.environ["ANALYSIS_LOG_LEVEL"].upper())

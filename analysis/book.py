@@ -17,9 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -88,7 +91,28 @@ def _execution_digest(notebook: Path, parameters: dict) -> str:
     sha.update(json.dumps(parameters, sort_keys=True).encode())
     for path in sorted((PROJECT_ROOT / "analysis").rglob("*.py")):
         sha.update(path.read_bytes())
+    sha.update((PROJECT_ROOT / "requirements.lock").read_bytes())
     return sha.hexdigest()
+
+
+def _still_valid(stamp: Path, output: Path, digest: str) -> bool:
+    """Whether an executed copy exists for this digest and every file it wrote is still there."""
+    try:
+        record = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return False
+    return (output.exists() and record.get("digest") == digest
+            and all(Path(p).exists() for p in record.get("outputs", [])))
+
+
+def _kernel_environment() -> dict[str, str]:
+    """Environment of the notebook kernels: the package logs its steps to stderr, which
+    papermill relays, and progress bars refresh rarely enough to stay readable in a log."""
+    return {"ANALYSIS_LOG_LEVEL": os.environ.get("ANALYSIS_LOG_LEVEL", "INFO"),
+            "TQDM_MININTERVAL": os.environ.get("TQDM_MININTERVAL", "15")}
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def execute_notebook(source: Path, output: Path, parameters: dict, force: bool = False) -> bool:
@@ -104,22 +128,67 @@ def execute_notebook(source: Path, output: Path, parameters: dict, force: bool =
 
     stamp = output.with_suffix(".stamp")
     digest = _execution_digest(source, parameters)
-    if not force and output.exists() and stamp.exists() and stamp.read_text() == digest:
+    if not force and _still_valid(stamp, output, digest):
         log.info("%s: reusing the executed copy %s", source.name, output)
         return False
     stamp.unlink(missing_ok=True)
     log.info("%s: executing with %s", source.name, parameters)
+    started = time.time()
+    saved_env = {k: os.environ.get(k) for k in _kernel_environment()}
+    os.environ.update(_kernel_environment())
     try:
         papermill.execute_notebook(str(source), str(output), parameters=parameters,
                                    cwd=str(source.parent), kernel_name="python3",
-                                   progress_bar=sys.stderr.isatty(), log_output=False)
+                                   progress_bar=sys.stderr.isatty(), stdout_file=sys.stdout,
+                                   stderr_file=sys.stderr)
     except PapermillExecutionError as error:
         traceback = "\n".join(error.traceback)
+        if not sys.stderr.isatty():
+            traceback = _ANSI.sub("", traceback)
         raise BookError(f"notebook {source} failed in cell {error.exec_count} "
                         f"({error.ename}: {error.evalue}); the executed copy with every output "
                         f"is {output}.\n{traceback}") from None
-    stamp.write_text(digest)
+    finally:
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    folder = Path(parameters.get("output_dir") or "")
+    written = [str(p) for p in folder.glob("*") if parameters.get("output_dir")
+               and p.is_file() and p.stat().st_mtime >= started]
+    stamp.write_text(json.dumps({"digest": digest, "outputs": sorted(written)}))
     return True
+
+
+_ASSET = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*?\b(?:src|href)\s*=\s*["']"""
+                    r"""((?:https?:)?//[^"']+)["']""", re.IGNORECASE)
+_CSS_URL = re.compile(r"""url\(\s*["']?((?:https?:)?//[^)"']+)""", re.IGNORECASE)
+
+
+def remote_assets(html: Path) -> dict[str, list[str]]:
+    """Scripts, stylesheets, fonts and images that built pages would fetch from the network.
+
+    Links a reader follows (``<a href>``) are fine; ``<link rel=...>`` hints that fetch
+    nothing (canonical, preconnect) are ignored. Returns ``{page: [url, ...]}`` for the
+    offending pages, empty when the book renders offline.
+    """
+    found: dict[str, list[str]] = {}
+    for page in sorted(html.rglob("*")):
+        if page.suffix not in (".html", ".css", ".js") or not page.is_file():
+            continue
+        text = page.read_text(errors="replace")
+        urls = _CSS_URL.findall(text) if page.suffix != ".html" else []
+        if page.suffix == ".html":
+            for tag in re.finditer(r"<(?:script|link|img|iframe)\b[^>]*>", text, re.I):
+                if re.search(r"""rel\s*=\s*["'](?:canonical|preconnect|dns-prefetch)""",
+                             tag.group(0), re.I):
+                    continue
+                urls += _ASSET.findall(tag.group(0))
+            urls += _CSS_URL.findall(text)
+        if urls:
+            found[str(page.relative_to(html))] = sorted(set(urls))
+    return found
 
 
 def build_html(src: Path, html: Path) -> None:
@@ -129,13 +198,21 @@ def build_html(src: Path, html: Path) -> None:
     if command is None:
         raise BookError("jupyter-book is not installed in this environment: run `make book`, "
                         "or `pip install -e .` first.")
-    subprocess.run([command, "config", "sphinx", str(src)], check=True,
-                   stdout=subprocess.DEVNULL)
+    configured = subprocess.run([command, "config", "sphinx", str(src)], capture_output=True,
+                                text=True)
+    if configured.returncode != 0:
+        raise BookError(f"`jupyter-book config sphinx` failed on {src}/_config.yml:\n"
+                        f"{configured.stdout}{configured.stderr}")
     result = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going",
                              "-q", "-d", str(html.parent / ".doctrees"), str(src), str(html)],
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise BookError(f"the HTML build failed (warnings count as errors):\n{result.stderr}")
+    remote = remote_assets(html)
+    if remote:
+        listing = "\n".join(f"  {page}: {', '.join(urls)}" for page, urls in remote.items())
+        raise BookError(f"built pages fetch assets from the network, so the book would not "
+                        f"render offline:\n{listing}")
 
 
 def build_book(profile: str = "demo", figures: list[str] | None = None, force: bool = False,

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -37,11 +38,12 @@ def file_digest(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
     return sha.hexdigest()
 
 
-def array_digest(array: np.ndarray) -> str:
-    """SHA-256 of an array's dtype, shape and bytes, hex (short)."""
-    array = np.ascontiguousarray(array)
-    sha = hashlib.sha256(f"{array.dtype}{array.shape}".encode())
-    sha.update(array.data)
+def source_digest(*modules) -> str:
+    """SHA-256 (short) of the source files of ``modules``: code a product depends on, so that
+    changing it invalidates the product."""
+    sha = hashlib.sha256()
+    for module in modules:
+        sha.update(Path(module.__file__).read_bytes())
     return sha.hexdigest()[:20]
 
 
@@ -87,7 +89,7 @@ class Cache:
                 raise ValueError("checksum mismatch")
             with np.load(data_path, allow_pickle=False) as npz:
                 return {name: npz[name] for name in npz.files}
-        except Exception as exc:  # any unreadable product is recomputed, never trusted
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # never trusted
             log.warning("cache: %s is corrupted (%s); recomputing it", data_path, exc)
             data_path.unlink(missing_ok=True)
             receipt_path.unlink(missing_ok=True)

@@ -58,8 +58,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"done: {out}")
     elif args.command == "world":
+        from analysis.config import check_positive_int
         from analysis.datasets import load_dataset
 
+        try:
+            if args.participants is not None:
+                check_positive_int("--participants", args.participants)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         dataset = load_dataset("demo", n_participants=args.participants)
         print(f"demo world ready: {len(dataset.participants)} participants, "
               f"{sum(len(s) for s in dataset.stimuli.values())} sections")

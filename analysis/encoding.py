@@ -77,7 +77,8 @@ def brain_score(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 5, inner_folds: 
     if not 2 <= n_folds <= len(X) // 2:
         raise ValueError(f"n_folds={n_folds} must be between 2 and n_samples/2 = {len(X) // 2}.")
     set_backend("numpy", on_error="raise")
-    valid = np.isfinite(Y).all(axis=0) & (np.nanstd(Y, axis=0) > 0)
+    valid = np.isfinite(Y).all(axis=0)
+    valid[valid] = Y[:, valid].std(axis=0) > 0
     Yv = Y[:, valid]
     scores = np.zeros((n_folds, int(valid.sum())))
     for fold, (train, test) in enumerate(KFold(n_folds, shuffle=False).split(X)):

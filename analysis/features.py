@@ -70,9 +70,11 @@ def extract_activations(model, waveform: np.ndarray, *, window: float = 10.0,
     geometry = _conv_geometry(model)
     hop, field = geometry[-1]
     win, step = int(round(window * SAMPLE_RATE)), int(round(stride * SAMPLE_RATE))
-    if not 0 < step <= win or step % hop:
-        raise ValueError(f"stride={stride} s must be a positive multiple of {hop / SAMPLE_RATE} s "
-                         f"and at most window={window} s.")
+    if step <= 0 or step % hop or win - step < field - hop:
+        raise ValueError(
+            f"stride={stride} s must be a positive multiple of {hop / SAMPLE_RATE} s, and "
+            f"window={window} s must exceed it by at least {(field - hop) / SAMPLE_RATE} s so "
+            "that every frame lies whole inside some window.")
     waveform = np.asarray(waveform, dtype=np.float32)
     if waveform.ndim != 1 or len(waveform) < field:
         raise ValueError(f"waveform must be 1-D with at least {field} samples; got shape "
@@ -107,6 +109,8 @@ def extract_activations(model, waveform: np.ndarray, *, window: float = 10.0,
     finally:
         for hook in hooks:
             hook.remove()
+    if not counts.all():  # the window check above guarantees coverage; keep it guaranteed
+        raise RuntimeError(f"frames {np.flatnonzero(counts == 0)[:5]} fell in no window")
     times = (np.arange(n_total) * hop + field / 2) / SAMPLE_RATE
     layers = [(total / counts[:, None]).astype(np.float32) for total in sums]
     return Activations(times=times, layers=layers)

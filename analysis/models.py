@@ -49,6 +49,22 @@ def resolve(name: str) -> ModelSpec:
                      "nor a local folder holding a saved transformers model.")
 
 
+def fingerprint(name: str) -> dict:
+    """What identifies the weights of model ``name``, for cache keys: the seed and library
+    versions of a random model, or the checksums of a local folder's config and weights."""
+    import transformers
+
+    from analysis.cache import file_digest
+
+    spec = resolve(name)
+    if spec.seed is not None:
+        return {"name": spec.name, "seed": spec.seed, "transformers": transformers.__version__,
+                "config": load_config(name).to_json_string()}
+    folder = Path(spec.name)
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".json", ".safetensors", ".bin"))
+    return {"name": spec.name, "files": {p.name: file_digest(p) for p in files}}
+
+
 def load_config(name: str):
     """The transformers configuration of model ``name`` (cheap: no weights are loaded)."""
     from transformers import AutoConfig, Wav2Vec2Config

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis import encoding, features, models, regressors
-from analysis.cache import Cache
+from analysis.cache import Cache, key_digest, source_digest
 from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset, Stimulus
 
 log = logging.getLogger(__name__)
 
-FEATURES_VERSION = 1
-ENCODING_VERSION = 1
+NULL_SHIFT = 0.5  # the null baseline shifts the regressors by this fraction of their length
 
 
 @dataclass(frozen=True)
@@ -54,13 +53,22 @@ class _LazyModel:
         return self._model
 
 
-def stimulus_regressors(model: str, stimulus: Stimulus, cache: Cache, lazy: _LazyModel,
-                        window: float = 10.0, stride: float = 5.0) -> list[np.ndarray]:
-    """Regressors of every layer for one stimulus: list of arrays of shape (n_scans, n_units)."""
-    act_key = {"stage": "activations", "version": FEATURES_VERSION, "model": model,
+def regressor_keys(model: dict, stimulus: Stimulus, window: float = 10.0,
+                   stride: float = 5.0) -> tuple[dict, dict]:
+    """Cache keys of the activations and of the regressors of one stimulus under one model
+    (``model`` is :func:`analysis.models.fingerprint`)."""
+    act_key = {"stage": "activations", "code": source_digest(features), "model": model,
                "stimulus": stimulus.digest(), "window": window, "stride": stride}
-    reg_key = {**act_key, "stage": "regressors", "n_scans": stimulus.n_scans,
+    reg_key = {"stage": "regressors", "code": source_digest(regressors),
+               "activations": key_digest(act_key), "n_scans": stimulus.n_scans,
                "tr": stimulus.tr, "hrf": "glover", "oversampling": 50}
+    return act_key, reg_key
+
+
+def stimulus_regressors(act_key: dict, reg_key: dict, stimulus: Stimulus, cache: Cache,
+                        lazy: _LazyModel) -> list[np.ndarray]:
+    """Regressors of every layer for one stimulus: list of arrays of shape (n_scans, n_units)."""
+    window, stride = act_key["window"], act_key["stride"]
 
     def compute_regressors():
         acts = cache.get("activations", act_key, lambda: _activations(
@@ -87,32 +95,38 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
     Participants of one language share their regressors, so they are fitted together (their
     vertices stacked as targets); each vertex of each participant still gets its own alpha.
     """
+    if language not in dataset.stimuli:
+        raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
+                         f"{', '.join(dataset.stimuli)} only.")
+    group = [p for p in dataset.participants_of(language)
+             if participants is None or p.id in participants]
+    if not group:
+        raise ValueError(f"participants={participants}: no participant of language "
+                         f"{language!r} matches.")
     cache = Cache(cache_dir())
     lazy = _LazyModel(model)
     spec = models.resolve(model)
     stimuli = dataset.stimuli[language]
-    per_stimulus = [stimulus_regressors(spec.name, s, cache, lazy) for s in stimuli]
-    layers = [np.vstack(parts) for parts in zip(*per_stimulus)]
-    group = [p for p in dataset.participants_of(language)
-             if participants is None or p.id in participants]
-    if not group:
-        raise ValueError(f"no participant of language {language!r} matches {participants}.")
-
+    weights = models.fingerprint(model)
+    keys = [regressor_keys(weights, s) for s in stimuli]
     fit = {"n_folds": profile.n_folds, "inner_folds": profile.inner_folds,
            "alphas": list(profile.alphas)}
-    key = {"stage": "scores", "version": ENCODING_VERSION, "model": spec.name,
-           "stimuli": [s.digest() for s in stimuli], "participants": [p.digest() for p in group],
-           **fit}
+    key = {"stage": "scores", "code": source_digest(encoding),
+           "regressors": [key_digest(reg_key) for _, reg_key in keys],
+           "participants": [p.digest() for p in group], "null_shift": NULL_SHIFT, **fit}
 
     def compute():
-        Y = np.hstack([p.bold() for p in group])
-        shift = len(Y) // 2
+        per_stimulus = [stimulus_regressors(a, r, s, cache, lazy)
+                        for (a, r), s in zip(keys, stimuli)]
+        layers = [np.vstack(parts) for parts in zip(*per_stimulus)]
+        Y = _responses(group, stimuli)
+        shift = int(len(Y) * NULL_SHIFT)
         return {"scores": encoding.score_layers(layers, Y, **fit),
                 "null_scores": encoding.score_layers([np.roll(X, shift, axis=0)
                                                       for X in layers], Y, **fit)}
 
     out = cache.get("scores", key, compute)
-    n_layers = len(layers)
+    n_layers = len(out["scores"])
     n_conv = len(models.load_config(spec.name).conv_dim)
 
     def split(a):  # (n_layers, n_participants * n_vertices) -> (n_participants, n_layers, n_v)
@@ -120,3 +134,18 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
 
     return LayerScores(split(out["scores"]), split(out["null_scores"]),
                        [p.id for p in group], list(range(n_layers)), n_conv)
+
+
+def _responses(group, stimuli: list[Stimulus]) -> np.ndarray:
+    """BOLD of the participants side by side: array of shape (n_scans_total,
+    n_participants * n_vertices), checked against the stimuli's scan counts."""
+    expected = sum(s.n_scans for s in stimuli)
+    blocks = []
+    for participant in group:
+        bold = participant.bold()
+        if len(bold) != expected:
+            raise ValueError(f"{participant.id}: its BOLD has {len(bold)} scans but its "
+                             f"{len(stimuli)} sections have {expected}; check "
+                             f"{', '.join(map(str, participant.bold_paths))}.")
+        blocks.append(bold)
+    return np.hstack(blocks)

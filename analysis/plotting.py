@@ -36,12 +36,13 @@ def plot_layer_curve(ax, layers, mean_r, sem, null_mean_r=None, n_conv: int = 7)
 
 def plot_cortex(values: np.ndarray, *, title: str = "", vmax: float | None = None,
                 cmap: str = "hot", colorbar_label: str = "R", symmetric: bool = False,
-                views=("lateral", "medial"), axes=None):
+                views=("lateral", "medial"), threshold: float | None = None, axes=None):
     """Values on the inflated fsaverage5 cortex, both hemispheres, each view.
 
     Parameters
     ----------
     values : array of shape (20484,), left hemisphere first; NaN vertices are left grey
+    threshold : vertices whose absolute value is below it are left uncoloured
     axes : 3-D axes to draw in, one per (hemisphere, view) (default: a new figure)
 
     Returns
@@ -62,6 +63,7 @@ def plot_cortex(values: np.ndarray, *, title: str = "", vmax: float | None = Non
     image = SurfaceImage(mesh=mesh, data={"left": shown[:N_VERTICES_PER_HEMI],
                                           "right": shown[N_VERTICES_PER_HEMI:]})
     vmax = float(np.nanmax(np.abs(values))) if vmax is None else vmax
+    vmin = -vmax if symmetric else 0.0
     panels = [(h, v) for v in views for h in ("left", "right")]
     if axes is None:
         _, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2),
@@ -71,12 +73,11 @@ def plot_cortex(values: np.ndarray, *, title: str = "", vmax: float | None = Non
     fig = np.atleast_1d(axes)[0].figure
     for ax, (hemi, view) in zip(np.atleast_1d(axes), panels):
         plotting.plot_surf_stat_map(stat_map=image, hemi=hemi, view=view, bg_map=sulcal,
-                                    axes=ax, figure=fig, cmap=cmap, vmax=vmax,
+                                    axes=ax, figure=fig, cmap=cmap, vmin=vmin, vmax=vmax,
                                     symmetric_cbar=symmetric, colorbar=False,
-                                    threshold=1e-6, darkness=0.7)
+                                    threshold=threshold or 1e-6)
         ax.set_title(f"{hemi} {view}", fontsize=9)
-    mappable = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(-vmax if symmetric else 0,
-                                                                   vmax))
+    mappable = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(vmin, vmax))
     fig.colorbar(mappable, ax=list(np.atleast_1d(axes)), shrink=0.6, label=colorbar_label,
                  location="right", pad=0.02)
     if title:

@@ -5,6 +5,9 @@ scan times, then z-scored. The convolution is the computation of
 ``nilearn.glm.first_level.compute_regressor`` (events of one frame's duration, the same
 oversampled grid, the same kernel, linear interpolation), done for every column at once:
 the tests check it against ``compute_regressor`` column by column.
+
+Scaling uses each whole run (as the authors did): it touches the regressors only, never the
+responses, and is the same for every outer cross-validation fold.
 """
 from __future__ import annotations
 

@@ -54,3 +54,26 @@ def test_cli_help_explains_each_option():
 def test_cli_refuses_unknown_figure(capsys):
     assert main(["book", "--figures", "fig99", "--no-html"]) == 1
     assert "fig99" in capsys.readouterr().err
+
+
+def test_remote_assets_are_found_and_links_are_not(tmp_path):
+    (tmp_path / "page.html").write_text(
+        '<script src="_static/local.js"></script>'
+        '<link rel="stylesheet" href="https://cdn.example.org/theme.css">'
+        '<link rel="canonical" href="https://example.org/page.html">'
+        '<a href="https://doi.org/10.1000/x">paper</a>'
+        '<script src="//unpkg.com/thebe"></script>')
+    (tmp_path / "style.css").write_text("@font-face { src: url('https://fonts.example/f.woff') }")
+    (tmp_path / "clean.html").write_text('<script src="_static/mathjax/tex-chtml.js"></script>')
+    found = book.remote_assets(tmp_path)
+    assert found == {"page.html": ["//unpkg.com/thebe", "https://cdn.example.org/theme.css"],
+                     "style.css": ["https://fonts.example/f.woff"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,value,message", [("language", "xx", "language='xx'"),
+                                                 ("profile", "dmeo", "profile='dmeo'"),
+                                                 ("model", "nope", "model='nope'")])
+def test_fig3_refuses_a_wrong_parameter_before_computing(tmp_path, name, value, message):
+    with pytest.raises(book.BookError, match=message):
+        book.execute_notebook(book.notebooks()["fig3"], tmp_path / "fig3.ipynb", {name: value})

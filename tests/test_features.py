@@ -35,10 +35,16 @@ def test_base_architecture_has_19_layers():
 
 def test_bad_window_settings_are_refused(tiny_model_dir):
     model = models.load_model(str(tiny_model_dir))
-    with pytest.raises(ValueError, match="stride"):
+    with pytest.raises(ValueError, match="stride=0.33"):
         extract_activations(model, np.zeros(16000, np.float32), window=1.0, stride=0.33)
 
 
 def test_unknown_model_name_gives_clear_error():
     with pytest.raises(ValueError, match="neither a registered model"):
         models.resolve("no-such-model")
+
+
+def test_windows_must_overlap_by_one_receptive_field(tiny_model_dir):
+    model = models.load_model(str(tiny_model_dir))
+    with pytest.raises(ValueError, match="must exceed it"):
+        extract_activations(model, np.zeros(16000 * 3, np.float32), window=1.0, stride=1.0)

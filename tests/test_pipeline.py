@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from analysis import encoding, pipeline
 
@@ -12,6 +13,18 @@ def test_layer_scores_end_to_end_then_from_cache(tiny_world, tiny_profile, tiny_
     assert result.n_conv == 7 and result.layers == list(range(9))
     assert np.isfinite(result.scores).mean() > 0.99
 
+    # the joint fit equals a separate fit of each participant, in participant order
+    participant = tiny_world.participants[1]
+    X = np.vstack([pipeline.stimulus_regressors(*pipeline.regressor_keys(
+        pipeline.models.fingerprint(str(tiny_model_dir)), s), s,
+        pipeline.Cache(pipeline.cache_dir()), pipeline._LazyModel(str(tiny_model_dir)))[3]
+        for s in tiny_world.stimuli["en"]])
+    direct = encoding.brain_score(X, participant.bold(), n_folds=tiny_profile.n_folds,
+                                  inner_folds=tiny_profile.inner_folds,
+                                  alphas=tiny_profile.alphas)
+    np.testing.assert_allclose(result.scores[1, 3], direct, atol=1e-5)
+    assert not np.allclose(result.null_scores, result.scores)
+
     def fail(*args, **kwargs):
         raise AssertionError("a cached product was recomputed")
 
@@ -19,3 +32,10 @@ def test_layer_scores_end_to_end_then_from_cache(tiny_world, tiny_profile, tiny_
     monkeypatch.setattr(pipeline.models, "load_model", fail)
     again = pipeline.layer_scores(tiny_world, tiny_profile, str(tiny_model_dir), "en")
     np.testing.assert_array_equal(again.scores, result.scores)
+
+
+def test_unknown_language_or_participant_is_refused(tiny_world, tiny_profile):
+    with pytest.raises(ValueError, match="language='fr'"):
+        pipeline.layer_scores(tiny_world, tiny_profile, "random", "fr")
+    with pytest.raises(ValueError, match="sub-XX"):
+        pipeline.layer_scores(tiny_world, tiny_profile, "random", "en", participants=["sub-XX"])

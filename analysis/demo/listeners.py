@@ -164,6 +164,7 @@ def simulate_listeners(regressors: dict[str, np.ndarray], section_lengths: list[
         falloff = np.exp(-distance_to_region(name) ** 2 / (2 * params.spread ** 2))
         stronger = REGION_AMPLITUDE[name] * falloff > amplitude
         amplitude = np.where(stronger, REGION_AMPLITUDE[name] * falloff, amplitude)
+        region[stronger] = -1
         region[stronger & (falloff > np.exp(-0.5))] = r
         share[:, stronger] = 0.0
         for level, weight in REGION_LEVELS[name].items():

@@ -1,7 +1,8 @@
 """Build (once) and load the demo world: spoken story sections and simulated listeners.
 
 The world lives in ``<data home>/demo/world-<digest>/``, the digest covering everything it is
-built from (story text, voice, simulation parameters, seed, builder version)::
+built from (story text, voice, simulation parameters, seed, and the source of the modules that
+build it)::
 
     stimuli/task-demo<L>_section-<k>.wav   16 kHz speech
     stimuli/task-demo<L>_section-<k>_words.tsv, ..._phones.tsv   onset/offset tables (s)
@@ -17,6 +18,7 @@ import json
 import logging
 import multiprocessing
 import shutil
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -25,16 +27,16 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from analysis.cache import atomic_write, file_digest, key_digest
+from analysis import regions, regressors
+from analysis.cache import atomic_write, file_digest, key_digest, source_digest
 from analysis.config import data_home
 from analysis.datasets import Dataset, Participant, Stimulus
-from analysis.demo import listeners
+from analysis.demo import listeners, speech, story
 from analysis.demo.speech import synthesize
 from analysis.demo.story import STORY, VOICES
 
 log = logging.getLogger(__name__)
 
-BUILDER_VERSION = 3
 TR = 2.0
 EXTRA_SCANS = 4  # scans after the audio ends, as in the English audiobook runs
 SENTENCE_PAUSE = 0.35  # seconds of silence between sentences
@@ -59,9 +61,10 @@ def build_world(languages=("en",), n_participants: int = 3, seed: int = 0, rate:
         if language not in STORY:
             raise ValueError(f"languages: the demo story has no {language!r} version; "
                              f"available: {', '.join(STORY)}.")
-    story = {lang: [section[:sentences_per_section] for section in STORY[lang]]
+    texts = {lang: [section[:sentences_per_section] for section in STORY[lang]]
              for lang in languages}
-    key = {"version": BUILDER_VERSION, "languages": list(languages), "story": story,
+    code = source_digest(sys.modules[__name__], listeners, speech, story, regions, regressors)
+    key = {"code": code, "languages": list(languages), "story": texts,
            "n_participants": n_participants,
            "seed": seed, "rate": rate, "params": asdict(params), "tr": TR}
     folder = (root or data_home() / "demo") / f"world-{key_digest(key)}"
@@ -70,26 +73,28 @@ def build_world(languages=("en",), n_participants: int = 3, seed: int = 0, rate:
         if folder.exists():
             log.warning("demo world at %s is unfinished or corrupted; rebuilding it", folder)
             shutil.rmtree(folder)
-        _build(folder, key, story, n_participants, seed, rate, params)
+        _build(folder, key, texts, n_participants, seed, rate, params)
     return _load(folder)
 
 
 def _verified(manifest: Path) -> bool:
-    if not manifest.exists():
+    """Whether the manifest exists, parses, and every file it lists has its checksum."""
+    try:
+        files = json.loads(manifest.read_text())["files"]
+    except (OSError, ValueError, KeyError):
         return False
-    files = json.loads(manifest.read_text())["files"]
     return all((manifest.parent / name).exists() and file_digest(manifest.parent / name) == sha
                for name, sha in files.items())
 
 
-def _build(folder: Path, key: dict, story: dict[str, list[list[str]]], n_participants, seed,
+def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_participants, seed,
            rate, params) -> None:
     import soundfile
 
     log.info("building the demo world in %s", folder)
     (folder / "stimuli").mkdir(parents=True, exist_ok=True)
     stimuli, participants, truths = [], [], {}
-    for li, (language, sections) in enumerate(story.items()):
+    for li, (language, sections) in enumerate(texts.items()):
         features, lengths = [], []
         spoken = _speak_in_fresh_process(sections, VOICES[language], rate)
         for k, (waveform, words, phones) in enumerate(spoken, 1):
