@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from analysis.config import PROJECT_ROOT, build_dir, get_profile
+from analysis.config import PROJECT_ROOT, build_dir, figures_dir, get_profile
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +154,8 @@ def execute_notebook(source: Path, output: Path, parameters: dict, force: bool =
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    folder = Path(parameters.get("output_dir") or "")
-    written = [str(p) for p in folder.glob("*") if parameters.get("output_dir")
-               and p.is_file() and p.stat().st_mtime >= started]
+    folder = Path(parameters.get("output_dir") or figures_dir())
+    written = [str(p) for p in folder.glob("*") if p.is_file() and p.stat().st_mtime >= started]
     stamp.write_text(json.dumps({"digest": digest, "outputs": sorted(written)}))
     return True
 
@@ -240,7 +239,7 @@ def build_book(profile: str = "demo", figures: list[str] | None = None, force: b
     out = build_dir()
     src = out / "src"
     stage_sources(PROJECT_ROOT, src)
-    parameters = {"profile": profile, "output_dir": str(out / "figures")}
+    parameters = {"profile": profile}  # figures go to figures_dir(), in the kernel's env too
     for name, path in available.items():
         target = src / "book" / f"{name}.ipynb"
         if figures and name not in figures:
