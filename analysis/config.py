@@ -27,8 +27,10 @@ class Profile:
     languages : languages whose participants are analysed.
     n_participants : participants per language.
     n_folds : outer cross-validation folds (contiguous in time, no shuffling).
-    inner_folds : inner folds used to choose one ridge alpha per vertex.
+    inner_folds : inner folds of ``alpha_selection="kfold"``.
     alphas : ridge penalties searched.
+    alpha_selection : how each vertex's penalty is chosen on the training part: ``"loo"``
+        (the authors' choice), ``"kfold"`` or ``"gcv"`` (see :mod:`analysis.ridge`).
     offline : whether the profile runs without internet.
     """
 
@@ -39,6 +41,7 @@ class Profile:
     n_folds: int
     inner_folds: int
     alphas: tuple[float, ...] = field(default_factory=lambda: tuple(np.logspace(1, 8, 20)))
+    alpha_selection: str = "loo"
     offline: bool = True
     simulated: bool = False
 
@@ -46,7 +49,6 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "demo": Profile("demo", "embedded demo world: synthetic speech, simulated listeners",
                     languages=("en",), n_participants=3, n_folds=5, inner_folds=5,
-                    alphas=tuple(np.logspace(1, 8, 8)),
                     simulated=True),
     "lpp": Profile("lpp", "Le Petit Prince fMRI, a few participants per language",
                    languages=("en", "fr", "cn"), n_participants=3, n_folds=10, inner_folds=5,

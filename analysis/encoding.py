@@ -1,10 +1,14 @@
-"""Voxel-wise (vertex-wise) ridge encoding models and their brain scores.
+"""Vertex-wise ridge encoding models, brain scores and noise ceilings.
 
-For each outer fold (contiguous in time, no shuffling): X is standardised and Y robust-scaled
-on the training part; himalaya chooses one alpha per target by contiguous inner K-fold on the
-training part only (``RidgeCV``, or, when there are fewer samples than features, the same
-ridge solved in its dual form by ``KernelRidgeCV`` with a linear kernel, as himalaya advises); the brain score is Pearson's r between the held-out
-prediction and the held-out response, per target, averaged over folds.
+:func:`brain_score` follows the authors' LPP code: for each outer fold (contiguous in time,
+no shuffling), X is standardised and Y robust-scaled on the training part, one ridge penalty
+per target is chosen on the training part only (:mod:`analysis.ridge`), and the score is
+Pearson's r between the held-out prediction and the held-out response, per target, averaged
+over folds. ``alpha_selection="loo"`` (exact leave-one-out, scikit-learn's ``RidgeCV``
+default, which the authors used) is the default; ``"kfold"`` is himalaya's contiguous inner
+K-fold; ``"gcv"`` the fast generalised cross-validation. On autocorrelated fMRI, leave-one-out
+and GCV under-regularise (a left-out scan is predicted from its neighbours): see the methods
+page.
 """
 from __future__ import annotations
 
@@ -12,13 +16,14 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.model_selection import KFold
-from sklearn.preprocessing import StandardScaler
 from tqdm import tqdm
+
+from analysis import ridge
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ALPHAS = tuple(np.logspace(1, 8, 20))
+BACKENDS = ("auto", "numpy", "torch", "cuda")
 
 
 def pearson_r(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -30,12 +35,12 @@ def pearson_r(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = b - b.mean(axis=0)
     denom = np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, (a * b).sum(axis=0) / denom, np.nan)
+        return np.where(denom > 0, (a * b).sum(axis=0) / np.where(denom > 0, denom, 1), np.nan)
 
 
 def robust_scaling(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Median and interquartile range of each column, as scikit-learn's ``RobustScaler``
-    computes them (constant columns get scale 1), but vectorised over columns.
+    computes them (constant columns get scale 1), vectorised over columns.
 
     Parameters
     ----------
@@ -50,8 +55,53 @@ def robust_scaling(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return median, np.where(iqr > 0, iqr, 1.0)
 
 
-def brain_score(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 5, inner_folds: int = 5,
-                alphas: Sequence[float] = DEFAULT_ALPHAS) -> np.ndarray:
+def outer_folds(n_samples: int, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Contiguous (train, test) index pairs, as scikit-learn's ``KFold(shuffle=False)``."""
+    if not 2 <= n_folds <= n_samples // 2:
+        raise ValueError(f"n_folds={n_folds} must be between 2 and n_samples/2 = "
+                         f"{n_samples // 2}.")
+    sizes = np.full(n_folds, n_samples // n_folds)
+    sizes[: n_samples % n_folds] += 1
+    stops = np.cumsum(sizes)
+    index = np.arange(n_samples)
+    return [(np.r_[index[: stop - size], index[stop:]], index[stop - size: stop])
+            for size, stop in zip(sizes, stops)]
+
+
+def resolve_backend(backend: str) -> str:
+    """``"auto"`` becomes ``"cuda"`` when a GPU is visible to torch, else ``"numpy"``."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend={backend!r}; choose one of {BACKENDS}.")
+    if backend in ("auto", "cuda"):
+        try:
+            import torch
+
+            has_gpu = torch.cuda.is_available()
+        except ImportError:
+            has_gpu = False
+        if backend == "cuda" and not has_gpu:
+            raise ValueError("backend='cuda' but torch sees no GPU; use backend='auto'.")
+        return "cuda" if has_gpu else "numpy"
+    return backend
+
+
+def _to_backend(array: np.ndarray, backend: str, dtype):
+    if backend == "numpy":
+        return np.asarray(array, dtype=dtype)
+    import torch
+
+    return torch.as_tensor(np.asarray(array, dtype=dtype),
+                           device="cuda" if backend == "cuda" else "cpu")
+
+
+def _to_numpy(array) -> np.ndarray:
+    return array.detach().cpu().numpy() if hasattr(array, "detach") else np.asarray(array)
+
+
+def brain_score(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 10,
+                alphas: Sequence[float] = DEFAULT_ALPHAS, alpha_selection: str = "loo",
+                inner_folds: int = 5, backend: str = "auto", y_pca: int | None = None,
+                dtype=np.float64) -> np.ndarray:
     """Cross-validated encoding score of each target.
 
     Parameters
@@ -59,58 +109,128 @@ def brain_score(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 5, inner_folds: 
     X : array of shape (n_samples, n_features), regressors at scan times
     Y : array of shape (n_samples, n_targets), responses; NaN or constant targets stay NaN
     n_folds : outer folds, contiguous in time
-    inner_folds : inner folds choosing one alpha per target on the training part
     alphas : ridge penalties searched
+    alpha_selection : ``"loo"``, ``"kfold"`` or ``"gcv"`` (see :mod:`analysis.ridge`)
+    inner_folds : inner folds of ``"kfold"``
+    backend : ``"auto"`` (GPU when torch sees one, else numpy), ``"numpy"``, ``"torch"`` (CPU)
+        or ``"cuda"``
+    y_pca : when set, Y (scaled) is reduced to this many principal components on each
+        training part, ridge predicts the components, and predictions are mapped back to the
+        targets before scoring (as the authors' LPP code reduced Y to 100 components)
+    dtype : float64 (default; exact alpha choices) or float32 (faster, rare near-tie
+        differences)
 
     Returns
     -------
     array of shape (n_targets,): Pearson r between held-out prediction and response,
     averaged over the outer folds
     """
-    from himalaya.backend import set_backend
-    from himalaya.kernel_ridge import KernelRidgeCV
-    from himalaya.ridge import RidgeCV
-
-    X, Y = np.asarray(X, dtype=np.float32), np.asarray(Y, dtype=np.float32)
+    X, Y = np.asarray(X), np.asarray(Y)
     if X.ndim != 2 or Y.ndim != 2 or len(X) != len(Y):
         raise ValueError(f"X {X.shape} and Y {Y.shape} must be 2-D with the same number of rows.")
-    if not 2 <= n_folds <= len(X) // 2:
-        raise ValueError(f"n_folds={n_folds} must be between 2 and n_samples/2 = {len(X) // 2}.")
-    set_backend("numpy", on_error="raise")
+    if alpha_selection not in ridge.SELECTIONS:
+        raise ValueError(f"alpha_selection={alpha_selection!r}; choose one of "
+                         f"{ridge.SELECTIONS}.")
+    folds = outer_folds(len(X), n_folds)
+    backend = resolve_backend(backend)
     valid = np.isfinite(Y).all(axis=0)
     valid[valid] = Y[:, valid].std(axis=0) > 0
     Yv = Y[:, valid]
     scores = np.zeros((n_folds, int(valid.sum())))
-    for fold, (train, test) in enumerate(KFold(n_folds, shuffle=False).split(X)):
-        x_scaler = StandardScaler().fit(X[train])
+    for fold, (train, test) in enumerate(folds):
+        x_mean, x_std = X[train].mean(0), X[train].std(0)
+        x_std = np.where(x_std > 0, x_std, 1.0)
         center, scale = robust_scaling(Yv[train])
-        inner = KFold(inner_folds, shuffle=False)
-        if len(train) < X.shape[1]:
-            ridge = KernelRidgeCV(alphas=np.asarray(alphas), kernel="linear", cv=inner,
-                                  fit_intercept=True)
-        else:
-            ridge = RidgeCV(alphas=np.asarray(alphas), cv=inner, fit_intercept=True)
-        ridge.fit(x_scaler.transform(X[train]), (Yv[train] - center) / scale)
-        prediction = np.asarray(ridge.predict(x_scaler.transform(X[test])))
-        scores[fold] = pearson_r(prediction, (Yv[test] - center) / scale)
+        y_train, y_test = (Yv[train] - center) / scale, (Yv[test] - center) / scale
+        components = None
+        if y_pca:
+            components = _principal_axes(y_train, y_pca)
+            y_train = y_train @ components.T
+        prediction, _ = ridge.fit_predict(
+            _to_backend((X[train] - x_mean) / x_std, backend, dtype),
+            _to_backend(y_train, backend, dtype),
+            _to_backend((X[test] - x_mean) / x_std, backend, dtype),
+            alphas, alpha_selection, inner_folds)
+        prediction = _to_numpy(prediction)
+        if components is not None:
+            prediction = prediction @ components
+        scores[fold] = pearson_r(prediction, y_test)
     out = np.full(Y.shape[1], np.nan, dtype=np.float32)
     out[valid] = np.nanmean(scores, axis=0)
     return out
 
 
-def score_layers(layers: Sequence[np.ndarray], Y: np.ndarray, *, progress: bool = True,
-                 **kwargs) -> np.ndarray:
-    """Brain scores of each layer's regressors.
+def _principal_axes(Y: np.ndarray, n_components: int) -> np.ndarray:
+    """First principal axes of the centred ``Y``: array of shape (n_components, n_targets)."""
+    _, _, Vt = np.linalg.svd(Y - Y.mean(0), full_matrices=False)
+    return Vt[:n_components]
+
+
+def score_layers(layers: Sequence[np.ndarray], Y: np.ndarray, *, cumulative: bool = False,
+                 n_jobs: int = 1, progress: bool = True, **kwargs) -> np.ndarray:
+    """Brain scores of each layer's regressors (or of layers 0..k concatenated).
 
     Parameters
     ----------
     layers : sequence of arrays of shape (n_samples, n_features_layer)
     Y : array of shape (n_samples, n_targets)
+    cumulative : score the concatenation of layers 0..k for each k, as the authors also did
+    n_jobs : layers fitted in parallel processes, each with one BLAS thread (on a small CPU,
+        BLAS threads competing with another process slow down many-fold)
     **kwargs : passed to :func:`brain_score`
 
     Returns
     -------
     array of shape (n_layers, n_targets)
     """
-    return np.stack([brain_score(X, Y, **kwargs)
-                     for X in tqdm(layers, desc="layers", disable=not progress, leave=False)])
+    designs = ([np.hstack(layers[: k + 1]) for k in range(len(layers))] if cumulative
+               else list(layers))
+    if n_jobs == 1:
+        return np.stack([brain_score(X, Y, **kwargs)
+                         for X in tqdm(designs, desc="layers", disable=not progress,
+                                       leave=False)])
+    from joblib import Parallel, delayed
+
+    return np.stack(Parallel(n_jobs=n_jobs)(delayed(_one_thread_score)(X, Y, kwargs)
+                                            for X in designs))
+
+
+def _one_thread_score(X, Y, kwargs):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return brain_score(X, Y, **kwargs)
+
+
+def noise_ceiling(responses: Sequence[np.ndarray], *, n_folds: int = 10) -> np.ndarray:
+    """Each participant's responses predicted from the mean of the others', per target.
+
+    With one predictor per target, a ridge fit (intercept included) predicts an affine
+    function of that predictor, so its held-out r is the correlation of the predictor with the
+    response, signed by the slope fitted on the training part; this computes exactly that,
+    with the same contiguous outer folds as :func:`brain_score`.
+
+    Parameters
+    ----------
+    responses : one array of shape (n_samples, n_targets) per participant (at least two),
+        aligned in time
+
+    Returns
+    -------
+    array of shape (n_participants, n_targets), averaged over folds (NaN where undefined)
+    """
+    if len(responses) < 2:
+        raise ValueError("noise_ceiling needs at least two participants' responses.")
+    stack = np.stack([np.asarray(r, dtype=np.float64) for r in responses])
+    if len({r.shape for r in stack}) != 1:
+        raise ValueError("responses must all have the same shape (n_samples, n_targets).")
+    total = stack.sum(0)
+    out = []
+    for y in stack:
+        others = (total - y) / (len(stack) - 1)
+        per_fold = []
+        for train, test in outer_folds(len(y), n_folds):
+            slope_sign = np.sign(pearson_r(others[train], y[train]))
+            per_fold.append(slope_sign * pearson_r(others[test], y[test]))
+        out.append(np.nanmean(per_fold, axis=0))
+    return np.asarray(out, dtype=np.float32)

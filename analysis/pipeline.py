@@ -89,11 +89,17 @@ def _activations(model, stimulus: Stimulus, window: float, stride: float) -> dic
 
 
 def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
-                 participants: list[str] | None = None) -> LayerScores:
-    """Brain scores of every layer of ``model`` for the participants who heard ``language``.
+                 participants: list[str] | None = None, layers: list[int] | None = None,
+                 null: bool = True) -> LayerScores:
+    """Brain scores of the layers of ``model`` for the participants who heard ``language``.
 
     Participants of one language share their regressors, so they are fitted together (their
     vertices stacked as targets); each vertex of each participant still gets its own alpha.
+
+    Parameters
+    ----------
+    layers : layer indices to score (default: every layer)
+    null : also score the circularly shifted regressors (else ``null_scores`` is all NaN)
     """
     if language not in dataset.stimuli:
         raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
@@ -110,30 +116,36 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
     weights = models.fingerprint(model)
     keys = [regressor_keys(weights, s) for s in stimuli]
     fit = {"n_folds": profile.n_folds, "inner_folds": profile.inner_folds,
-           "alphas": list(profile.alphas)}
-    key = {"stage": "scores", "code": source_digest(encoding),
+           "alphas": list(profile.alphas), "alpha_selection": profile.alpha_selection}
+    key = {"stage": "scores", "code": source_digest(encoding, encoding.ridge),
+           "layers": layers, "null": null,
            "regressors": [key_digest(reg_key) for _, reg_key in keys],
            "participants": [p.digest() for p in group], "null_shift": NULL_SHIFT, **fit}
 
     def compute():
         per_stimulus = [stimulus_regressors(a, r, s, cache, lazy)
                         for (a, r), s in zip(keys, stimuli)]
-        layers = [np.vstack(parts) for parts in zip(*per_stimulus)]
+        designs = [np.vstack(parts) for parts in zip(*per_stimulus)]
+        designs = designs if layers is None else [designs[i] for i in layers]
         Y = _responses(group, stimuli)
+        scores = encoding.score_layers(designs, Y, **fit)
+        if not null:
+            return {"scores": scores, "null_scores": np.full_like(scores, np.nan)}
         shift = int(len(Y) * NULL_SHIFT)
-        return {"scores": encoding.score_layers(layers, Y, **fit),
+        return {"scores": scores,
                 "null_scores": encoding.score_layers([np.roll(X, shift, axis=0)
-                                                      for X in layers], Y, **fit)}
+                                                      for X in designs], Y, **fit)}
 
     out = cache.get("scores", key, compute)
     n_layers = len(out["scores"])
+    indices = list(range(n_layers)) if layers is None else list(layers)
     n_conv = len(models.load_config(spec.name).conv_dim)
 
     def split(a):  # (n_layers, n_participants * n_vertices) -> (n_participants, n_layers, n_v)
         return a.reshape(n_layers, len(group), -1).transpose(1, 0, 2)
 
     return LayerScores(split(out["scores"]), split(out["null_scores"]),
-                       [p.id for p in group], list(range(n_layers)), n_conv)
+                       [p.id for p in group], indices, n_conv)
 
 
 def _responses(group, stimuli: list[Stimulus]) -> np.ndarray:

@@ -1,6 +1,10 @@
 """Regions of interest as vertex masks on fsaverage5 (both hemispheres, left then right).
 
-Offline, regions are drawn from published MNI coordinates on the mesh nilearn ships: a vertex
+Two sources behind one function, :func:`region_masks`:
+
+- ``"destrieux"``: the FreeSurfer Destrieux atlas (nilearn's fetcher, downloaded once into
+  nilearn's data folder), with the paper's label mapping (:data:`DESTRIEUX_LABELS`);
+- ``"coordinates"``: offline, regions are drawn from published MNI coordinates on the mesh nilearn ships: a vertex
 belongs to the region whose nearest centre lies within ``radius`` mm of its pial position.
 The centres follow the paper's Destrieux-based definitions (see ``docs/paper.md``):
 A1+A2 = Heschl's gyrus and planum temporale, STG = lateral superior temporal gyrus,
@@ -25,6 +29,16 @@ ROI_CENTRES: dict[str, list[tuple[float, float, float]]] = {
     "motor": [(-56, -6, 36), (-50, -10, 46), (-40, -18, 56)],
 }
 ROI_NAMES = tuple(ROI_CENTRES)
+
+# The paper's regions as Destrieux labels (docs/paper.md).
+DESTRIEUX_LABELS: dict[str, tuple[str, ...]] = {
+    "A1+A2": ("G_temp_sup-G_T_transv", "S_temporal_transverse", "G_temp_sup-Plan_tempo"),
+    "STG": ("G_temp_sup-Lateral",),
+    "STS": ("S_temporal_sup",),
+    "IFG": ("G_front_inf-Opercular_part", "G_front_inf-Triangul_part",
+            "G_front_inf-Orbital"),
+    "motor": ("G_precentral", "S_central"),
+}
 
 
 @lru_cache(maxsize=4)
@@ -67,15 +81,59 @@ def distance_to_region(region: str) -> np.ndarray:
     return dist
 
 
-def region_masks(radius: float = 10.0) -> dict[str, np.ndarray]:
-    """Boolean masks of the regions of interest, both hemispheres.
+def region_masks(source: str = "coordinates", radius: float = 10.0,
+                 hemisphere: str | None = None) -> dict[str, np.ndarray]:
+    """Boolean masks of the regions of interest.
 
-    Each vertex goes to the nearest region within ``radius`` mm, so masks do not overlap.
+    Parameters
+    ----------
+    source : ``"coordinates"`` (offline; each vertex goes to the nearest region centre within
+        ``radius`` mm, so masks do not overlap) or ``"destrieux"`` (the atlas; needs it
+        downloaded once)
+    hemisphere : ``"left"`` or ``"right"`` to keep one hemisphere's vertices, None for both
 
     Returns
     -------
     dict mapping region name to a boolean array of shape (20484,)
     """
+    if source == "destrieux":
+        masks = _destrieux_masks()
+    elif source == "coordinates":
+        masks = _coordinate_masks(radius)
+    else:
+        raise ValueError(f"source={source!r}; choose 'coordinates' (offline) or 'destrieux'.")
+    if hemisphere is not None:
+        if hemisphere not in HEMISPHERES:
+            raise ValueError(f"hemisphere={hemisphere!r}; choose 'left', 'right' or None.")
+        side = hemisphere_of_vertices() == hemisphere
+        masks = {name: mask & side for name, mask in masks.items()}
+    return masks
+
+
+def _destrieux_masks() -> dict[str, np.ndarray]:
+    from nilearn import datasets
+
+    try:
+        atlas = datasets.fetch_atlas_surf_destrieux()
+    except Exception as exc:
+        raise RuntimeError(
+            "the Destrieux atlas could not be fetched (no internet?); use "
+            "region_masks(source='coordinates') offline, or run once with internet so nilearn "
+            f"caches it ({exc})") from exc
+    labels = [lab.decode() if isinstance(lab, bytes) else str(lab) for lab in atlas["labels"]]
+    parcels = np.concatenate([np.asarray(atlas["map_left"]), np.asarray(atlas["map_right"])])
+    if parcels.shape != (2 * N_VERTICES_PER_HEMI,):
+        raise ValueError(f"the Destrieux maps have {parcels.shape} vertices, not fsaverage5's.")
+    masks = {}
+    for region, names in DESTRIEUX_LABELS.items():
+        missing = [n for n in names if n not in labels]
+        if missing:
+            raise ValueError(f"Destrieux atlas lacks labels {missing} for region {region}.")
+        masks[region] = np.isin(parcels, [labels.index(n) for n in names])
+    return masks
+
+
+def _coordinate_masks(radius: float) -> dict[str, np.ndarray]:
     distances = np.stack([distance_to_region(name) for name in ROI_NAMES])
     nearest = distances.argmin(axis=0)
     inside = distances.min(axis=0) <= radius

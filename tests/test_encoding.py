@@ -56,3 +56,110 @@ def test_pearson_r_matches_numpy():
     a, b = rng.standard_normal((50, 3)), rng.standard_normal((50, 3))
     expected = [np.corrcoef(a[:, j], b[:, j])[0, 1] for j in range(3)]
     np.testing.assert_allclose(pearson_r(a, b), expected)
+
+
+def autocorrelated(n=300, p=20, t=40, seed=0, rho=0.8):
+    """Features and noise with AR(1) autocorrelation, and a planted linear map."""
+    rng = np.random.default_rng(seed)
+    def ar(shape):
+        x = rng.standard_normal(shape)
+        for i in range(1, shape[0]):
+            x[i] = rho * x[i - 1] + np.sqrt(1 - rho ** 2) * x[i]
+        return x
+    X = ar((n, p))
+    W = rng.standard_normal((p, t)) * (rng.random(t) < 0.5)
+    return X, X @ W / np.sqrt(p) + 2 * ar((n, t))
+
+
+def test_loo_matches_scikit_learn_ridgecv_on_every_target():
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import StandardScaler
+
+    X, Y = autocorrelated()
+    alphas = np.logspace(-1, 4, 12)
+    ours = brain_score(X, Y, n_folds=5, alphas=alphas, alpha_selection="loo")
+    folds = []
+    for train, test in KFold(5).split(X):
+        sx = StandardScaler().fit(X[train])
+        sy = RobustScaler().fit(Y[train])
+        model = RidgeCV(alphas=alphas, alpha_per_target=True).fit(sx.transform(X[train]),
+                                                                   sy.transform(Y[train]))
+        folds.append(pearson_r(model.predict(sx.transform(X[test])), sy.transform(Y[test])))
+    np.testing.assert_allclose(ours, np.mean(folds, axis=0), atol=1e-3)
+
+
+def test_kfold_matches_himalaya_ridgecv_with_the_same_inner_folds():
+    from himalaya.backend import set_backend
+    from himalaya.ridge import RidgeCV
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import StandardScaler
+
+    set_backend("numpy")
+    X, Y = autocorrelated(seed=1)
+    alphas = np.logspace(-1, 4, 12)
+    ours = brain_score(X, Y, n_folds=5, alphas=alphas, alpha_selection="kfold", inner_folds=4)
+    folds = []
+    for train, test in KFold(5).split(X):
+        sx = StandardScaler().fit(X[train])
+        sy = RobustScaler().fit(Y[train])
+        model = RidgeCV(alphas=alphas, cv=KFold(4), fit_intercept=True)
+        model.fit(sx.transform(X[train]), sy.transform(Y[train]))
+        prediction = np.asarray(model.predict(sx.transform(X[test])))
+        folds.append(pearson_r(prediction, sy.transform(Y[test])))
+    reference = np.mean(folds, axis=0)
+    signal = reference > 0.2
+    assert signal.sum() >= 10
+    np.testing.assert_allclose(ours[signal], reference[signal], atol=1e-3)
+
+
+@pytest.mark.parametrize("selection", ["loo", "kfold", "gcv"])
+def test_every_selection_finds_signal_and_pure_noise_scores_zero(selection):
+    X, Y = autocorrelated(seed=2)
+    r = brain_score(X, Y, n_folds=5, alphas=np.logspace(-1, 5, 10), alpha_selection=selection)
+    noise = brain_score(X, np.random.default_rng(9).standard_normal(Y.shape), n_folds=5,
+                        alphas=np.logspace(-1, 5, 10), alpha_selection=selection)
+    assert np.nanmax(r) > 0.5
+    assert abs(np.nanmean(noise)) < 0.05
+
+
+def test_torch_backend_agrees_with_numpy():
+    X, Y = autocorrelated(seed=3)
+    for selection in ("loo", "kfold", "gcv"):
+        a = brain_score(X, Y, n_folds=4, alpha_selection=selection, backend="numpy")
+        b = brain_score(X, Y, n_folds=4, alpha_selection=selection, backend="torch")
+        np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_options_pca_cumulative_and_bad_names():
+    X, Y = autocorrelated(seed=4)
+    reduced = brain_score(X, Y, n_folds=4, y_pca=5)
+    assert reduced.shape == (Y.shape[1],) and np.nanmean(reduced) > 0
+    cumulative = score_layers([X[:, :10], X[:, 10:]], Y, n_folds=4, cumulative=True,
+                              progress=False)
+    np.testing.assert_allclose(cumulative[1], brain_score(X, Y, n_folds=4), atol=1e-6)
+    with pytest.raises(ValueError, match="alpha_selection='bogus'"):
+        brain_score(X, Y, alpha_selection="bogus")
+    with pytest.raises(ValueError, match="backend='tpu'"):
+        brain_score(X, Y, backend="tpu")
+
+
+def test_parallel_layers_equal_sequential():
+    X, Y = autocorrelated(seed=5, t=10)
+    layers = [X[:, :10], X[:, 10:]]
+    np.testing.assert_allclose(score_layers(layers, Y, n_folds=4, n_jobs=2, progress=False),
+                               score_layers(layers, Y, n_folds=4, progress=False))
+
+
+def test_noise_ceiling_is_high_for_shared_signal_and_zero_for_noise():
+    from analysis.encoding import noise_ceiling
+
+    rng = np.random.default_rng(6)
+    shared = rng.standard_normal((200, 1))
+    participants = [np.hstack([shared + 0.5 * rng.standard_normal((200, 1)),
+                               rng.standard_normal((200, 1))]) for _ in range(4)]
+    ceiling = noise_ceiling(participants, n_folds=5)
+    assert ceiling.shape == (4, 2)
+    assert (ceiling[:, 0] > 0.7).all() and (np.abs(ceiling[:, 1]) < 0.3).all()
+    with pytest.raises(ValueError, match="two participants"):
+        noise_ceiling(participants[:1])

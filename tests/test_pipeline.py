@@ -20,6 +20,7 @@ def test_layer_scores_end_to_end_then_from_cache(tiny_world, tiny_profile, tiny_
         pipeline.Cache(pipeline.cache_dir()), pipeline._LazyModel(str(tiny_model_dir)))[3]
         for s in tiny_world.stimuli["en"]])
     direct = encoding.brain_score(X, participant.bold(), n_folds=tiny_profile.n_folds,
+                                  alpha_selection=tiny_profile.alpha_selection,
                                   inner_folds=tiny_profile.inner_folds,
                                   alphas=tiny_profile.alphas)
     np.testing.assert_allclose(result.scores[1, 3], direct, atol=1e-5)
