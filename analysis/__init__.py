@@ -6,7 +6,9 @@ Stages, one module each, in data-flow order:
 - :mod:`analysis.models` resolves model names to loaded networks;
 - :mod:`analysis.features` extracts every layer's activations;
 - :mod:`analysis.regressors` turns activations into regressors at fMRI frame times;
-- :mod:`analysis.encoding` fits ridge encoding models and returns brain scores;
+- :mod:`analysis.ridge` solves ridge with one penalty per target (loo, kfold, gcv);
+- :mod:`analysis.encoding` cross-validates encoding models: brain scores, noise ceilings;
+- :mod:`analysis.stats` tests group differences (Wilcoxon, FDR, bootstrap);
 - :mod:`analysis.regions` gives vertex masks of the regions of interest;
 - :mod:`analysis.pipeline` chains the stages for one profile, with caching;
 - :mod:`analysis.plotting` and :mod:`analysis.figures` draw and save figures;
