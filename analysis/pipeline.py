@@ -7,6 +7,7 @@ time (a null baseline that keeps each series' autocorrelation but breaks its ali
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,13 +129,14 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
         designs = [np.vstack(parts) for parts in zip(*per_stimulus)]
         designs = designs if layers is None else [designs[i] for i in layers]
         Y = _responses(group, stimuli)
-        scores = encoding.score_layers(designs, Y, **fit)
+        scores = encoding.score_layers(designs, Y, n_jobs=n_jobs(), **fit)
         if not null:
             return {"scores": scores, "null_scores": np.full_like(scores, np.nan)}
         shift = int(len(Y) * NULL_SHIFT)
         return {"scores": scores,
                 "null_scores": encoding.score_layers([np.roll(X, shift, axis=0)
-                                                      for X in designs], Y, **fit)}
+                                                      for X in designs], Y,
+                                                     n_jobs=n_jobs(), **fit)}
 
     out = cache.get("scores", key, compute)
     n_layers = len(out["scores"])
@@ -146,6 +148,15 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
 
     return LayerScores(split(out["scores"]), split(out["null_scores"]),
                        [p.id for p in group], indices, n_conv)
+
+
+def n_jobs() -> int:
+    """Processes fitting layers in parallel, one BLAS thread each: ``$ANALYSIS_N_JOBS``, or
+    every CPU (one BLAS pool spread over all cores loses to one process per core here)."""
+    value = os.environ.get("ANALYSIS_N_JOBS", "")
+    if value and not value.isdigit():
+        raise ValueError(f"ANALYSIS_N_JOBS={value!r} must be a positive integer.")
+    return int(value) if value else (os.cpu_count() or 1)
 
 
 def _responses(group, stimuli: list[Stimulus]) -> np.ndarray:

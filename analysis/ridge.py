@@ -68,8 +68,11 @@ def loo_errors(U, s, Yc, alphas) -> "array":
     for j, alpha in enumerate(_vector(alphas, Yc)):
         shrink = s * s / (s * s + alpha)
         leverage = U2 @ shrink + 1.0 / n
-        residual = Yc - U @ (shrink[:, None] * A)
-        errors[j] = ((residual / (1.0 - leverage)[:, None]) ** 2).sum(0)
+        residual = U @ (shrink[:, None] * A)  # the fit, turned in place into scaled residuals
+        residual -= Yc
+        residual *= (1.0 / (1.0 - leverage))[:, None]
+        residual *= residual
+        errors[j] = residual.sum(0)
     return errors
 
 
