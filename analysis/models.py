@@ -270,15 +270,23 @@ def _from_hub(spec: ModelSpec, load):
     be reached; raise :class:`ModelUnavailableError` at once when it cannot."""
     from huggingface_hub import try_to_load_from_cache
 
-    revision = _commit(spec)
-    if isinstance(try_to_load_from_cache(spec.hf_id, "config.json", revision=revision), str):
+    revision, cache = _commit(spec), _hub_cache()
+    if isinstance(try_to_load_from_cache(spec.hf_id, "config.json", cache_dir=cache,
+                                         revision=revision), str):
         try:  # cached: no network needed
-            return load(spec.hf_id, revision=revision, local_files_only=True)
+            return load(spec.hf_id, revision=revision, cache_dir=cache, local_files_only=True)
         except (OSError, ValueError) as exc:  # partly cached (transformers: OSError)
             log.debug("%s@%s is not wholly in the local cache: %s", spec.hf_id, revision, exc)
     _require_hub(spec)
     log.info("downloading %s at revision %s", spec.hf_id, revision)
-    return load(spec.hf_id, revision=revision)
+    return load(spec.hf_id, revision=revision, cache_dir=cache)
+
+
+def _hub_cache() -> str:
+    """The Hugging Face cache folder, read now (``HF_HUB_CACHE``, else the library's)."""
+    from huggingface_hub import constants
+
+    return os.environ.get("HF_HUB_CACHE") or constants.HF_HUB_CACHE
 
 
 def _commit(spec: ModelSpec) -> str:
@@ -286,10 +294,9 @@ def _commit(spec: ModelSpec) -> str:
     local cache (offline) or the Hub."""
     if _COMMIT.match(spec.revision):
         return spec.revision
-    from huggingface_hub import HfApi, constants
+    from huggingface_hub import HfApi
 
-    folder = "models--" + spec.hf_id.replace("/", "--")
-    ref = Path(os.environ.get("HF_HUB_CACHE", constants.HF_HUB_CACHE)) / folder / "refs"
+    ref = Path(_hub_cache()) / ("models--" + spec.hf_id.replace("/", "--")) / "refs"
     if (ref / spec.revision).is_file():
         return (ref / spec.revision).read_text().strip()
     _require_hub(spec)
