@@ -1,7 +1,7 @@
 """Speed and memory of feature extraction: every layer of a Base-size wav2vec 2.0.
 
 Builds the Base architecture with random weights (no download), extracts all 19 layers of N
-seconds of noise-like audio with the package's default windows (10 s every 5 s), and prints:
+seconds of noise-like audio with the package's default windows (10 s every 5 s; --window, --stride), and prints:
 
 - throughput as a multiple of real time (audio seconds per wall-clock second);
 - peak memory: the process's maximum resident set size, and on CUDA the maximum allocated;
@@ -28,9 +28,6 @@ from transformers import Wav2Vec2Config, Wav2Vec2Model
 
 from analysis.features import SAMPLE_RATE, extract_activations, resolve_device
 
-WINDOW, STRIDE = 10.0, 5.0
-
-
 def matmul_gflops(device: torch.device, dtype: torch.dtype, size: int = 2048,
                   seconds: float = 2.0) -> float:
     """Measured rate of ``size``-square matrix products on ``device`` (GFLOP/s)."""
@@ -49,9 +46,9 @@ def matmul_gflops(device: torch.device, dtype: torch.dtype, size: int = 2048,
     return 2 * size ** 3 * n / (time.perf_counter() - start) / 1e9
 
 
-def window_flops(model, device: torch.device, autocast) -> int:
+def window_flops(model, device: torch.device, autocast, window: float) -> int:
     """FLOPs of one forward pass of a full window (batch 1), all hidden states."""
-    x = torch.randn(1, int(WINDOW * SAMPLE_RATE), device=device)
+    x = torch.randn(1, int(window * SAMPLE_RATE), device=device)
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), autocast, counter:  # (weight norm fails under inference_mode here)
         model(x, output_hidden_states=True)
@@ -65,6 +62,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
     parser.add_argument("--batch-size", type=int, default=None,
                         help="windows per forward pass (default: 1 on CPU, 16 on CUDA)")
+    parser.add_argument("--window", type=float, default=10.0, help="window length (s)")
+    parser.add_argument("--stride", type=float, default=5.0, help="window step (s)")
     args = parser.parse_args(argv)
 
     device = resolve_device(args.device)
@@ -85,9 +84,9 @@ def main(argv: list[str] | None = None) -> None:
              f" ({torch.get_num_threads()} threads)")
           + f"; dtype {args.dtype}; torch {torch.__version__}; Python {sys.version.split()[0]}")
     rate = matmul_gflops(device, torch_dtype if device.type == "cuda" else torch.float32)
-    flops = window_flops(model, device, autocast)
-    overlap = WINDOW / STRIDE  # each frame is computed in this many windows
-    per_audio_s = flops / WINDOW * overlap
+    flops = window_flops(model, device, autocast, args.window)
+    overlap = args.window / args.stride  # each frame is computed in this many windows
+    per_audio_s = flops / args.window * overlap
 
     extract_activations(model, audio[:SAMPLE_RATE], device=str(device), dtype=args.dtype,
                         progress=False)  # warm-up (kernel selection, allocator)
@@ -95,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         torch.cuda.reset_peak_memory_stats(device)
         torch.cuda.synchronize(device)
     start = time.perf_counter()
-    acts = extract_activations(model, audio, window=WINDOW, stride=STRIDE,
+    acts = extract_activations(model, audio, window=args.window, stride=args.stride,
                                batch_size=args.batch_size, device=str(device),
                                dtype=args.dtype, progress=False)
     if device.type == "cuda":
@@ -105,13 +104,13 @@ def main(argv: list[str] | None = None) -> None:
 
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2  # Linux: KiB
     output_gb = sum(a.nbytes for a in acts.layers) / 1e9
-    print(f"audio: {args.seconds:g} s; windows {WINDOW:g} s every {STRIDE:g} s; "
+    print(f"audio: {args.seconds:g} s; windows {args.window:g} s every {args.stride:g} s; "
           f"{n_layers} layers, {len(acts.times)} frames, output {output_gb:.2f} GB float32")
     print(f"wall time: {elapsed:.2f} s -> throughput {args.seconds / elapsed:.2f}x real time")
     print(f"peak memory: RSS {rss_gb:.2f} GiB" + (
         f"; CUDA max allocated {torch.cuda.max_memory_allocated(device) / 1024 ** 3:.2f} GiB"
         if device.type == "cuda" else ""))
-    print(f"model: {flops / WINDOW / 1e9:.1f} GFLOP per audio second in one pass; "
+    print(f"model: {flops / args.window / 1e9:.1f} GFLOP per audio second in one pass; "
           f"{per_audio_s / 1e9:.1f} GFLOP per audio second with the windows' {overlap:g}x "
           "overlap")
     print(f"machine: {rate:.0f} GFLOP/s measured on {2048}x{2048} matrix products")
