@@ -1,7 +1,8 @@
 """Speed and memory of feature extraction: every layer of a Base-size wav2vec 2.0.
 
 Builds the Base architecture with random weights (no download), extracts all 19 layers of N
-seconds of noise-like audio with the package's default windows (10 s every 5 s; --window, --stride), and prints:
+seconds of noise-like audio with the package's default windows (10 s every 5 s; see --window
+and --stride), and prints:
 
 - throughput as a multiple of real time (audio seconds per wall-clock second);
 - peak memory: the process's maximum resident set size, and on CUDA the maximum allocated;
@@ -9,7 +10,7 @@ seconds of noise-like audio with the package's default windows (10 s every 5 s; 
   ``torch.utils.flop_counter.FlopCounterMode`` on one window, times the windows' overlap),
   divided by the matrix-multiply rate of this machine measured in the same run.
 
-Usage::
+Usage (with the package importable, e.g. ``pip install -e .``)::
 
     python benchmarks/features.py --seconds 60 [--device auto|cpu|cuda] [--dtype float32]
                                   [--batch-size N]
@@ -113,10 +114,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"model: {flops / args.window / 1e9:.1f} GFLOP per audio second in one pass; "
           f"{per_audio_s / 1e9:.1f} GFLOP per audio second with the windows' {overlap:g}x "
           "overlap")
-    print(f"machine: {rate:.0f} GFLOP/s measured on {2048}x{2048} matrix products")
+    print(f"machine: {rate:.0f} GFLOP/s measured on 2048x2048 matrix products")
     limit = rate * 1e9 / per_audio_s
-    print(f"FLOP-bound limit: {limit:.2f}x real time; achieved {args.seconds / elapsed / limit:.0%} "
-          "of it")
+    achieved = args.seconds / elapsed / limit
+    print(f"FLOP-bound limit: {limit:.2f}x real time; achieved {achieved:.0%} of it")
 
 
 if __name__ == "__main__":
