@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     device = resolve_device(args.device)
+    if device.type != "cuda" and args.dtype != "float32":
+        parser.error(f"--dtype {args.dtype} runs on CUDA only; use --dtype float32 on {device}")
     torch.manual_seed(0)
     model = Wav2Vec2Model(Wav2Vec2Config()).eval().to(device)
     n_layers = len(model.config.conv_dim) + model.config.num_hidden_layers
