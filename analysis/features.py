@@ -20,9 +20,10 @@ rounding (cuDNN may run convolutions in TF32), at the 1e-3 relative level; cache
 tell devices apart. Half-precision autocast is for CUDA only and is checked against float32
 in the tests (relative RMS error per layer below 5 % for bfloat16, 1 % for float16).
 
-Memory: activations are accumulated in float32 on the host, in place, one array per layer:
+Memory: activations are accumulated in float32 on the device, in place, one array per layer:
 ``4 * n_frames * sum(n_units)`` bytes (Base: 12,800 units, so 1.84 GB for a 12-minute
-section of 36,000 frames), plus the model and one batch of windows in flight.
+section of 36,000 frames), plus the model and one batch of windows in flight; on CUDA they
+are copied to the host once, at the end (on the CPU the result shares their memory).
 """
 from __future__ import annotations
 
@@ -161,7 +162,7 @@ def extract_activations(model, waveform: np.ndarray, *, window: float = 10.0,
     hooks = [layer.register_forward_hook(lambda _m, _i, out: conv_outputs.append(out))
              for layer in model.feature_extractor.conv_layers]
     pooling: dict = {}
-    sums: list[np.ndarray] | None = None
+    sums: list | None = None  # float32 tensors of shape (n_total, n_units) on the device
     counts = np.zeros(n_total, dtype=np.float32)
     try:
         for batch in tqdm(batches, desc="windows", disable=not progress, leave=False):
@@ -173,25 +174,27 @@ def extract_activations(model, waveform: np.ndarray, *, window: float = 10.0,
                 layers = [_pool_conv(c, s, f, hop, field, n_local, pooling)
                           for c, (s, f) in zip(conv_outputs, geometry)]
                 layers += [h[:, :n_local].float() for h in out.hidden_states[1:]]
-                layers = [a.cpu().numpy() for a in layers]
-            del out
+                if sums is None:
+                    sums = [torch.zeros(n_total, a.shape[2], device=target) for a in layers]
+                for i, start in enumerate(batch):
+                    offset = start // hop
+                    for total, local in zip(sums, layers):
+                        total[offset:offset + n_local] += local[i]
+                    counts[offset:offset + n_local] += 1
+            del out, layers
             conv_outputs.clear()
-            if sums is None:
-                sums = [np.zeros((n_total, a.shape[2]), dtype=np.float32) for a in layers]
-            for i, start in enumerate(batch):
-                offset = start // hop
-                for total, local in zip(sums, layers):
-                    total[offset:offset + n_local] += local[i]
-                counts[offset:offset + n_local] += 1
     finally:
         for hook in hooks:
             hook.remove()
     if not counts.all():  # the window check above guarantees coverage; keep it guaranteed
         raise RuntimeError(f"frames {np.flatnonzero(counts == 0)[:5]} fell in no window")
     times = (np.arange(n_total) * hop + field / 2) / SAMPLE_RATE
-    for total in sums:
-        total /= counts[:, None]
-    return Activations(times=times, layers=sums)
+    layers = []
+    with torch.inference_mode():  # the sums are inference tensors
+        scale = torch.from_numpy(counts[:, None]).to(target)
+        while sums:  # one layer at a time to the host, freeing the device copy as it goes
+            layers.append(sums.pop(0).div_(scale).cpu().numpy())
+    return Activations(times=times, layers=layers)
 
 
 def _pool_conv(output, stride: int, field: int, hop: int, out_field: int, n_out: int,
