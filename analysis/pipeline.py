@@ -53,6 +53,10 @@ class _LazyModel:
             self._model = models.load_model(self.name)
         return self._model
 
+    def normalize(self) -> bool:
+        """Whether the model's feature extractor normalises the waveform."""
+        return models.normalizes_input(self.name)
+
 
 def regressor_keys(model: dict, stimulus: Stimulus, window: float = 10.0,
                    stride: float = 5.0) -> tuple[dict, dict]:
@@ -73,7 +77,7 @@ def stimulus_regressors(act_key: dict, reg_key: dict, stimulus: Stimulus, cache:
 
     def compute_regressors():
         acts = cache.get("activations", act_key, lambda: _activations(
-            lazy(), stimulus, window, stride))
+            lazy, stimulus, window, stride))
         times = acts.pop("times")
         n_layers = len(acts)
         return {f"layer{i:02d}": regressors.build_regressors(
@@ -83,25 +87,30 @@ def stimulus_regressors(act_key: dict, reg_key: dict, stimulus: Stimulus, cache:
     return [regs[name] for name in sorted(regs)]
 
 
-def _activations(model, stimulus: Stimulus, window: float, stride: float) -> dict:
+def _activations(lazy: _LazyModel, stimulus: Stimulus, window: float, stride: float) -> dict:
     log.info("extracting activations: section %s (%s)", stimulus.section, stimulus.language)
-    acts = features.extract_activations(model, stimulus.waveform(), window=window, stride=stride)
+    acts = features.extract_activations(lazy(), stimulus.waveform(), window=window,
+                                        stride=stride, normalize=lazy.normalize())
     return {"times": acts.times, **{f"layer{i:02d}": a for i, a in enumerate(acts.layers)}}
 
 
 def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
                  participants: list[str] | None = None, layers: list[int] | None = None,
-                 null: bool = True) -> LayerScores:
+                 null: bool = True, n_components: int | None = None) -> LayerScores:
     """Brain scores of the layers of ``model`` for the participants who heard ``language``.
 
     Participants of one language share their regressors, so they are fitted together (their
     vertices stacked as targets); each vertex of each participant still gets its own alpha.
+    ``model`` may be ``"native"`` or ``"non-native"`` (resolved from ``language``).
 
     Parameters
     ----------
     layers : layer indices to score (default: every layer)
     null : also score the circularly shifted regressors (else ``null_scores`` is all NaN)
+    n_components : PCA of each layer's regressors, fitted on all runs stacked (see
+        :func:`analysis.regressors.reduce_components`); None (default) for none
     """
+    model = models.resolve_condition(model, language)
     if language not in dataset.stimuli:
         raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
                          f"{', '.join(dataset.stimuli)} only.")
@@ -122,11 +131,14 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
            "layers": layers, "null": null,
            "regressors": [key_digest(reg_key) for _, reg_key in keys],
            "participants": [p.digest() for p in group], "null_shift": NULL_SHIFT, **fit}
+    if n_components is not None:
+        key["n_components"] = n_components
 
     def compute():
         per_stimulus = [stimulus_regressors(a, r, s, cache, lazy)
                         for (a, r), s in zip(keys, stimuli)]
-        designs = [np.vstack(parts) for parts in zip(*per_stimulus)]
+        designs = [regressors.reduce_components(np.vstack(parts), n_components)
+                   for parts in zip(*per_stimulus)]
         designs = designs if layers is None else [designs[i] for i in layers]
         Y = _responses(group, stimuli)
         scores = encoding.score_layers(designs, Y, n_jobs=n_jobs(), **fit)

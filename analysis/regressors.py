@@ -8,6 +8,15 @@ the tests check it against ``compute_regressor`` column by column.
 
 Scaling uses each whole run (as the authors did): it touches the regressors only, never the
 responses, and is the same for every outer cross-validation fold.
+
+Optional PCA per layer (:func:`reduce_components`, off by default) is fitted on all the scans
+it is given: in :func:`analysis.pipeline.layer_scores`, every run of the participant, stacked,
+so that one basis serves all runs (bases fitted run by run would not be comparable). Like the
+scaling, it touches X only, never Y, so no information about the responses leaks into the
+fit; but it is transductive: the held-out folds' stimulus statistics shape the basis that the
+training folds use. That is the same status as the min-max scaling, and harmless for a fixed
+stimulus shared by all participants; a strictly inductive variant would refit it inside each
+outer fold.
 """
 from __future__ import annotations
 
@@ -86,3 +95,32 @@ def build_regressors(features: np.ndarray, times: np.ndarray, frame_times: np.nd
                         oversampling)
     std = regs.std(axis=0)
     return ((regs - regs.mean(axis=0)) / np.where(std > 0, std, 1.0)).astype(np.float32)
+
+
+def reduce_components(regressors: np.ndarray, n_components: int | None = None) -> np.ndarray:
+    """Principal components of one layer's regressors (PCA fitted on these scans), z-scored.
+
+    Parameters
+    ----------
+    regressors : array of shape (n_scans, n_units)
+    n_components : components kept; None (the default) returns ``regressors`` unchanged.
+
+    Returns
+    -------
+    array of shape (n_scans, n_components), float32, each column z-scored; each component's
+    sign is fixed so that its largest loading is positive (deterministic output).
+    """
+    if n_components is None:
+        return regressors
+    n_scans, n_units = regressors.shape
+    if not isinstance(n_components, (int, np.integer)) or not 1 <= n_components <= min(
+            n_scans, n_units):
+        raise ValueError(f"n_components={n_components!r} must be an integer between 1 and "
+                         f"min(n_scans, n_units) = {min(n_scans, n_units)}, or None for no "
+                         "PCA.")
+    centred = regressors.astype(np.float64) - regressors.mean(axis=0)
+    u, s, vt = np.linalg.svd(centred, full_matrices=False)
+    signs = np.sign(vt[np.arange(n_components), np.abs(vt[:n_components]).argmax(axis=1)])
+    scores = u[:, :n_components] * (s[:n_components] * signs)
+    std = scores.std(axis=0)
+    return (scores / np.where(std > 0, std, 1.0)).astype(np.float32)

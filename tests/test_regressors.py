@@ -42,3 +42,26 @@ def test_build_regressors_zscores_and_checks_shapes():
     assert np.all(regs[:, 2] == 0)
     with pytest.raises(ValueError, match="do not match"):
         build_regressors(features[:10], times, scan_times(50, 2.0))
+
+
+def test_pca_is_off_by_default_and_reduces_each_layer():
+    import inspect
+
+    from analysis import pipeline
+    from analysis.regressors import reduce_components
+
+    assert inspect.signature(pipeline.layer_scores).parameters["n_components"].default is None
+    rng = np.random.default_rng(2)
+    factors = rng.standard_normal((80, 2)) * [5.0, 2.0]
+    regs = factors @ rng.standard_normal((2, 30)) + 0.1 * rng.standard_normal((80, 30))
+    assert reduce_components(regs) is regs
+    reduced = reduce_components(regs, n_components=3)
+    assert reduced.shape == (80, 3) and reduced.dtype == np.float32
+    np.testing.assert_allclose(reduced.std(axis=0), 1, atol=1e-5)
+    np.testing.assert_allclose(reduced.mean(axis=0), 0, atol=1e-5)
+    # the first two components span the planted factors, in order of variance
+    assert abs(np.corrcoef(reduced[:, 0], factors[:, 0])[0, 1]) > 0.95
+    assert abs(np.corrcoef(reduced[:, 1], factors[:, 1])[0, 1]) > 0.95
+    np.testing.assert_array_equal(reduce_components(regs, 3), reduced)  # deterministic signs
+    with pytest.raises(ValueError, match="n_components=31"):
+        reduce_components(regs, n_components=31)
