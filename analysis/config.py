@@ -31,6 +31,8 @@ class Profile:
     alphas : ridge penalties searched.
     alpha_selection : how each vertex's penalty is chosen on the training part: ``"loo"``
         (the authors' choice), ``"kfold"`` or ``"gcv"`` (see :mod:`analysis.ridge`).
+    precision : ``"float64"`` (exact alpha choices) or ``"float32"`` (twice as fast; a
+        near-tie target may pick a neighbouring alpha, changing its r by about 1e-3).
     offline : whether the profile runs without internet.
     """
 
@@ -42,6 +44,7 @@ class Profile:
     inner_folds: int
     alphas: tuple[float, ...] = field(default_factory=lambda: tuple(np.logspace(1, 8, 20)))
     alpha_selection: str = "loo"
+    precision: str = "float64"
     offline: bool = True
     simulated: bool = False
 
@@ -49,7 +52,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "demo": Profile("demo", "embedded demo world: synthetic speech, simulated listeners",
                     languages=("en",), n_participants=3, n_folds=5, inner_folds=5,
-                    simulated=True),
+                    precision="float32", simulated=True),
     "lpp": Profile("lpp", "Le Petit Prince fMRI, a few participants per language",
                    languages=("en", "fr", "cn"), n_participants=3, n_folds=10, inner_folds=5,
                    offline=False),

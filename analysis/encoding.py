@@ -118,7 +118,7 @@ def brain_score(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 10,
         training part, ridge predicts the components, and predictions are mapped back to the
         targets before scoring (as the authors' LPP code reduced Y to 100 components)
     dtype : float64 (default; exact alpha choices) or float32 (faster, rare near-tie
-        differences)
+        differences); a numpy type or its name
 
     Returns
     -------
@@ -126,6 +126,7 @@ def brain_score(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 10,
     averaged over the outer folds
     """
     X, Y = np.asarray(X), np.asarray(Y)
+    dtype = np.dtype(dtype).type
     if X.ndim != 2 or Y.ndim != 2 or len(X) != len(Y):
         raise ValueError(f"X {X.shape} and Y {Y.shape} must be 2-D with the same number of rows.")
     if alpha_selection not in ridge.SELECTIONS:

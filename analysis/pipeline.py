@@ -126,7 +126,8 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
     weights = models.fingerprint(model)
     keys = [regressor_keys(weights, s) for s in stimuli]
     fit = {"n_folds": profile.n_folds, "inner_folds": profile.inner_folds,
-           "alphas": list(profile.alphas), "alpha_selection": profile.alpha_selection}
+           "alphas": list(profile.alphas), "alpha_selection": profile.alpha_selection,
+           "dtype": profile.precision}
     key = {"stage": "scores", "code": source_digest(encoding, encoding.ridge),
            "layers": layers, "null": null,
            "regressors": [key_digest(reg_key) for _, reg_key in keys],
