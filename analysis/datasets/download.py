@@ -303,23 +303,26 @@ def human_size(n: float) -> str:
     return f"{n} B"
 
 
-def plan_lpp(languages=("en", "fr", "cn"), participants=None, n_participants: int = 3,
+def plan_lpp(languages=None, participants=None, n_participants: int = 3,
              sections=range(1, 10), kinds=KINDS) -> list[RemoteFile]:
     """The corpus files an analysis needs.
 
     Parameters
     ----------
-    languages : ``en``, ``fr``, ``cn``
+    languages : ``en``, ``fr``, ``cn`` (default: those of ``participants``, else all three)
     participants : ids (``sub-EN057`` or ``EN057``); None: the first ``n_participants`` of
         each language (0: all)
     sections : story sections, 1-9
     kinds : subset of :data:`KINDS`
     """
     index = read_index()
+    if participants is not None:
+        participants = [p if p.startswith("sub-") else f"sub-{p}" for p in participants]
+    if languages is None:
+        languages = (sorted({p[4:6].lower() for p in participants}) if participants
+                     else ("en", "fr", "cn"))
     if participants is None:
         participants = default_participants(index, languages, n_participants)
-    else:
-        participants = [p if p.startswith("sub-") else f"sub-{p}" for p in participants]
     return select(index, languages, participants, sections, kinds)
 
 
