@@ -45,7 +45,7 @@ INDEX = Path(__file__).with_name("lpp_files.tsv.gz")
 KINDS = ("bold", "stimuli", "annotations", "top")
 TOP_FILES = ("participants.tsv", "participants.json", "dataset_description.json", "README",
              "CHANGES")
-CHUNK = 1 << 20
+CHUNK = 1 << 16  # bytes per read: at most this much is lost when a connection drops
 
 
 class DownloadError(RuntimeError):
@@ -95,8 +95,9 @@ def write_index(listing: str | Path, out: str | Path = INDEX) -> int:
     lines = ["path\tsize\tmd5"] + [f"{p}\t{s}\t{m}" for p, s, m in
                                     sorted(zip(table.path, table.size_bytes, table.md5))]
     data = ("\n".join(lines) + "\n").encode()
-    with open(out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as handle:
-        handle.write(data)  # mtime=0: the same listing gives the same bytes
+    with open(out, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb",
+                                                 mtime=0) as handle:
+        handle.write(data)  # no name, no time: the same listing gives the same bytes
     return len(lines) - 1
 
 
