@@ -341,7 +341,9 @@ def load_lpp(root: str | Path | None = None, languages=("en", "fr", "cn"),
     if absent:
         _fetch_or_explain(absent, root, langs, plan, sections, download, url)
     wanted = {str(Path(f.path)) for f in plan}
-    runs = index_runs(root)
+    # sections are mapped from the checksum list, which has every run of every participant
+    # (a local tree may hold only the sections asked for)
+    runs = index_paths(dl.read_index().path, root=root)
     runs = runs[[str(Path(p).relative_to(root)) in wanted for p in runs.bold_path]]
     stimuli = {lang: [Stimulus(language=lang, section=k, audio_path=root / stimulus_path(lang, k),
                                words=read_textgrid(root / textgrid_path(lang, k)),
