@@ -73,7 +73,8 @@ def brain_mask(data: np.ndarray, affine: np.ndarray) -> np.ndarray:
 def projection_matrix(affine: np.ndarray, shape: tuple[int, int, int], mask: np.ndarray,
                       mesh: str = MESH, n_samples: int = N_SAMPLES) -> sparse.csr_matrix:
     """The linear map from a volume to the surface: sparse matrix of shape (n_vertices,
-    n_voxels), voxels in C order. Rows of vertices with no sample inside ``mask`` are empty.
+    n_voxels), voxels in Fortran order (x fastest, as nibabel stores them). Rows of
+    vertices with no sample inside ``mask`` are empty.
 
     Each vertex samples ``n_samples`` points evenly spaced from its pial to its white-matter
     position; a sample is ignored when outside the grid or when the voxel holding it is
@@ -102,7 +103,7 @@ def projection_matrix(affine: np.ndarray, shape: tuple[int, int, int], mask: np.
         for corner in np.ndindex(2, 2, 2):
             c = np.asarray(corner)
             weight = np.prod(np.where(c, frac, 1 - frac), axis=1) / count
-            index = np.ravel_multi_index((base + c).T, shape, mode="clip")
+            index = np.ravel_multi_index((base + c).T, shape, mode="clip", order="F")
             rows.append(vertex)
             cols.append(index)
             vals.append(weight)
@@ -138,7 +139,8 @@ def project(img, mesh: str = MESH, n_samples: int = N_SAMPLES) -> tuple[np.ndarr
     if not mask.any():
         raise ValueError(f"{name}: no voxel varies in time; is the file a run?")
     matrix = projection_matrix(img.affine, data.shape[:3], mask, mesh, n_samples)
-    texture = np.asarray(matrix @ data.reshape(-1, data.shape[3]), dtype=np.float32).T
+    voxels = data.reshape(-1, data.shape[3], order="F")  # no copy: nibabel arrays are F-ordered
+    texture = np.asarray(matrix @ voxels, dtype=np.float32).T
     dead = np.asarray(matrix.getnnz(axis=1) == 0)
     dead |= ~np.isfinite(texture).all(axis=0)
     dead[~dead] = texture[:, ~dead].std(axis=0) == 0
