@@ -133,3 +133,11 @@ def test_shipped_index_is_the_listing_of_the_needed_files(shared_lpp, tmp_path):
                                                    "annotations": 30, "top": 5}
     listing = pd.read_csv(shared_lpp / "FILE_LISTING.tsv", sep="\t").set_index("path")
     assert (listing.loc[index.path, "md5"].values == index.md5.values).all()
+
+
+def test_server_copy_shorter_than_listed_fails_naming_the_file(lpp_bucket, tmp_path):
+    [f] = entries(lpp_bucket, "participants.json")
+    longer = RemoteFile(f.path, f.size + 10, f.md5)
+    with pytest.raises(DownloadError, match=f"{f.path}: size {f.size} instead of {f.size + 10}"):
+        download.fetch([longer], tmp_path, progress=False)
+    assert not (tmp_path / (f.path + ".part")).exists()

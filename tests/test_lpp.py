@@ -126,3 +126,15 @@ def test_stimulus_audio_is_read_at_16_khz(lpp_miniature):
     assert audio.dtype == np.float32 and len(audio) == 4 * 16000
     with pytest.raises(lpp.CorpusError, match="fetch lpp"):
         lpp.read_stimulus(root / "nowhere", "fr", 2)
+
+
+def test_textgrid_with_several_tiers_picks_the_words(tmp_path):
+    one = textgrid([("#", 0, 1), ("a", 1, 2)], "phones").decode()
+    two = textgrid([("#", 0, 1), ("mot", 1, 2)], "Words").decode()
+    body = two[two.index("    item [1]:"):].replace("item [1]", "item [2]")
+    path = tmp_path / "two.TextGrid"
+    path.write_text(one.replace("size = 1 ", "size = 2 ") + body)
+    assert lpp.read_textgrid(path).word.tolist() == ["mot"]
+    assert lpp.read_textgrid(path, tier="phones").word.tolist() == ["a"]
+    with pytest.raises(lpp.CorpusError, match="no interval tier named 'x'"):
+        lpp.read_textgrid(path, tier="x")

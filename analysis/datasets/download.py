@@ -196,7 +196,7 @@ def missing(files: list[RemoteFile], dest: Path, verify: bool = False) -> list[R
 
 def fetch(files: list[RemoteFile], dest: str | Path, url: str | None = None,
           retries: int = 5, backoff: float = 0.5, verify: bool = False,
-          progress: bool | None = None, timeout: float = 60.0) -> list[Path]:
+          progress: bool = True, timeout: float = 60.0) -> list[Path]:
     """Download ``files`` under ``dest`` from ``url`` (default :func:`base_url`).
 
     Files already present with their size are skipped (re-hashed too when ``verify``).
@@ -222,7 +222,7 @@ def fetch(files: list[RemoteFile], dest: str | Path, url: str | None = None,
     done = []
     started = time.monotonic()
     with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="downloading",
-              disable=not (sys.stderr.isatty() if progress is None else progress)) as bar:
+              disable=not progress) as bar:
         for f in todo:
             _fetch_one(session, f, dest / f.path, f"{url}/{f.path}", retries, backoff,
                        timeout, bar)
@@ -247,7 +247,8 @@ def _fetch_one(session, f: RemoteFile, path: Path, url: str, retries: int, backo
             if have >= f.size:
                 break
             try:
-                _get(session, url, part, have, timeout, bar)
+                if _get(session, url, part, have, timeout, bar) == 0:
+                    break  # the server has nothing more: its copy is shorter than listed
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
                 drops += 1
@@ -275,12 +276,14 @@ def _fetch_one(session, f: RemoteFile, path: Path, url: str, retries: int, backo
                         "Nothing was kept under that name.")
 
 
-def _get(session, url: str, part: Path, have: int, timeout: float, bar) -> None:
-    """GET ``url`` into ``part``, from byte ``have`` on when the server honours Range."""
+def _get(session, url: str, part: Path, have: int, timeout: float, bar) -> int:
+    """GET ``url`` into ``part``, from byte ``have`` on when the server honours Range;
+    return the number of bytes written."""
     headers = {"Range": f"bytes={have}-"} if have else {}
+    written = 0
     with session.get(url, headers=headers, stream=True, timeout=timeout) as response:
         if response.status_code == 416:  # nothing left to send: verify what we have
-            return
+            return 0
         if response.status_code == 404:
             raise DownloadError(f"{url}: 404 Not Found; the file is not on the server (is "
                                 "--base-url right, and is the checksum list of this corpus?)")
@@ -293,6 +296,8 @@ def _get(session, url: str, part: Path, have: int, timeout: float, bar) -> None:
             for block in response.iter_content(CHUNK):
                 handle.write(block)
                 bar.update(len(block))
+                written += len(block)
+    return written
 
 
 def human_size(n: float) -> str:

@@ -200,8 +200,9 @@ def read_textgrid(path: str | Path, tier: str | None = None) -> pd.DataFrame:
     Parameters
     ----------
     path : a ``.TextGrid`` file, ASCII/UTF-8 or UTF-16 with a byte-order mark
-    tier : name of the interval tier to read (default: the only interval tier, or the one
-        named ``TokensAlign`` or ``text words``)
+    tier : name of the interval tier to read (default: the only interval tier, else the one
+        named ``TokensAlign`` or ``text words``, else the one whose name has "word" or
+        "token" in it)
 
     Returns
     -------
@@ -233,7 +234,8 @@ def read_textgrid(path: str | Path, tier: str | None = None) -> pd.DataFrame:
             tiers[current].append((label, interval["xmin"], interval["xmax"]))
     names = list(tiers)
     if tier is None:
-        known = [n for n in names if n in TIERS]
+        known = [n for n in names if n in TIERS] or [
+            n for n in names if "word" in n.lower() or "token" in n.lower()]
         if len(names) != 1 and len(known) != 1:
             raise CorpusError(f"{path}: interval tiers {names}; say which holds the words "
                               "(tier=...).")
