@@ -141,3 +141,13 @@ def test_server_copy_shorter_than_listed_fails_naming_the_file(lpp_bucket, tmp_p
     with pytest.raises(DownloadError, match=f"{f.path}: size {f.size} instead of {f.size + 10}"):
         download.fetch([longer], tmp_path, progress=False)
     assert not (tmp_path / (f.path + ".part")).exists()
+
+
+def test_verify_downloads_again_a_file_altered_in_place(lpp_bucket, tmp_path):
+    [f] = entries(lpp_bucket, "lppFR_section2.TextGrid")
+    download.fetch([f], tmp_path, progress=False)
+    path = tmp_path / f.path
+    path.write_bytes(b"x" * f.size)  # same size, other bytes
+    assert download.fetch([f], tmp_path, progress=False) == []  # sizes only: not noticed
+    assert download.fetch([f], tmp_path, verify=True, progress=False) == [path]
+    assert hashlib.md5(path.read_bytes()).hexdigest() == f.md5

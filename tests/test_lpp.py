@@ -138,3 +138,13 @@ def test_textgrid_with_several_tiers_picks_the_words(tmp_path):
     assert lpp.read_textgrid(path, tier="phones").word.tolist() == ["a"]
     with pytest.raises(lpp.CorpusError, match="no interval tier named 'x'"):
         lpp.read_textgrid(path, tier="x")
+
+
+def test_audio_longer_than_its_scans_is_refused(tmp_path):
+    import soundfile
+
+    path = tmp_path / "task-lppEN_section-5.wav"
+    soundfile.write(path, np.zeros(8000 * 531), 8000)  # 531 s; section 5: 265 scans, 530 s
+    with pytest.raises(lpp.CorpusError, match="section-5.wav: 531.0 s.*265 scans.*530 s"):
+        lpp.check_audio(path, "en", 5)
+    assert lpp.check_audio(path, "en", 6) == pytest.approx(531)

@@ -196,10 +196,11 @@ def missing(files: list[RemoteFile], dest: Path, verify: bool = False) -> list[R
 
 def fetch(files: list[RemoteFile], dest: str | Path, url: str | None = None,
           retries: int = 5, backoff: float = 0.5, verify: bool = False,
-          progress: bool = True, timeout: float = 60.0) -> list[Path]:
+          progress: bool = True, timeout: float = 60.0, check: bool = True) -> list[Path]:
     """Download ``files`` under ``dest`` from ``url`` (default :func:`base_url`).
 
-    Files already present with their size are skipped (re-hashed too when ``verify``).
+    Files already present with their size are skipped (re-hashed too when ``verify``), unless
+    ``check`` is False: then every file given is downloaded (the caller ran :func:`missing`).
 
     Returns
     -------
@@ -212,7 +213,7 @@ def fetch(files: list[RemoteFile], dest: str | Path, url: str | None = None,
         (MD5 or size still wrong after one more download).
     """
     dest, url = Path(dest), (url or base_url()).rstrip("/")
-    todo = missing(files, dest, verify)
+    todo = missing(files, dest, verify) if check else list(files)
     total = sum(f.size for f in todo)
     log.info("%d of %d files to download, %s (from %s into %s)", len(todo), len(files),
              human_size(total), url, dest)

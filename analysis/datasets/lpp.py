@@ -154,6 +154,30 @@ def frame_times(language: str, section: int) -> np.ndarray:
     return np.arange(expected_volumes(language, section)) * TR
 
 
+def check_audio(path: str | Path, language: str, section: int) -> float:
+    """Duration of a section's WAV (s), checked against its run: the scans of a section
+    cover its audio (t=0 at the audio onset, extra scans only after it).
+
+    Raises
+    ------
+    CorpusError
+        naming the file when it cannot be read or lasts longer than the section's scans.
+    """
+    import soundfile
+
+    try:
+        info = soundfile.info(str(path))
+    except Exception as exc:
+        raise CorpusError(f"{path}: cannot read it as audio ({exc}); delete it and fetch it "
+                          "again (python -m analysis fetch lpp --kinds stimuli).") from exc
+    covered = expected_volumes(language, section) * TR
+    if info.duration > covered:
+        raise CorpusError(f"{path}: {info.duration:.1f} s of audio, but the "
+                          f"{expected_volumes(language, section)} scans of section {section} "
+                          f"({language_code(language)}) cover {covered:.0f} s from its onset.")
+    return info.duration
+
+
 def check_volumes(path: str | Path, language: str, section: int) -> int:
     """Number of volumes of a preprocessed run, checked against the section's.
 
@@ -347,6 +371,9 @@ def load_lpp(root: str | Path | None = None, languages=("en", "fr", "cn"),
     # (a local tree may hold only the sections asked for)
     runs = index_paths(dl.read_index().path, root=root)
     runs = runs[[str(Path(p).relative_to(root)) in wanted for p in runs.bold_path]]
+    for lang in langs:
+        for k in sections:
+            check_audio(root / stimulus_path(lang, k), lang, k)
     stimuli = {lang: [Stimulus(language=lang, section=k, audio_path=root / stimulus_path(lang, k),
                                words=read_textgrid(root / textgrid_path(lang, k)),
                                n_scans=expected_volumes(lang, k), tr=TR) for k in sections]
