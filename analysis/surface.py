@@ -5,12 +5,13 @@ white-matter surfaces of nilearn's fsaverage5 (``load_fsaverage``), both hemisph
 right: 20,484 vertices. The computation is that of ``nilearn.surface.vol_to_surf`` with
 ``kind="depth"``, ``inner_mesh`` the white surface, trilinear interpolation and a mask, written
 as one sparse matrix applied to every volume at once: ``vol_to_surf`` interpolates volume by
-volume, about 30 s for a run of 300 volumes, against well under a second here. The tests
-check the two against each other.
+volume, about 30 s for the 282 volumes of a run on two cores, against about 6 s here for a
+run on the corpus's grid, masking included (``tests/bench_lpp_io.py``). The tests check the
+two against each other.
 
-Brain mask: voxels whose time series is finite and not constant. The corpus's preprocessed
-runs are zero outside the brain, so this is the brain as the preprocessing defined it,
-whatever the runs' mean level (ME-ICA denoised data need not keep the mean that an
+Brain mask: voxels whose time series is finite and not constant. Preprocessed runs are
+expected to be zero outside the brain (as masked preprocessing outputs are), so this is the
+brain as the preprocessing defined it, whatever the runs' mean level (ME-ICA denoised data need not keep the mean that an
 intensity-threshold mask such as ``compute_epi_mask`` relies on). Should a run vary almost
 everywhere (no zeroed background, over 95 % of the grid), ``nilearn.masking.compute_epi_mask``
 on its mean image is used instead, and the log says so. Samples outside the mask are ignored;
