@@ -34,14 +34,6 @@ ORIGIN = np.array([-72.0, -108.0, -60.0])  # MNI corner of the grid, mm
 SPAN = np.array([144.0, 180.0, 144.0])
 
 
-def missing_reason() -> str | None:
-    """Why the miniature cannot be built here (None when it can)."""
-    if not LISTING.exists():
-        return (f"{LISTING} is absent: the miniature takes the corpus's real file names from "
-                "the shared folder (set ANALYSIS_SHARED_LPP to its location)")
-    return None
-
-
 def build_miniature(root: Path, participants=PARTICIPANTS, audio_seconds: float = 4.0,
                     voxel: float = 16.0, seed: int = 0) -> Path:
     """Write the miniature under ``root``; return the path of its checksum list (beside it).
