@@ -3,6 +3,9 @@
 Stages, one module each, in data-flow order:
 
 - :mod:`analysis.demo` builds the offline demo world (stimuli and simulated listeners);
+- :mod:`analysis.datasets.download` fetches the Le Petit Prince files, verified and resumable;
+  :mod:`analysis.datasets.lpp` reads them; :mod:`analysis.surface` projects runs onto
+  fsaverage5;
 - :mod:`analysis.models` resolves model names to loaded networks;
 - :mod:`analysis.features` extracts every layer's activations;
 - :mod:`analysis.regressors` turns activations into regressors at fMRI frame times;

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from analysis.config import PROFILES
 
@@ -40,7 +41,74 @@ def _parser() -> argparse.ArgumentParser:
     world.add_argument("--participants", type=int, default=None,
                        help="simulated participants per language (default: the demo "
                             "profile's)")
+    fetch = commands.add_parser(
+        "fetch", help="download corpus files (Le Petit Prince), verified and resumable",
+        description="Download the files of Le Petit Prince (OpenNeuro ds003643) that the "
+                    "analyses need into <data home>/lpp: size and MD5 checked against the "
+                    "project's checksum list, interrupted files resumed, files already "
+                    "present skipped. The total size is shown before anything starts.")
+    fetch.add_argument("dataset", choices=["lpp"], help="the corpus to fetch: lpp")
+    fetch.add_argument("--languages", nargs="+", choices=["en", "fr", "cn"], metavar="LANG",
+                       help="languages: en, fr, cn (default: those of --participants, else "
+                            "all three)")
+    fetch.add_argument("--participants", nargs="+", metavar="ID",
+                       help="participant ids, e.g. EN057 sub-FR001 (default: the first ones "
+                            "of each language, as many as the profile analyses)")
+    fetch.add_argument("--profile", default="lpp", choices=["lpp", "paper"],
+                       help="whose participants to fetch when --participants is not given: "
+                            "lpp = the first %d of each language, paper = all (default: "
+                            "%%(default)s)" % PROFILES["lpp"].n_participants)
+    fetch.add_argument("--sections", nargs="+", type=int, default=list(range(1, 10)),
+                       choices=range(1, 10), metavar="K",
+                       help="story sections, 1-9 (default: all)")
+    fetch.add_argument("--kinds", nargs="+", default=["bold", "stimuli", "annotations", "top"],
+                       choices=["bold", "stimuli", "annotations", "top"], metavar="KIND",
+                       help="bold = preprocessed runs (MNI), stimuli = the WAVs, annotations "
+                            "= TextGrids and word tables, top = participants.tsv and other "
+                            "top-level files (default: all four)")
+    fetch.add_argument("--data-home", type=Path, metavar="DIR",
+                       help="data home; files go to DIR/lpp (default: $ANALYSIS_DATA_HOME, "
+                            "else data/ in the project)")
+    fetch.add_argument("--base-url", metavar="URL",
+                       help="where the corpus is served (default: $ANALYSIS_LPP_BASE_URL, "
+                            "else https://s3.amazonaws.com/openneuro.org/ds003643)")
+    fetch.add_argument("--verify", action="store_true",
+                       help="re-hash files already present (default: their size is checked; "
+                            "every file was hashed when it was downloaded)")
+    fetch.add_argument("--retries", type=int, default=5,
+                       help="attempts per file on connection errors, with exponential "
+                            "backoff (default: %(default)s)")
+    fetch.add_argument("--dry-run", action="store_true",
+                       help="list what would be downloaded and its size, download nothing")
     return parser
+
+
+def _fetch(args) -> int:
+    from analysis.datasets import download
+
+    try:
+        spec = PROFILES[args.profile]
+        files = download.plan_lpp(args.languages, args.participants, spec.n_participants,
+                                  args.sections, args.kinds)
+    except (ValueError, download.DownloadError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    dest = download.corpus_root(args.data_home)
+    todo = download.missing(files, dest, verify=args.verify)
+    print(f"{len(files)} files, {download.human_size(sum(f.size for f in files))}; "
+          f"to download: {len(todo)} files, "
+          f"{download.human_size(sum(f.size for f in todo))} into {dest}")
+    if args.dry_run:
+        for f in todo:
+            print(f"  {f.path}\t{download.human_size(f.size)}")
+        return 0
+    try:
+        download.fetch(todo, dest, args.base_url, retries=args.retries, check=False)
+    except download.DownloadError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"done: {dest}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,4 +138,6 @@ def main(argv: list[str] | None = None) -> int:
         dataset = load_dataset("demo", n_participants=args.participants)
         print(f"demo world ready: {len(dataset.participants)} participants, "
               f"{sum(len(s) for s in dataset.stimuli.values())} sections")
+    elif args.command == "fetch":
+        return _fetch(args)
     return 0

@@ -8,6 +8,7 @@ resolved from the data home, never from the working directory:
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,8 @@ class Profile:
     precision : ``"float64"`` (exact alpha choices) or ``"float32"`` (twice as fast; a
         near-tie target may pick a neighbouring alpha, changing its r by about 1e-3).
     offline : whether the profile runs without internet.
+    simulated : whether the data are the demo world's.
+    sections : story sections analysed (None: every section of the data set).
     """
 
     name: str
@@ -47,6 +50,7 @@ class Profile:
     precision: str = "float64"
     offline: bool = True
     simulated: bool = False
+    sections: tuple[int, ...] | None = None
 
 
 PROFILES: dict[str, Profile] = {
@@ -62,12 +66,44 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def get_profile(name: str) -> Profile:
-    """Return the profile called ``name``, or raise a ValueError listing the valid names."""
+def get_profile(name: str, overrides: dict | None = None) -> Profile:
+    """Return the profile called ``name``, with ``overrides`` applied.
+
+    Parameters
+    ----------
+    name : a key of :data:`PROFILES`
+    overrides : new values of some of the profile's attributes, e.g.
+        ``{"n_participants": 1, "sections": [1, 2]}`` (for a quick run of ``lpp``)
+
+    Raises
+    ------
+    ValueError
+        listing the valid names, or naming an override that is not an attribute or has a
+        wrong value.
+    """
     if not isinstance(name, str) or name not in PROFILES:
         raise ValueError(f"profile={name!r} is not a profile; choose one of "
                          f"{', '.join(sorted(PROFILES))} (demo runs offline).")
-    return PROFILES[name]
+    spec = PROFILES[name]
+    if not overrides:
+        return spec
+    fields = {f.name for f in dataclasses.fields(Profile)} - {"name", "simulated", "offline"}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(f"overrides: {unknown} are not settings of a profile; choose among "
+                         f"{', '.join(sorted(fields))}.")
+    values = {k: tuple(v) if isinstance(v, (list, tuple, range)) else v
+              for k, v in overrides.items()}
+    for key in ("n_folds", "inner_folds"):
+        if key in values:
+            check_positive_int(f"overrides[{key!r}]", values[key], minimum=2)
+    if "n_participants" in values:
+        check_positive_int("overrides['n_participants']", values["n_participants"], minimum=0)
+    if values.get("sections") is not None:
+        if not values["sections"] or not set(values["sections"]) <= set(range(1, 10)):
+            raise ValueError(f"overrides['sections']={list(values['sections'])} must be "
+                             "story sections between 1 and 9.")
+    return dataclasses.replace(spec, **values)
 
 
 def data_home() -> Path:

@@ -51,3 +51,36 @@ def tiny_world(tmp_path_factory):
 def tiny_profile():
     return Profile("test", "tiny fits for tests", languages=("en",), n_participants=2,
                    n_folds=3, inner_folds=2, alphas=tuple(np.logspace(0, 4, 3)))
+
+
+@pytest.fixture(scope="session")
+def shared_lpp():
+    """The shared folder of real corpus files; the test is skipped, saying why, without it."""
+    from lpp_miniature import SHARED
+
+    if not (SHARED / "FILE_LISTING.tsv").exists():
+        pytest.skip(f"{SHARED} (real files of the corpus, shared beside the project) is absent; "
+                    "set ANALYSIS_SHARED_LPP to its location to run this test")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def lpp_miniature(tmp_path_factory, shared_lpp):
+    """A miniature corpus (EN057, EN061, FR001, FR002, CN001, CN032) and its checksum list:
+    ``(root, index path)``."""
+    from lpp_miniature import build_miniature
+
+    root = tmp_path_factory.mktemp("bucket") / "lpp"
+    return root, build_miniature(root)
+
+
+@pytest.fixture
+def lpp_bucket(lpp_miniature, monkeypatch):
+    """The miniature served on 127.0.0.1, and the downloader pointed at it and its index."""
+    from lpp_miniature import LocalBucket
+
+    root, index = lpp_miniature
+    monkeypatch.setenv("ANALYSIS_LPP_INDEX", str(index))
+    with LocalBucket(root) as bucket:
+        monkeypatch.setenv("ANALYSIS_LPP_BASE_URL", bucket.url)
+        yield bucket

@@ -103,16 +103,47 @@ def read_audio(path: Path) -> np.ndarray:
     return audio
 
 
-def load_dataset(profile: str, n_participants: int | None = None) -> Dataset:
-    """The data set of ``profile`` (see :mod:`analysis.config`), built or found in the data home."""
-    from analysis.config import get_profile
+def load_dataset(profile, n_participants: int | None = None,
+                 languages=None) -> Dataset:
+    """The data set of ``profile`` (see :mod:`analysis.config`), built or found in the data home.
 
-    spec = get_profile(profile)
-    n = n_participants or spec.n_participants
-    if spec.name == "demo":
+    Parameters
+    ----------
+    profile : a profile name (``demo``, ``lpp``, ``paper``) or a :class:`Profile`
+    n_participants : participants per language (default: the profile's; 0: all)
+    languages : languages to load (default: the profile's)
+
+    The demo world is built on first use; Le Petit Prince is downloaded on first use
+    (``lpp``: the first participants of each language; ``paper``: all), and a machine
+    without internet gets an error saying what to run.
+    """
+    from analysis.config import Profile, get_profile
+
+    spec = profile if isinstance(profile, Profile) else get_profile(profile)
+    n = spec.n_participants if n_participants is None else n_participants
+    languages = tuple(languages or spec.languages)
+    if spec.simulated:
         from analysis.demo.world import build_world
 
-        return build_world(languages=spec.languages, n_participants=n)
-    raise NotImplementedError(
-        f"profile={profile!r} reads the Le Petit Prince corpus, whose loader is not written "
-        "yet (issue 4); run with profile='demo'.")
+        return restrict(build_world(languages=languages, n_participants=n), spec.sections)
+    from analysis.datasets.lpp import load_lpp
+
+    return load_lpp(languages=languages, n_participants=n, sections=spec.sections)
+
+
+def restrict(dataset: Dataset, sections=None) -> Dataset:
+    """The same data set with only ``sections`` (None: all) of every stimulus and BOLD."""
+    if sections is None:
+        return dataset
+    sections = set(sections)
+    stimuli, keep = {}, {}
+    for language, stims in dataset.stimuli.items():
+        keep[language] = [i for i, s in enumerate(stims) if s.section in sections]
+        stimuli[language] = [stims[i] for i in keep[language]]
+        if not stimuli[language]:
+            raise ValueError(f"sections={sorted(sections)}: the {dataset.name} data set has "
+                             f"sections {[s.section for s in stims]} in {language}.")
+    participants = [Participant(p.id, p.language, tuple(p.bold_paths[i]
+                                                        for i in keep[p.language]))
+                    for p in dataset.participants]
+    return Dataset(dataset.name, stimuli, participants, dataset.simulated)
