@@ -55,14 +55,14 @@ def _zeros(shape, like):
     return np.zeros(shape, dtype=like.dtype)
 
 
-def loo_errors(U, s, Yc, alphas) -> "array":
+def loo_errors(U, s, Yc, alphas, A=None) -> "array":
     """Leave-one-out squared error summed over samples: array of shape (n_alphas, n_targets).
 
-    ``U, s`` decompose the centred design; ``Yc`` (n, t) is centred; the intercept is
-    unpenalised, so each leverage gains ``1 / n``.
+    ``U, s`` decompose the centred design; ``Yc`` (n, t) is centred; ``A = U.T @ Yc`` when
+    already computed; the intercept is unpenalised, so each leverage gains ``1 / n``.
     """
     n = Yc.shape[0]
-    A = U.T @ Yc
+    A = U.T @ Yc if A is None else A
     U2 = U * U
     errors = _zeros((len(alphas), Yc.shape[1]), Yc)
     for j, alpha in enumerate(_vector(alphas, Yc)):
@@ -76,10 +76,10 @@ def loo_errors(U, s, Yc, alphas) -> "array":
     return errors
 
 
-def gcv_errors(U, s, Yc, alphas) -> "array":
+def gcv_errors(U, s, Yc, alphas, A=None) -> "array":
     """Generalised cross-validation criterion: array of shape (n_alphas, n_targets)."""
     n = Yc.shape[0]
-    A2 = (U.T @ Yc) ** 2
+    A2 = (U.T @ Yc if A is None else A) ** 2
     outside = (Yc * Yc).sum(0) - A2.sum(0)  # residual outside the span of X
     errors = _zeros((len(alphas), Yc.shape[1]), Yc)
     for j, alpha in enumerate(_vector(alphas, Yc)):
@@ -130,14 +130,14 @@ def fit_predict(X_train, Y_train, X_test, alphas: Sequence[float], selection: st
     x_mean, y_mean = X_train.mean(0), Y_train.mean(0)
     Xc, Yc = X_train - x_mean, Y_train - y_mean
     U, s, Vt = _svd(Xc)
+    A = U.T @ Yc  # shared by the selection and the final fit
     if selection == "loo":
-        errors = loo_errors(U, s, Yc, alphas)
+        errors = loo_errors(U, s, Yc, alphas, A)
     elif selection == "gcv":
-        errors = gcv_errors(U, s, Yc, alphas)
+        errors = gcv_errors(U, s, Yc, alphas, A)
     else:
         errors = kfold_errors(X_train, Y_train, alphas, inner_folds)
     best = errors.argmin(0)
-    A = U.T @ Yc
     coef = _zeros(A.shape, A)
     for j, alpha in enumerate(_vector(alphas, Yc)):
         chosen = best == j
