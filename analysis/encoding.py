@@ -101,7 +101,7 @@ def _to_numpy(array) -> np.ndarray:
 def brain_score(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 10,
                 alphas: Sequence[float] = DEFAULT_ALPHAS, alpha_selection: str = "loo",
                 inner_folds: int = 5, backend: str = "auto", y_pca: int | None = None,
-                dtype=np.float64) -> np.ndarray:
+                dtype=np.float64, scaling=None) -> np.ndarray:
     """Cross-validated encoding score of each target.
 
     Parameters
@@ -119,6 +119,8 @@ def brain_score(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 10,
         targets before scoring (as the authors' LPP code reduced Y to 100 components)
     dtype : float64 (default; exact alpha choices) or float32 (faster, rare near-tie
         differences); a numpy type or its name
+    scaling : :func:`target_scaling` of ``Y`` for these folds, when already computed
+        (:func:`score_layers` computes it once for every layer)
 
     Returns
     -------
@@ -134,14 +136,12 @@ def brain_score(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 10,
                          f"{ridge.SELECTIONS}.")
     folds = outer_folds(len(X), n_folds)
     backend = resolve_backend(backend)
-    valid = np.isfinite(Y).all(axis=0)
-    valid[valid] = Y[:, valid].std(axis=0) > 0
+    valid, scalings = target_scaling(Y, n_folds) if scaling is None else scaling
     Yv = Y[:, valid]
     scores = np.zeros((n_folds, int(valid.sum())))
-    for fold, (train, test) in enumerate(folds):
+    for fold, ((train, test), (center, scale)) in enumerate(zip(folds, scalings)):
         x_mean, x_std = X[train].mean(0), X[train].std(0)
         x_std = np.where(x_std > 0, x_std, 1.0)
-        center, scale = robust_scaling(Yv[train])
         y_train, y_test = (Yv[train] - center) / scale, (Yv[test] - center) / scale
         components = None
         if y_pca:
@@ -159,6 +159,20 @@ def brain_score(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 10,
     out = np.full(Y.shape[1], np.nan, dtype=np.float32)
     out[valid] = np.nanmean(scores, axis=0)
     return out
+
+
+def target_scaling(Y: np.ndarray, n_folds: int):
+    """Which targets can be scored, and the robust scaling of each training part.
+
+    Returns
+    -------
+    valid : boolean array of shape (n_targets,): finite and not constant
+    scalings : list (one per outer fold) of ``(center, scale)`` arrays of shape (n_valid,)
+    """
+    valid = np.isfinite(Y).all(axis=0)
+    valid[valid] = Y[:, valid].std(axis=0) > 0
+    Yv = Y[:, valid]
+    return valid, [robust_scaling(Yv[train]) for train, _ in outer_folds(len(Y), n_folds)]
 
 
 def _principal_axes(Y: np.ndarray, n_components: int) -> np.ndarray:
@@ -186,6 +200,7 @@ def score_layers(layers: Sequence[np.ndarray], Y: np.ndarray, *, cumulative: boo
     """
     designs = ([np.hstack(layers[: k + 1]) for k in range(len(layers))] if cumulative
                else list(layers))
+    kwargs["scaling"] = target_scaling(np.asarray(Y), kwargs.get("n_folds", 10))
     if n_jobs == 1:
         return np.stack([brain_score(X, Y, **kwargs)
                          for X in tqdm(designs, desc="layers", disable=not progress,

@@ -69,14 +69,3 @@ STORY: dict[str, list[list[str]]] = {
 }
 
 VOICES = {"en": "en", "fr": "fr", "cn": "cmn"}
-
-
-def section_text(language: str, section: int) -> str:
-    """The text of ``section`` (1-based) of the story in ``language``, one string."""
-    if language not in STORY:
-        raise ValueError(f"language={language!r}: the demo story exists in "
-                         f"{', '.join(sorted(STORY))} only.")
-    sections = STORY[language]
-    if not 1 <= section <= len(sections):
-        raise ValueError(f"section={section}: the demo story has sections 1..{len(sections)}.")
-    return " ".join(sections[section - 1])

@@ -178,12 +178,6 @@ def _load(folder: Path) -> Dataset:
     return Dataset("demo", stimuli, participants, simulated=True)
 
 
-def load_truth(dataset_folder: Path) -> dict[str, np.ndarray]:
-    """The planted ground truth saved beside a demo world."""
-    with np.load(dataset_folder / "truth.npz") as npz:
-        return {k: npz[k] for k in npz.files}
-
-
 def _save_npy(path: Path, array: np.ndarray) -> None:
     with open(path, "wb") as handle:
         np.save(handle, array)
