@@ -14,6 +14,8 @@ Stages, one module each, in data-flow order:
 - :mod:`analysis.stats` tests group differences (Wilcoxon, FDR, bootstrap);
 - :mod:`analysis.regions` gives vertex masks of the regions of interest;
 - :mod:`analysis.pipeline` chains the stages for one profile, with caching;
+- :mod:`analysis.fitting` scores one participant in bounded memory (memory-mapped
+  regressors); :mod:`analysis.jobs` runs every participant x model as jobs (joblib, submitit);
 - :mod:`analysis.plotting` and :mod:`analysis.figures` draw and save figures;
 - :mod:`analysis.book` executes the notebooks and builds the HTML book.
 """

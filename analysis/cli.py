@@ -8,6 +8,8 @@ from pathlib import Path
 
 from analysis.config import PROFILES
 
+EXECUTORS = ("local", "slurm", "joblib", "inline")  # analysis.jobs.EXECUTORS (tested equal)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -80,7 +82,72 @@ def _parser() -> argparse.ArgumentParser:
                             "backoff (default: %(default)s)")
     fetch.add_argument("--dry-run", action="store_true",
                        help="list what would be downloaded and its size, download nothing")
+    _add_run(commands, profile_help)
     return parser
+
+
+def _add_run(commands, profile_help: str) -> None:
+    from analysis.models import REGISTRY  # light; analysis.jobs is imported only to run
+
+    run = commands.add_parser(
+        "run", help="score every participant under every model, as independent jobs",
+        description="Plan one feature job per model and language and one fit job per "
+                    "participant and model, then run those whose cached product is missing "
+                    "(feature jobs first) with joblib or submitit; a failed job is retried "
+                    "once, then reported with its log. The notebooks then assemble the "
+                    "products.")
+    run.add_argument("--profile", default="paper", choices=sorted(PROFILES), help=profile_help)
+    run.add_argument("--models", nargs="+", metavar="MODEL",
+                     help="registry names, local folders, hub ids, native or non-native "
+                          f"(default: every registered model: {', '.join(REGISTRY)})")
+    run.add_argument("--languages", nargs="+", choices=["en", "fr", "cn"], metavar="LANG",
+                     help="en, fr, cn (default: the profile's)")
+    run.add_argument("--executor", default="local", choices=EXECUTORS,
+                     help="local = submitit's local executor, slurm = submitit on SLURM, "
+                          "joblib = worker processes here, inline = this process "
+                          "(default: %(default)s)")
+    run.add_argument("--parallel", type=int, metavar="N",
+                     help="jobs at once (default: one per CPU; slurm: unlimited)")
+    run.add_argument("--cpus-per-job", type=int, metavar="N",
+                     help="layer fits in parallel inside a job (default: CPUs / --parallel)")
+    run.add_argument("--folder", type=Path, metavar="DIR",
+                     help="job logs (default: <build dir>/jobs)")
+    run.add_argument("--params", nargs="+", default=[], metavar="KEY=VALUE",
+                     help="submitit parameters (local, slurm), e.g. slurm_partition=gpu "
+                          "gpus_per_node=1 timeout_min=120 mem_gb=32 (integers are read as "
+                          "such)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="list the jobs to run, run nothing")
+
+
+def _run(args) -> int:
+    from analysis import jobs
+    from analysis.config import get_profile
+    from analysis.datasets import load_dataset
+
+    try:
+        params = {}
+        for item in args.params:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise ValueError(f"--params {item!r} must be KEY=VALUE.")
+            params[key] = int(value) if value.isdigit() else value
+        spec = get_profile(args.profile)
+        dataset = load_dataset(spec, languages=args.languages)
+        plan = jobs.plan(dataset, spec, args.models)
+        print(plan.summary())
+        if args.dry_run:
+            features, fits = plan.missing()
+            for job in features + fits:
+                print(f"  {job.name}")
+            return 0
+        ran = jobs.run_jobs(plan, args.executor, folder=args.folder, parallel=args.parallel,
+                            cpus_per_job=args.cpus_per_job, params=params)
+    except (ValueError, jobs.JobError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"done: {len(ran)} jobs run; {plan.summary()}")
+    return 0
 
 
 def _fetch(args) -> int:
@@ -140,4 +207,6 @@ def main(argv: list[str] | None = None) -> int:
               f"{sum(len(s) for s in dataset.stimuli.values())} sections")
     elif args.command == "fetch":
         return _fetch(args)
+    elif args.command == "run":
+        return _run(args)
     return 0

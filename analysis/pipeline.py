@@ -11,8 +11,9 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
-from analysis import encoding, features, models, regressors
+from analysis import features, models, regressors
 from analysis.cache import Cache, key_digest, source_digest
 from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset, Stimulus
@@ -99,8 +100,9 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
                  null: bool = True, n_components: int | None = None) -> LayerScores:
     """Brain scores of the layers of ``model`` for the participants who heard ``language``.
 
-    Participants of one language share their regressors, so they are fitted together (their
-    vertices stacked as targets); each vertex of each participant still gets its own alpha.
+    Each participant is fitted on its own, its scores cached as one product, the same one that
+    :mod:`analysis.jobs` writes (so a notebook assembles what the jobs computed); the layers'
+    regressors are read memory-mapped, one layer at a time (see :mod:`analysis.fitting`).
     ``model`` may be ``"native"`` or ``"non-native"`` (resolved from ``language``).
 
     Parameters
@@ -110,6 +112,8 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
     n_components : PCA of each layer's regressors, fitted on all runs stacked (see
         :func:`analysis.regressors.reduce_components`); None (default) for none
     """
+    from analysis import fitting  # it builds on this module's stages
+
     model = models.resolve_condition(model, language)
     if language not in dataset.stimuli:
         raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
@@ -120,46 +124,15 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
         raise ValueError(f"participants={participants}: no participant of language "
                          f"{language!r} matches.")
     cache = Cache(cache_dir())
-    lazy = _LazyModel(model)
-    spec = models.resolve(model)
     stimuli = dataset.stimuli[language]
-    weights = models.fingerprint(model)
-    keys = [regressor_keys(weights, s) for s in stimuli]
-    fit = {"n_folds": profile.n_folds, "inner_folds": profile.inner_folds,
-           "alphas": list(profile.alphas), "alpha_selection": profile.alpha_selection,
-           "dtype": profile.precision}
-    key = {"stage": "scores", "code": source_digest(encoding, encoding.ridge),
-           "layers": layers, "null": null,
-           "regressors": [key_digest(reg_key) for _, reg_key in keys],
-           "participants": [p.digest() for p in group], "null_shift": NULL_SHIFT, **fit}
-    if n_components is not None:
-        key["n_components"] = n_components
-
-    def compute():
-        per_stimulus = [stimulus_regressors(a, r, s, cache, lazy)
-                        for (a, r), s in zip(keys, stimuli)]
-        designs = [regressors.reduce_components(np.vstack(parts), n_components)
-                   for parts in zip(*per_stimulus)]
-        designs = designs if layers is None else [designs[i] for i in layers]
-        Y = _responses(group, stimuli)
-        scores = encoding.score_layers(designs, Y, n_jobs=n_jobs(), **fit)
-        if not null:
-            return {"scores": scores, "null_scores": np.full_like(scores, np.nan)}
-        shift = int(len(Y) * NULL_SHIFT)
-        return {"scores": scores,
-                "null_scores": encoding.score_layers([np.roll(X, shift, axis=0)
-                                                      for X in designs], Y,
-                                                     n_jobs=n_jobs(), **fit)}
-
-    out = cache.get("scores", key, compute)
-    n_layers = len(out["scores"])
-    indices = list(range(n_layers)) if layers is None else list(layers)
-    n_conv = len(models.load_config(spec.name).conv_dim)
-
-    def split(a):  # (n_layers, n_participants * n_vertices) -> (n_participants, n_layers, n_v)
-        return a.reshape(n_layers, len(group), -1).transpose(1, 0, 2)
-
-    return LayerScores(split(out["scores"]), split(out["null_scores"]),
+    designs = fitting.layer_designs(model, fitting.design_key(model, stimuli, n_components),
+                                    stimuli, cache)
+    out = [fitting.participant_scores(p, designs, profile, cache, layers, null)
+           for p in tqdm(group, desc="participants", leave=False)]
+    indices = list(range(designs.n_layers)) if layers is None else list(layers)
+    n_conv = len(models.load_config(models.resolve(model).name).conv_dim)
+    return LayerScores(np.stack([o["scores"] for o in out]),
+                       np.stack([o["null_scores"] for o in out]),
                        [p.id for p in group], indices, n_conv)
 
 
@@ -170,18 +143,3 @@ def n_jobs() -> int:
     if value and not value.isdigit():
         raise ValueError(f"ANALYSIS_N_JOBS={value!r} must be a positive integer.")
     return int(value) if value else (os.cpu_count() or 1)
-
-
-def _responses(group, stimuli: list[Stimulus]) -> np.ndarray:
-    """BOLD of the participants side by side: array of shape (n_scans_total,
-    n_participants * n_vertices), checked against the stimuli's scan counts."""
-    expected = sum(s.n_scans for s in stimuli)
-    blocks = []
-    for participant in group:
-        bold = participant.bold()
-        if len(bold) != expected:
-            raise ValueError(f"{participant.id}: its BOLD has {len(bold)} scans but its "
-                             f"{len(stimuli)} sections have {expected}; check "
-                             f"{', '.join(map(str, participant.bold_paths))}.")
-        blocks.append(bold)
-    return np.hstack(blocks)

@@ -1,0 +1,192 @@
+"""Projected cost of the full reproduction (the ``paper`` profile) on this machine.
+
+Measures, in one short run:
+
+- a feature job's time per minute of audio: activations of every layer of the Base
+  architecture (random weights, no download) with the package's windows, then the
+  regressors of every layer at the scan times (``--seconds`` of audio);
+- a fit job's time per layer at Le Petit Prince size: ``encoding.score_layers`` on simulated
+  data of ``--samples`` scans for a convolutional (512 units) and a transformer (768 units)
+  layer, at two reduced vertex counts (``--vertices``), extrapolated linearly to 20,484
+  vertices (the cost of a fit is an SVD per fold plus terms linear in the vertices);
+- the peak memory of each kind of job: the feature job's resident set, scaled to the longest
+  section; the fit job's BOLD plus the traced peak of one layer's fit, extrapolated to
+  20,484 vertices (per fitting process).
+
+Then projects the reproduction: one feature job per model and language (the audio of the
+nine sections), one fit job per participant and model (every layer, and its null), with the
+participant counts of the corpus, and prints total hours on this machine.
+
+    python benchmarks/paper.py                         # CPU: a few minutes
+    python benchmarks/paper.py --device cuda --backend cuda   # on a GPU machine
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from encoding import simulate  # noqa: E402  (benchmarks/encoding.py)
+
+FULL_VERTICES = 20484
+LAYERS = {512: 7, 768: 12}  # units per layer -> layers of wav2vec 2.0 Base with that width
+PARTICIPANTS = {"en": 49, "fr": 28, "cn": 35}  # every participant of the corpus (112)
+
+
+def rss_gib() -> float:
+    """Peak resident set size of this process so far (GiB; Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+
+
+def audio_seconds(language: str) -> float:
+    """Seconds of audio of the nine sections of ``language`` (scans minus the extra scans
+    after the audio, times the TR)."""
+    from analysis.datasets import lpp
+
+    code = lpp.language_code(language)
+    return sum(v - lpp.EXTRA_SCANS[code] for v in lpp.VOLUMES[code]) * lpp.TR
+
+
+def longest_section_seconds() -> float:
+    from analysis.datasets import lpp
+
+    return max((v - lpp.EXTRA_SCANS[c]) * lpp.TR for c in lpp.LANGUAGES for v in lpp.VOLUMES[c])
+
+
+def measure_features(seconds: float, device: str, seed: int = 0) -> tuple[float, float]:
+    """Seconds of wall clock per minute of audio (activations + regressors of every layer)
+    and the peak resident set (GiB) projected to the longest section: the run on a third of
+    ``seconds`` then on all of it gives the growth of the peak per second of audio."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    from analysis.features import extract_activations, resolve_device
+    from analysis.regressors import build_regressors
+
+    torch.manual_seed(seed)
+    target = resolve_device(device)
+    model = Wav2Vec2Model(Wav2Vec2Config()).eval().to(target)
+    rng = np.random.default_rng(seed)
+    waveform = (0.1 * rng.standard_normal(int(seconds * 16000))).astype(np.float32)
+    peaks, times = [], []
+    for length in (seconds / 3, seconds):  # the shorter first: the peak only grows
+        start = time.perf_counter()
+        acts = extract_activations(model, waveform[: int(length * 16000)], device=device,
+                                   progress=False)
+        middle = time.perf_counter()
+        scan_times = np.arange(int(length // 2)) * 2.0
+        for layer in acts.layers:
+            build_regressors(layer, acts.times, scan_times)
+        times.append((middle - start, time.perf_counter() - middle))
+        del acts
+        peaks.append(rss_gib())
+    extraction, regressors = times[-1]
+    growth = (peaks[1] - peaks[0]) / (seconds - seconds / 3)
+    peak = peaks[1] + growth * (longest_section_seconds() - seconds)
+    print(f"features: {seconds:.0f} s of audio, Base (19 layers) on {target}: extraction "
+          f"{extraction:.1f} s, regressors {regressors:.1f} s -> "
+          f"{60 * (extraction + regressors) / seconds:.1f} s per minute of audio; peak "
+          f"resident set {peaks[0]:.2f} GiB at {seconds / 3:.0f} s, {peaks[1]:.2f} GiB at "
+          f"{seconds:.0f} s")
+    return 60 * (extraction + regressors) / seconds, peak
+
+
+def measure_fit(samples: int, units: int, vertices: int, args) -> tuple[float, float]:
+    """Seconds and traced peak memory (GiB) of one layer's fit (``score_layers``, one
+    process, one BLAS thread) at ``vertices`` vertices."""
+    from threadpoolctl import threadpool_limits
+
+    from analysis.encoding import score_layers
+
+    layers, Y = simulate(samples, units, vertices, 1, seed=units + vertices)
+    kwargs = dict(n_folds=args.folds, alphas=tuple(np.logspace(1, 8, args.alphas)),
+                  alpha_selection=args.selection, backend=args.backend, dtype=args.dtype)
+    tracemalloc.start()
+    start = time.perf_counter()
+    with threadpool_limits(1):  # as each fitting process of a job runs
+        score_layers(layers, Y, n_jobs=1, progress=False, **kwargs)
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] / 2 ** 30
+    tracemalloc.stop()
+    return seconds, peak
+
+
+def extrapolate(x: list[int], y: list[float], at: int) -> float:
+    """The line through the two points ``(x, y)``, at ``at`` (never below the larger y)."""
+    slope = (y[1] - y[0]) / (x[1] - x[0])
+    return max(y[1], y[1] + slope * (at - x[1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0,
+                        help="audio measured for the feature job (default: %(default)s)")
+    parser.add_argument("--device", default="auto", help="feature extraction device")
+    parser.add_argument("--samples", type=int, default=2900,
+                        help="scans of a participant (LPP: 2816 EN to 2977 CN)")
+    parser.add_argument("--vertices", type=int, nargs=2, default=[256, 512],
+                        help="two reduced vertex counts measured (default: %(default)s)")
+    parser.add_argument("--folds", type=int, default=10)
+    parser.add_argument("--alphas", type=int, default=20)
+    parser.add_argument("--selection", default="loo", choices=["loo", "gcv", "kfold"])
+    parser.add_argument("--backend", default="auto", help="encoding backend")
+    parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    parser.add_argument("--models", type=int, default=6, help="models (default: the registry)")
+    parser.add_argument("--cpus-per-job", type=int, default=1,
+                        help="processes fitting layers inside a fit job (default: 1)")
+    args = parser.parse_args()
+
+    from threadpoolctl import threadpool_info
+
+    blas = {(i["internal_api"], i["num_threads"]) for i in threadpool_info()}
+    print(f"machine: {os.cpu_count()} CPUs, BLAS {sorted(blas)}")
+    per_minute, feature_peak = measure_features(args.seconds, args.device)
+    longest = longest_section_seconds()
+    audio = {lang: audio_seconds(lang) for lang in PARTICIPANTS}
+    feature_hours = args.models * sum(audio.values()) / 60 * per_minute / 3600
+
+    per_layer, traced = {}, {}
+    for units in LAYERS:
+        times, peaks = zip(*(measure_fit(args.samples, units, v, args) for v in args.vertices))
+        per_layer[units] = extrapolate(args.vertices, list(times), FULL_VERTICES)
+        traced[units] = extrapolate(args.vertices, list(peaks), FULL_VERTICES)
+        print(f"fit: one layer of {units} units, {args.samples} scans, {args.folds} folds, "
+              f"{args.alphas} alphas ({args.selection}, {args.dtype}): "
+              + ", ".join(f"{v} vertices {t:.1f} s" for v, t in zip(args.vertices, times))
+              + f" -> {per_layer[units]:.1f} s at {FULL_VERTICES} vertices")
+    job_seconds = 2 * sum(n * per_layer[u] for u, n in LAYERS.items())  # layers, then null
+    n_fits = args.models * sum(PARTICIPANTS.values())
+    from analysis.encoding import resolve_backend
+
+    on_gpu = resolve_backend(args.backend) == "cuda"
+    cpus = os.cpu_count() or 1
+    at_once = 1 if on_gpu else cpus  # fitting processes running at once (one core each)
+    fit_hours = n_fits * job_seconds / 3600 / at_once
+    bold = args.samples * FULL_VERTICES * 4 / 2 ** 30
+    fit_peak = bold + args.cpus_per_job * max(traced.values())
+
+    print("\nprojection: the paper profile, every participant, model and layer")
+    print(f"  feature jobs: {args.models} models x {len(audio)} languages "
+          f"({', '.join(f'{k} {v / 60:.0f} min' for k, v in audio.items())} of audio), "
+          f"one after the other: {feature_hours:.1f} h; peak memory per job "
+          f"{feature_peak:.1f} GiB (longest section {longest / 60:.1f} min)")
+    print(f"  fit jobs: {args.models} models x {sum(PARTICIPANTS.values())} participants "
+          f"({', '.join(f'{k} {v}' for k, v in PARTICIPANTS.items())}) = {n_fits} jobs of "
+          f"{sum(LAYERS.values())} layers + their null: {job_seconds / 3600:.2f} h each on "
+          f"{'the GPU' if on_gpu else 'one core'}; {fit_hours:.0f} h with {at_once} at once; "
+          f"peak memory per job {fit_peak:.1f} GiB (BOLD {bold:.2f} GiB + "
+          f"{args.cpus_per_job} fitting process(es))")
+    print(f"  total on this machine: {feature_hours + fit_hours:.0f} h "
+          f"({'GPU' if on_gpu else f'{cpus} CPUs'}; features then fits; assumes the measured "
+          f"single-core fit time holds with every core busy)")
+
+if __name__ == "__main__":
+    main()
