@@ -48,8 +48,9 @@ def test_truth_is_complete_and_consistent():
     a1 = region == listeners.ROI_NAMES.index("A1+A2")
     ifg = region == listeners.ROI_NAMES.index("IFG")
     acoustic, contextual = (listeners.LEVELS.index(n) for n in ("acoustic", "contextual"))
-    assert truth["level_share"][acoustic, a1].mean() > truth["level_share"][acoustic, ifg].mean()
-    assert truth["level_share"][contextual, ifg].mean() > truth["level_share"][contextual, a1].mean()
+    share = truth["level_share"]
+    assert share[acoustic, a1].mean() > share[acoustic, ifg].mean()
+    assert share[contextual, ifg].mean() > share[contextual, a1].mean()
 
 
 def test_regressors_must_match_the_sections():

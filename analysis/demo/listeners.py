@@ -56,7 +56,7 @@ REGION_LEVELS: dict[str, dict[str, float]] = {
     "motor": {"phonetic": 1.0},
 }
 # Signal amplitude (signal std / noise std) at the region's centres.
-REGION_AMPLITUDE = {"A1+A2": 0.6, "STG": 0.55, "STS": 0.5, "IFG": 0.4, "motor": 0.3}
+REGION_AMPLITUDE = {"A1+A2": 0.85, "STG": 0.75, "STS": 0.7, "IFG": 0.6, "motor": 0.45}
 
 PHONE_CLASSES = ("vowel", "plosive", "fricative", "nasal", "approximant")
 _CLASS_OF_LETTER = {**{c: "plosive" for c in "pbtdkgcq?"},
