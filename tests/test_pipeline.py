@@ -36,7 +36,7 @@ def test_layer_scores_end_to_end_then_from_cache(tiny_world, tiny_profile, tiny_
 
 
 def test_unknown_language_or_participant_is_refused(tiny_world, tiny_profile):
-    with pytest.raises(ValueError, match="language='fr'"):
-        pipeline.layer_scores(tiny_world, tiny_profile, "random", "fr")
+    with pytest.raises(ValueError, match="language='de'"):
+        pipeline.layer_scores(tiny_world, tiny_profile, "random", "de")
     with pytest.raises(ValueError, match="sub-XX"):
         pipeline.layer_scores(tiny_world, tiny_profile, "random", "en", participants=["sub-XX"])

@@ -7,7 +7,7 @@ build it)::
     stimuli/task-demo<L>_section-<k>.wav   16 kHz speech
     stimuli/task-demo<L>_section-<k>_words.tsv, ..._phones.tsv   onset/offset tables (s)
     sub-<L><NN>/sub-<L><NN>_section-<k>_bold.npy   array of shape (n_scans, 20484)
-    truth.npz                                 planted amplitudes, ceilings, levels, regions
+    truth.npz                                 what was planted (see :func:`load_truth`)
     world.json                                written last: the file list with checksums
 
 A folder without a valid ``world.json`` is unfinished and is rebuilt from scratch.
@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import shutil
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -33,7 +34,7 @@ from analysis.config import data_home
 from analysis.datasets import Dataset, Participant, Stimulus
 from analysis.demo import listeners, speech, story
 from analysis.demo.speech import synthesize
-from analysis.demo.story import STORY, VOICES
+from analysis.demo.story import LANGUAGES, RATES, STORY, VOICES
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +43,21 @@ EXTRA_SCANS = 4  # scans after the audio ends, as in the English audiobook runs
 SENTENCE_PAUSE = 0.35  # seconds of silence between sentences
 
 
-def build_world(languages=("en",), n_participants: int = 3, seed: int = 0, rate: int = 150,
+def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = 0,
+                rates: dict[str, int] | None = None,
                 params: listeners.ListenerParameters = listeners.ListenerParameters(),
                 sentences_per_section: int | None = None, root: Path | None = None) -> Dataset:
     """The demo world, built on first use and verified on every later use.
 
     Parameters
     ----------
-    languages : languages of the story to speak; each participant hears one
+    languages : languages of the story to speak, each participant hearing one (default:
+        every language of the story, so that one world serves every analysis; load a part of
+        it with :func:`select`)
     n_participants : simulated participants per language
     seed : seed of every random draw of the simulation
-    rate : espeak-ng speaking rate (words per minute)
+    rates : espeak-ng speaking rate (words per minute) of some languages, replacing those
+        of :data:`analysis.demo.story.RATES`
     sentences_per_section : keep only the first sentences of each section (small worlds for
         tests); None keeps the whole story
     root : parent folder (default ``<data home>/demo``)
@@ -61,19 +66,20 @@ def build_world(languages=("en",), n_participants: int = 3, seed: int = 0, rate:
         if language not in STORY:
             raise ValueError(f"languages: the demo story has no {language!r} version; "
                              f"available: {', '.join(STORY)}.")
-    texts = {lang: [section[:sentences_per_section] for section in STORY[lang]]
+    rates = {lang: (rates or {}).get(lang, RATES[lang]) for lang in languages}
+    texts = {lang: [list(section[:sentences_per_section]) for section in story.sections(lang)]
              for lang in languages}
     code = source_digest(sys.modules[__name__], listeners, speech, story, regions, regressors)
     key = {"code": code, "languages": list(languages), "story": texts,
            "n_participants": n_participants,
-           "seed": seed, "rate": rate, "params": asdict(params), "tr": TR}
+           "seed": seed, "rates": rates, "params": asdict(params), "tr": TR}
     folder = (root or data_home() / "demo") / f"world-{key_digest(key)}"
     manifest = folder / "world.json"
     if not _verified(manifest):
         if folder.exists():
             log.warning("demo world at %s is unfinished or corrupted; rebuilding it", folder)
             shutil.rmtree(folder)
-        _build(folder, key, texts, n_participants, seed, rate, params)
+        _build(folder, key, texts, n_participants, seed, rates, params)
     return _load(folder)
 
 
@@ -88,15 +94,18 @@ def _verified(manifest: Path) -> bool:
 
 
 def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_participants, seed,
-           rate, params) -> None:
+           rates, params) -> None:
     import soundfile
 
     log.info("building the demo world in %s", folder)
     (folder / "stimuli").mkdir(parents=True, exist_ok=True)
     stimuli, participants, truths = [], [], {}
-    for li, (language, sections) in enumerate(texts.items()):
-        features, lengths = [], []
-        spoken = _speak_in_fresh_process(sections, VOICES[language], rate)
+    for language, sections in texts.items():
+        lengths = []
+        started = time.perf_counter()
+        spoken = _speak_in_fresh_process(sections, language, rates[language])
+        log.info("spoke the %s story: %.1f min of audio in %.1f s", language,
+                 sum(len(w) for w, _, _ in spoken) / 16000 / 60, time.perf_counter() - started)
         for k, (waveform, words, phones) in enumerate(spoken, 1):
             stem = folder / "stimuli" / f"task-demo{language.upper()}_section-{k}"
             atomic_write(stem.with_suffix(".wav"),
@@ -105,13 +114,22 @@ def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_partici
             words.to_csv(f"{stem}_words.tsv", sep="\t", index=False)
             phones.to_csv(f"{stem}_phones.tsv", sep="\t", index=False)
             n_scans = int(np.ceil(len(waveform) / 16000 / TR)) + EXTRA_SCANS
-            features.append(listeners.planted_features(waveform, 16000, words, phones))
             lengths.append(n_scans)
             stimuli.append({"language": language, "section": k, "stem": stem.name,
                             "n_scans": n_scans})
-        regressors = listeners.level_regressors(features, [np.arange(n) * TR for n in lengths])
+        started = time.perf_counter()
+        inventory = listeners.phone_inventory([phones for _, _, phones in spoken])
+        features = [listeners.planted_features(waveform, 16000, words, phones, inventory)
+                    for waveform, words, phones in spoken]
+        regressors = listeners.level_regressors(features, [np.arange(n) * TR for n in lengths],
+                                                params.n_components)
         bold, truth = listeners.simulate_listeners(regressors, lengths, n_participants,
-                                                   seed=seed + li, params=params)
+                                                   seed=seed + LANGUAGES.index(language),
+                                                   params=params)
+        log.info("simulated %d %s listeners in %.1f s", n_participants, language,
+                 time.perf_counter() - started)
+        truth.update({f"regressors_{name}": value for name, value in regressors.items()},
+                     phone_inventory=np.array(inventory), section_lengths=np.array(lengths))
         truths.update({f"{language}_{name}": value for name, value in truth.items()})
         for p, runs in enumerate(bold, 1):
             pid = f"sub-{language.upper()}{p:02d}"
@@ -122,6 +140,7 @@ def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_partici
                 atomic_write(path, lambda tmp, run=run: _save_npy(tmp, run))
                 paths.append(str(path.relative_to(folder)))
             participants.append({"id": pid, "language": language, "bold": paths})
+    truths.update(levels=np.array(listeners.LEVELS), regions=np.array(regions.ROI_NAMES))
     atomic_write(folder / "truth.npz", lambda tmp: _save_npz(tmp, truths))
     files = {str(p.relative_to(folder)): file_digest(p)
              for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -130,7 +149,7 @@ def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_partici
     atomic_write(folder / "world.json", lambda tmp: tmp.write_text(text))
 
 
-def _speak_in_fresh_process(sections: list[list[str]], voice: str, rate: int) -> list:
+def _speak_in_fresh_process(sections: list[list[str]], language: str, rate: int) -> list:
     """Speak every section in a new process.
 
     espeak-ng keeps state between utterances (its pitch flutter runs on), and re-initialising
@@ -139,20 +158,24 @@ def _speak_in_fresh_process(sections: list[list[str]], voice: str, rate: int) ->
     """
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return list(pool.map(_speak_sections, [sections], [voice], [rate]))[0]
+        return list(pool.map(_speak_sections, [sections], [language], [rate]))[0]
 
 
-def _speak_sections(sections: list[list[str]], voice: str, rate: int) -> list:
-    return [_speak_section(sentences, voice, rate)
-            for sentences in tqdm(sections, desc=f"speaking ({voice})")]
+def _speak_sections(sections: list[list[str]], language: str, rate: int) -> list:
+    return [_speak_section(sentences, language, rate)
+            for sentences in tqdm(sections, desc=f"speaking ({language})")]
 
 
-def _speak_section(sentences: list[str], voice: str, rate: int):
-    """Speak sentence by sentence with pauses: waveform, words and phones tables (s)."""
+def _speak_section(sentences: list[str], language: str, rate: int):
+    """Speak sentence by sentence with pauses: waveform, words and phones tables (s).
+
+    ``sentences`` are as written in the story file; languages written without spaces are
+    spoken without them. The word table has one row per word of the story file."""
     pieces, words, phones, t = [], [], [], 0.0
     pause = np.zeros(int(SENTENCE_PAUSE * 16000), dtype=np.float32)
     for s, sentence in enumerate(sentences):
-        utt = synthesize(sentence, voice=voice, rate=rate)
+        utt = synthesize(story.display(sentence, language), voice=VOICES[language],
+                         rate=rate, words=story.words_of(sentence, language))
         words.append(utt.words.assign(onset=utt.words.onset + t, offset=utt.words.offset + t,
                                       sentence=s))
         phones.append(utt.phones.assign(onset=utt.phones.onset + t,
@@ -161,6 +184,52 @@ def _speak_section(sentences: list[str], voice: str, rate: int):
         t += (len(utt.waveform) + len(pause)) / 16000
     return np.concatenate(pieces), pd.concat(words, ignore_index=True), pd.concat(
         phones, ignore_index=True)
+
+
+def select(dataset: Dataset, languages=None, n_participants: int = 0) -> Dataset:
+    """Part of a world: the stimuli and participants of ``languages`` (None: all), and the
+    first ``n_participants`` participants of each (0: all)."""
+    languages = tuple(dataset.stimuli) if languages is None else tuple(languages)
+    missing = [lang for lang in languages if lang not in dataset.stimuli]
+    if missing:
+        raise ValueError(f"languages: the demo world has no {missing}; it has "
+                         f"{', '.join(dataset.stimuli)}.")
+    participants = []
+    for language in languages:
+        own = dataset.participants_of(language)
+        if n_participants > len(own):
+            raise ValueError(f"n_participants={n_participants}: the demo world has "
+                             f"{len(own)} {language} participants; build a larger one.")
+        participants += own[:n_participants or None]
+    return Dataset(dataset.name, {lang: dataset.stimuli[lang] for lang in languages},
+                   participants, dataset.simulated)
+
+
+def load_truth(dataset: Dataset) -> dict[str, np.ndarray]:
+    """What was planted in a demo world (its ``truth.npz``).
+
+    Keys (``<L>`` a language, ``k`` a participant in id order, 20484 vertices):
+
+    - ``levels`` (n_levels,), ``regions`` (n_regions,): names, in the order used below;
+    - ``<L>_amplitude`` (n_participants, 20484): signal std over noise std (0: noise only);
+    - ``<L>_ceiling`` (n_participants, 20484): expected correlation between BOLD and planted
+      signal, ``a / sqrt(1 + a**2)``, the best score any model can reach, and
+      ``<L>_ceiling_measured``, that correlation as it came out on the simulated scans;
+    - ``<L>_level_share`` (n_levels, 20484): each level's share of the signal variance;
+    - ``<L>_region`` (20484,): index into ``regions`` of each vertex's region, -1 outside;
+    - ``<L>_regressors_<level>`` (n_scans_total, n_components), and
+      ``<L>_regressors_envelope`` (n_scans_total, 1): the planted regressors;
+    - ``<L>_phone_inventory``: the phone categories of the phonetic level;
+    - ``<L>_section_lengths`` (n_sections,): scans of each section, in section order;
+    - ``<L>_example_vertices`` (n_regions,), ``<L>_example_signal`` (n_participants,
+      n_scans_total, n_regions): the planted signal at one vertex per region.
+    """
+    if not dataset.simulated:
+        raise ValueError(f"the {dataset.name} data set is not simulated: nothing was planted.")
+    stimulus = next(iter(dataset.stimuli.values()))[0]
+    path = Path(stimulus.audio_path).parents[1] / "truth.npz"
+    with np.load(path) as data:
+        return {name: data[name] for name in data.files}
 
 
 def _load(folder: Path) -> Dataset:
