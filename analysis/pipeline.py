@@ -185,3 +185,25 @@ def _responses(group, stimuli: list[Stimulus]) -> np.ndarray:
                              f"{', '.join(map(str, participant.bold_paths))}.")
         blocks.append(bold)
     return np.hstack(blocks)
+
+
+def layer_designs(dataset: Dataset, model: str, language: str,
+                  layers: list[int] | None = None) -> list[np.ndarray]:
+    """Regressors of the layers of ``model`` for the stimuli of ``language``, sections
+    stacked in time (cached, shared with :func:`layer_scores`).
+
+    Returns
+    -------
+    list (one per layer, or per index of ``layers``) of arrays of shape
+    (n_scans_total, n_units)
+    """
+    model = models.resolve_condition(model, language)
+    if language not in dataset.stimuli:
+        raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
+                         f"{', '.join(dataset.stimuli)} only.")
+    cache, lazy = Cache(cache_dir()), _LazyModel(model)
+    weights = models.fingerprint(model)
+    per_stimulus = [stimulus_regressors(*regressor_keys(weights, s), s, cache, lazy)
+                    for s in dataset.stimuli[language]]
+    designs = [np.vstack(parts) for parts in zip(*per_stimulus)]
+    return designs if layers is None else [designs[i] for i in layers]
