@@ -93,6 +93,7 @@ def view_cortex(values: np.ndarray, *, height: int = 520, **options):
     from IPython.display import HTML
 
     page = cortex_view_html(values, **options)
-    return HTML(f'<iframe class="cortex-view" title="{html.escape(options.get("title") or "")}"'
+    title = html.escape(options.get("title") or "")
+    return HTML(f'<div class="cortex-view"><iframe title="{title}"'
                 f' srcdoc="{html.escape(page, quote=True)}" width="100%" height="{int(height)}"'
-                f' style="border: none;" loading="lazy"></iframe>')
+                f' style="border: none;" loading="lazy"></iframe></div>')
