@@ -89,8 +89,9 @@ def comparison_table(rows, *, profile: str, model: str, participants) -> pd.Data
 
     Returns
     -------
-    DataFrame with columns ``quantity, paper, this run, profile, model, participants``
-    (``participants`` as "n: first ids"); ``.to_dict(orient="records")`` is JSON-ready
+    DataFrame indexed by ``quantity`` with columns ``paper, this run, profile, model,
+    participants`` (``participants`` as "n: first ids"); ``.reset_index().to_dict(
+    orient="records")`` is JSON-ready
     """
     ids = list(participants)
     shown = ", ".join(ids[:4]) + (f", … ({len(ids) - 4} more)" if len(ids) > 4 else "")
@@ -102,7 +103,7 @@ def comparison_table(rows, *, profile: str, model: str, participants) -> pd.Data
                         "participants": people})
     if not records:
         raise ValueError("rows: a comparison table needs at least one quantity.")
-    return pd.DataFrame.from_records(records)
+    return pd.DataFrame.from_records(records).set_index("quantity")
 
 
 def _cell(value) -> str:

@@ -34,7 +34,8 @@ def cortex_view_html(values: np.ndarray, *, title: str = "", vmax: float | None 
     vmax : top of the colour scale (default: the largest absolute value)
     threshold : vertices whose absolute value is below it are left uncoloured
     cmap : matplotlib colour map name
-    symmetric : colour scale from -vmax to vmax (else from 0, or from the minimum)
+    symmetric : colour scale from -vmax to vmax (else from 0 to vmax, negative values
+        left uncoloured, as :func:`analysis.plotting.plot_cortex` draws them)
 
     Returns
     -------
@@ -60,10 +61,12 @@ def cortex_view_html(values: np.ndarray, *, title: str = "", vmax: float | None 
     mesh = load_fsaverage("fsaverage5")["inflated"]
     sulcal = load_fsaverage_data(mesh="fsaverage5", data_type="sulcal", mesh_type="inflated")
     shown = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+    if not symmetric:
+        shown = np.clip(shown, 0.0, None)  # a 0..vmax scale leaves negative values uncoloured
     image = SurfaceImage(mesh=mesh, data={"left": shown[:N_VERTICES_PER_HEMI],
                                           "right": shown[N_VERTICES_PER_HEMI:]})
     vmax = float(np.nanmax(np.abs(values))) if vmax is None else float(vmax)
-    vmin = None if symmetric else (0.0 if np.nanmin(values) >= 0 else float(np.nanmin(values)))
+    vmin = None if symmetric else 0.0
     view = plotting.view_surf(surf_map=image, bg_map=sulcal, hemi="both",
                               threshold=threshold if threshold else None, cmap=cmap,
                               symmetric_cmap=symmetric, vmax=vmax, vmin=vmin,

@@ -30,12 +30,14 @@ def test_comparison_table_sets_the_paper_beside_the_run():
                              profile="demo", model="random",
                              participants=["sub-EN01", "sub-EN02", "sub-EN03", "sub-EN04",
                                            "sub-EN05"])
-    assert list(table.columns) == ["quantity", "paper", "this run", "profile", "model",
-                                   "participants"]
+    assert table.index.tolist() == ["peak layer", "mean R", "sentences"]
+    assert list(table.columns) == ["paper", "this run", "profile", "model", "participants"]
     assert table["this run"].tolist() == ["12", "0.03123", "n/a"]
     assert table["paper"].tolist() == ["13", "≈0.0265", "≈9,200"]
-    assert table.participants[0].startswith("5: sub-EN01") and "1 more" in table.participants[0]
-    assert json.loads(json.dumps(table.to_dict(orient="records")))[0]["profile"] == "demo"
+    assert table.participants.iloc[0].startswith("5: sub-EN01")
+    assert "1 more" in table.participants.iloc[0]
+    records = json.loads(json.dumps(table.reset_index().to_dict(orient="records")))
+    assert records[0]["quantity"] == "peak layer" and records[0]["profile"] == "demo"
     with pytest.raises(ValueError, match="at least one"):
         comparison_table([], profile="demo", model="random", participants=[])
 
