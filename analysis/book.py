@@ -15,6 +15,7 @@ A failing notebook stops the build with its traceback; a Sphinx warning fails it
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import logging
 import os
@@ -64,6 +65,87 @@ def notebooks(root: Path = PROJECT_ROOT) -> dict[str, Path]:
         if path.exists():
             found[path.stem] = path
     return found
+
+
+COLAB_TAG = "colab-install"  # tag of the first cell of every notebook
+_GITHUB = re.compile(r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def repository(root: Path = PROJECT_ROOT) -> dict[str, str]:
+    """The repository the book is published from, as configured in ``_config.yml``:
+    ``{"url": "https://github.com/ORG/REPO", "branch": "main", "path_to_book": ""}``."""
+    config = yaml.safe_load((root / "_config.yml").read_text()) or {}
+    repo = config.get("repository") or {}
+    if not _GITHUB.match(str(repo.get("url", ""))):
+        raise BookError(f"{root / '_config.yml'}: repository.url={repo.get('url')!r} must be "
+                        "https://github.com/ORG/REPO (Binder and Colab launch from GitHub).")
+    return {"url": repo["url"], "branch": str(repo.get("branch") or "main"),
+            "path_to_book": str(repo.get("path_to_book") or "")}
+
+
+def colab_cell_source(url: str, branch: str = "main") -> str:
+    """Source of the first cell of every notebook: on Colab, install the package from the
+    repository and ask for a GPU runtime; anywhere else, do nothing."""
+    return f"""# On Google Colab only: install this book's package from its repository (anywhere else
+# this cell does nothing). Choose a GPU runtime first: Runtime > Change runtime type > GPU.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
+                    "git+{url}@{branch}"], check=True)
+    os.environ.setdefault("ANALYSIS_DATA_HOME", "/content/data")
+    os.environ.setdefault("ANALYSIS_BUILD_DIR", "/content/_build")
+    import torch
+
+    if not torch.cuda.is_available():
+        print("No GPU found: choose Runtime > Change runtime type > GPU, then run the notebook "
+              "again (profile='demo' also runs on a CPU, slowly).")"""
+
+
+def set_repository(url: str, root: Path = PROJECT_ROOT) -> list[Path]:
+    """Point the book at the repository ``url`` (``https://github.com/ORG/REPO``).
+
+    Rewrites every copy of the configured URL (``_config.yml``'s ``repository.url``, which the
+    launch buttons derive from; ``CITATION.cff``; ``README.md``) and gives every notebook of
+    ``_toc.yml`` its Colab cell (first cell, tagged ``colab-install`` and ``remove-cell``,
+    so that the HTML does not show it), pointing at ``url``.
+
+    Returns
+    -------
+    the files changed
+    """
+    import nbformat
+
+    if not _GITHUB.match(url):
+        raise ValueError(f"url={url!r} must be https://github.com/ORG/REPO.")
+    old = repository(root)
+    changed = []
+    for name in ("_config.yml", "CITATION.cff", "README.md"):
+        path = root / name
+        text = path.read_text() if path.exists() else ""
+        if old["url"] in text and old["url"] != url:
+            path.write_text(re.sub(re.escape(old["url"]) + r"(?![\w.-])", url, text))
+            changed.append(path)
+    branch = repository(root)["branch"]
+    for path in notebooks(root).values():
+        notebook = nbformat.read(path, as_version=4)
+        cell = nbformat.v4.new_code_cell(colab_cell_source(url, branch))
+        cell.metadata["tags"] = [COLAB_TAG, "remove-cell"]
+        first = notebook.cells[0] if notebook.cells else None
+        if first is not None and COLAB_TAG in first.metadata.get("tags", []):
+            if first.source == cell.source and first.metadata.get("tags") == cell.metadata[
+                    "tags"]:
+                continue
+            cell.id = first.get("id", cell.id)
+            notebook.cells[0] = cell
+        else:
+            notebook.cells.insert(0, cell)
+        nbformat.write(notebook, path)
+        changed.append(path)
+    return changed
 
 
 def stage_sources(root: Path, dest: Path) -> None:
@@ -160,33 +242,54 @@ def execute_notebook(source: Path, output: Path, parameters: dict, force: bool =
     return True
 
 
-_ASSET = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*?\b(?:src|href)\s*=\s*["']"""
-                    r"""((?:https?:)?//[^"']+)["']""", re.IGNORECASE)
-_CSS_URL = re.compile(r"""url\(\s*["']?((?:https?:)?//[^)"']+)""", re.IGNORECASE)
+# URLs that a browser would fetch on its own: src/href of script, link, img, iframe, source,
+# video, audio, embed, object(data), and url(...) in CSS.
+_TAG = re.compile(r"<(script|link|img|iframe|source|video|audio|embed|object)\b[^>]*>",
+                  re.I | re.S)
+_ATTR = re.compile(r"""\b(?:src|href|data|poster)\s*=\s*["']((?:https?:)?//[^"']+)["']""",
+                   re.I)
+_CSS_URL = re.compile(r"""url\(\s*["']?((?:https?:)?//[^)"'\s]+)""", re.I)
+_SRCDOC = re.compile(r"""\bsrcdoc\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I | re.S)
+_NO_FETCH = re.compile(r"""\brel\s*=\s*["'](?:canonical|preconnect|dns-prefetch)["']""", re.I)
 
 
-def remote_assets(html: Path) -> dict[str, list[str]]:
-    """Scripts, stylesheets, fonts and images that built pages would fetch from the network.
+def remote_urls(text: str, css: bool = False) -> list[str]:
+    """URLs that an HTML document (or a stylesheet, ``css=True``) would fetch from the network.
 
-    Links a reader follows (``<a href>``) are fine; ``<link rel=...>`` hints that fetch
-    nothing (canonical, preconnect) are ignored. Returns ``{page: [url, ...]}`` for the
-    offending pages, empty when the book renders offline.
+    Scripts, stylesheets, fonts, images, media and frames count; links a reader follows
+    (``<a href>``) and ``<link rel>`` hints that fetch nothing (canonical, preconnect,
+    dns-prefetch) do not. The documents inlined in ``<iframe srcdoc="...">`` are scanned too,
+    recursively.
+
+    Returns
+    -------
+    sorted list of distinct URLs (empty when the document renders offline)
+    """
+    urls = set(_CSS_URL.findall(text))
+    if not css:
+        for tag in _TAG.finditer(text):
+            if tag.group(1).lower() == "link" and _NO_FETCH.search(tag.group(0)):
+                continue
+            urls.update(_ATTR.findall(tag.group(0)))
+        for double, single in _SRCDOC.findall(text):
+            urls.update(remote_urls(html.unescape(double or single)))
+    return sorted(urls)
+
+
+def remote_assets(html_dir: Path) -> dict[str, list[str]]:
+    """Scripts, stylesheets, fonts, images and frames that built pages would fetch from the
+    network (see :func:`remote_urls`; documents inlined in ``srcdoc`` frames are scanned too).
+
+    Returns ``{page: [url, ...]}`` for the offending ``.html``, ``.css`` and ``.js`` files
+    under ``html_dir``, empty when the book renders offline.
     """
     found: dict[str, list[str]] = {}
-    for page in sorted(html.rglob("*")):
+    for page in sorted(html_dir.rglob("*")):
         if page.suffix not in (".html", ".css", ".js") or not page.is_file():
             continue
-        text = page.read_text(errors="replace")
-        urls = _CSS_URL.findall(text) if page.suffix != ".html" else []
-        if page.suffix == ".html":
-            for tag in re.finditer(r"<(?:script|link|img|iframe)\b[^>]*>", text, re.I):
-                if re.search(r"""rel\s*=\s*["'](?:canonical|preconnect|dns-prefetch)""",
-                             tag.group(0), re.I):
-                    continue
-                urls += _ASSET.findall(tag.group(0))
-            urls += _CSS_URL.findall(text)
+        urls = remote_urls(page.read_text(errors="replace"), css=page.suffix != ".html")
         if urls:
-            found[str(page.relative_to(html))] = sorted(set(urls))
+            found[str(page.relative_to(html_dir))] = urls
     return found
 
 

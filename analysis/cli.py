@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
                            "source, parameters and package code exists")
     book.add_argument("--no-html", dest="html", action="store_false",
                       help="execute the notebooks but do not build the HTML")
+    book.add_argument("--set-repository", metavar="URL",
+                      help="publish from another repository: rewrite repository.url in "
+                           "_config.yml (the Binder and Colab buttons derive from it), "
+                           "CITATION.cff, README.md and the Colab cell of every notebook to "
+                           "URL (https://github.com/ORG/REPO), then stop")
 
     world = commands.add_parser(
         "world", help="build (or verify) the demo world",
@@ -184,8 +189,16 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("analysis").setLevel(logging.INFO)
     if args.command == "book":
-        from analysis.book import BookError, build_book
+        from analysis.book import BookError, build_book, set_repository
 
+        if args.set_repository:
+            try:
+                changed = set_repository(args.set_repository)
+            except (BookError, ValueError) as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 2
+            print("\n".join(f"updated {path}" for path in changed) or "nothing to change")
+            return 0
         try:
             out = build_book(args.profile, args.figures, force=args.force, html=args.html)
         except (BookError, ValueError) as error:

@@ -13,6 +13,8 @@ page.
 from __future__ import annotations
 
 import logging
+import os
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -98,10 +100,91 @@ def _to_numpy(array) -> np.ndarray:
     return array.detach().cpu().numpy() if hasattr(array, "detach") else np.asarray(array)
 
 
+def _check(X: np.ndarray, Y: np.ndarray, alpha_selection: str) -> None:
+    if X.ndim != 2 or Y.ndim != 2 or len(X) != len(Y):
+        raise ValueError(f"X {X.shape} and Y {Y.shape} must be 2-D with the same number of rows.")
+    if alpha_selection not in ridge.SELECTIONS:
+        raise ValueError(f"alpha_selection={alpha_selection!r}; choose one of "
+                         f"{ridge.SELECTIONS}.")
+
+
+def _scaled(Y: np.ndarray, rows: np.ndarray, valid: np.ndarray, center: np.ndarray,
+            scale: np.ndarray, dtype) -> np.ndarray:
+    """Rows of the valid targets of ``Y``, robust-scaled, in ``dtype``: (n_rows, n_valid)."""
+    out = Y[rows] if valid.all() else Y[rows][:, valid]
+    out = out.astype(dtype, copy=False)
+    out -= center.astype(dtype)
+    out /= scale.astype(dtype)
+    return out
+
+
+def _fold_predictions(designs: Sequence[np.ndarray], Y: np.ndarray, *, n_folds: int,
+                      alphas: Sequence[float], alpha_selection: str, inner_folds: int,
+                      backend: str, y_pca: int | None, dtype, scaling, n_threads: int | None,
+                      progress: bool = False):
+    """The outer cross-validation loop shared by every public function of this module.
+
+    Y's scaled training part is prepared once per fold and serves every design.
+
+    Yields
+    ------
+    test : integer array of shape (n_test,), the held-out samples of this fold
+    predictions : list (one per design) of arrays of shape (n_test, n_valid)
+    y_test : array of shape (n_test, n_valid), the held-out responses, scaled
+    valid : boolean array of shape (n_targets,), the targets predicted
+    """
+    Y = np.asarray(Y)
+    dtype = np.dtype(dtype).type
+    for X in designs:
+        _check(np.asarray(X), Y, alpha_selection)
+    folds = outer_folds(len(Y), n_folds)
+    backend = resolve_backend(backend)
+    if n_threads is None:
+        n_threads = os.cpu_count() or 1
+    valid, scalings = target_scaling(Y, n_folds) if scaling is None else scaling
+    for (train, test), (center, scale) in tqdm(list(zip(folds, scalings)), desc="folds",
+                                               disable=not progress, leave=False):
+        y_train = _scaled(Y, train, valid, center, scale, dtype)
+        y_test = _scaled(Y, test, valid, center, scale, np.float64)
+        components = None
+        if y_pca:
+            components = _principal_axes(y_train, y_pca)
+            y_train = y_train @ components.T
+        y_mean = y_train.mean(0)
+        y_train -= y_mean
+        y_back = _to_backend(y_train, backend, dtype)
+        del y_train
+        predictions = []
+        for X in designs:
+            X = np.asarray(X, dtype=np.float64)
+            x_mean, x_std = X[train].mean(0), X[train].std(0)
+            x_std = np.where(x_std > 0, x_std, 1.0)
+            prediction, _ = ridge.fit_predict(
+                _to_backend((X[train] - x_mean) / x_std, backend, dtype), y_back,
+                _to_backend((X[test] - x_mean) / x_std, backend, dtype),
+                alphas, alpha_selection, inner_folds, centred=True, n_threads=n_threads)
+            prediction = _to_numpy(prediction).astype(np.float64) + y_mean
+            predictions.append(prediction if components is None else prediction @ components)
+        yield test, predictions, y_test, valid
+
+
+def _scores(designs, Y, n_folds: int, **options) -> np.ndarray:
+    """Brain scores of several designs sharing the outer loop: (n_designs, n_targets)."""
+    folds, valid = [], None
+    for _, predictions, y_test, valid in _fold_predictions(designs, Y, n_folds=n_folds,
+                                                           **options):
+        folds.append(np.stack([pearson_r(p, y_test) for p in predictions]))
+    out = np.full((len(designs), np.shape(Y)[1]), np.nan, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a target NaN on every fold
+        out[:, valid] = np.nanmean(folds, axis=0)
+    return out
+
+
 def brain_score(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 10,
                 alphas: Sequence[float] = DEFAULT_ALPHAS, alpha_selection: str = "loo",
                 inner_folds: int = 5, backend: str = "auto", y_pca: int | None = None,
-                dtype=np.float64, scaling=None) -> np.ndarray:
+                dtype=np.float64, scaling=None, n_threads: int | None = None) -> np.ndarray:
     """Cross-validated encoding score of each target.
 
     Parameters
@@ -117,47 +200,42 @@ def brain_score(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 10,
     y_pca : when set, Y (scaled) is reduced to this many principal components on each
         training part, ridge predicts the components, and predictions are mapped back to the
         targets before scoring (as the authors' LPP code reduced Y to 100 components)
-    dtype : float64 (default; exact alpha choices) or float32 (faster, rare near-tie
-        differences); a numpy type or its name
+    dtype : float64 (default) or float32 (about twice as fast; the penalty of a target whose
+        best two are within float32 rounding is decided in float64); a numpy type or its name
     scaling : :func:`target_scaling` of ``Y`` for these folds, when already computed
-        (:func:`score_layers` computes it once for every layer)
+    n_threads : threads of the numpy backend, each with one BLAS thread (default: every CPU)
 
     Returns
     -------
     array of shape (n_targets,): Pearson r between held-out prediction and response,
     averaged over the outer folds
     """
-    X, Y = np.asarray(X), np.asarray(Y)
-    dtype = np.dtype(dtype).type
-    if X.ndim != 2 or Y.ndim != 2 or len(X) != len(Y):
-        raise ValueError(f"X {X.shape} and Y {Y.shape} must be 2-D with the same number of rows.")
-    if alpha_selection not in ridge.SELECTIONS:
-        raise ValueError(f"alpha_selection={alpha_selection!r}; choose one of "
-                         f"{ridge.SELECTIONS}.")
-    folds = outer_folds(len(X), n_folds)
-    backend = resolve_backend(backend)
-    valid, scalings = target_scaling(Y, n_folds) if scaling is None else scaling
-    Yv = Y[:, valid]
-    scores = np.zeros((n_folds, int(valid.sum())))
-    for fold, ((train, test), (center, scale)) in enumerate(zip(folds, scalings)):
-        x_mean, x_std = X[train].mean(0), X[train].std(0)
-        x_std = np.where(x_std > 0, x_std, 1.0)
-        y_train, y_test = (Yv[train] - center) / scale, (Yv[test] - center) / scale
-        components = None
-        if y_pca:
-            components = _principal_axes(y_train, y_pca)
-            y_train = y_train @ components.T
-        prediction, _ = ridge.fit_predict(
-            _to_backend((X[train] - x_mean) / x_std, backend, dtype),
-            _to_backend(y_train, backend, dtype),
-            _to_backend((X[test] - x_mean) / x_std, backend, dtype),
-            alphas, alpha_selection, inner_folds)
-        prediction = _to_numpy(prediction)
-        if components is not None:
-            prediction = prediction @ components
-        scores[fold] = pearson_r(prediction, y_test)
-    out = np.full(Y.shape[1], np.nan, dtype=np.float32)
-    out[valid] = np.nanmean(scores, axis=0)
+    return _scores([X], Y, n_folds=n_folds, alphas=alphas, alpha_selection=alpha_selection,
+                   inner_folds=inner_folds, backend=backend, y_pca=y_pca, dtype=dtype,
+                   scaling=scaling, n_threads=n_threads)[0]
+
+
+def cross_val_predict(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 10,
+                      alphas: Sequence[float] = DEFAULT_ALPHAS, alpha_selection: str = "loo",
+                      inner_folds: int = 5, backend: str = "auto", y_pca: int | None = None,
+                      dtype=np.float64, scaling=None,
+                      n_threads: int | None = None) -> np.ndarray:
+    """Held-out prediction of every sample, from the outer fold that holds it out.
+
+    Same options and the same computation as :func:`brain_score` (whose score is, per fold,
+    Pearson's r between these predictions and the scaled responses).
+
+    Returns
+    -------
+    array of shape (n_samples, n_targets), in the units of ``Y`` robust-scaled on each fold's
+    training part; NaN for targets that cannot be scored
+    """
+    out = np.full(np.shape(Y), np.nan)
+    for test, (prediction,), _, valid in _fold_predictions(
+            [X], Y, n_folds=n_folds, alphas=alphas, alpha_selection=alpha_selection,
+            inner_folds=inner_folds, backend=backend, y_pca=y_pca, dtype=dtype,
+            scaling=scaling, n_threads=n_threads):
+        out[np.ix_(test, valid)] = prediction
     return out
 
 
@@ -185,13 +263,16 @@ def score_layers(layers: Sequence[np.ndarray], Y: np.ndarray, *, cumulative: boo
                  n_jobs: int = 1, progress: bool = True, **kwargs) -> np.ndarray:
     """Brain scores of each layer's regressors (or of layers 0..k concatenated).
 
+    The outer folds loop once: Y's scaling and scaled training part are shared by every layer.
+
     Parameters
     ----------
     layers : sequence of arrays of shape (n_samples, n_features_layer)
     Y : array of shape (n_samples, n_targets)
     cumulative : score the concatenation of layers 0..k for each k, as the authors also did
-    n_jobs : layers fitted in parallel processes, each with one BLAS thread (on a small CPU,
-        BLAS threads competing with another process slow down many-fold)
+    n_jobs : processes sharing the layers, each with one thread (one BLAS thread); with the
+        default 1, one process whose numpy work is shared over ``n_threads`` threads
+    progress : show a progress bar over folds
     **kwargs : passed to :func:`brain_score`
 
     Returns
@@ -200,22 +281,34 @@ def score_layers(layers: Sequence[np.ndarray], Y: np.ndarray, *, cumulative: boo
     """
     designs = ([np.hstack(layers[: k + 1]) for k in range(len(layers))] if cumulative
                else list(layers))
-    kwargs["scaling"] = target_scaling(np.asarray(Y), kwargs.get("n_folds", 10))
-    if n_jobs == 1:
-        return np.stack([brain_score(X, Y, **kwargs)
-                         for X in tqdm(designs, desc="layers", disable=not progress,
-                                       leave=False)])
+    options = dict(n_folds=10, alphas=DEFAULT_ALPHAS, alpha_selection="loo", inner_folds=5,
+                   backend="auto", y_pca=None, dtype=np.float64, scaling=None, n_threads=None)
+    unknown = set(kwargs) - set(options)
+    if unknown:
+        raise TypeError(f"score_layers got unexpected options {sorted(unknown)}.")
+    options.update(kwargs)
+    if options["scaling"] is None:
+        options["scaling"] = target_scaling(np.asarray(Y), options["n_folds"])
+    if n_jobs == 1 or len(designs) == 1:
+        return _scores(designs, Y, progress=progress, **options)
     from joblib import Parallel, delayed
 
-    return np.stack(Parallel(n_jobs=n_jobs)(delayed(_one_thread_score)(X, Y, kwargs)
-                                            for X in designs))
+    options["n_threads"] = 1
+    groups = [list(range(len(designs)))[i::n_jobs] for i in range(n_jobs)]
+    parts = Parallel(n_jobs=n_jobs)(delayed(_one_thread_scores)([designs[i] for i in g], Y,
+                                                                options)
+                                    for g in groups if g)
+    out = np.empty((len(designs), np.shape(Y)[1]), dtype=np.float32)
+    for g, part in zip([g for g in groups if g], parts):
+        out[g] = part
+    return out
 
 
-def _one_thread_score(X, Y, kwargs):
+def _one_thread_scores(designs, Y, options):
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
-        return brain_score(X, Y, **kwargs)
+        return _scores(designs, Y, **options)
 
 
 def noise_ceiling(responses: Sequence[np.ndarray], *, n_folds: int = 10) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Saving figures and the numbers they plot under the build folder.
+"""Saving figures and the numbers they plot under the build folder; tables comparing them
+with the paper's.
 
 Each figure notebook calls :func:`save_figure` once per figure: ``<name>.png`` and
 ``<name>.svg`` for the picture, ``<name>.json`` for every plotted number, so the numbers can be
@@ -12,6 +13,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from analysis.cache import atomic_write
 from analysis.config import figures_dir
@@ -72,3 +74,46 @@ def simulated_data_notice(simulated: bool):
         "simulated listeners with a planted cortical hierarchy. No number on this page is a "
         "measurement of a human brain. Run the notebook with <code>profile=\"lpp\"</code> to "
         "use the real Le Petit Prince fMRI data.</p></div>")
+
+
+def comparison_table(rows, *, profile: str, model: str, participants) -> pd.DataFrame:
+    """The paper's numbers beside this run's, with what produced them (one table per figure).
+
+    Parameters
+    ----------
+    rows : iterable of ``(quantity, paper, this_run)``; ``paper`` is a number or the paper's
+        text (e.g. ``"≈0.0265"``), ``this_run`` a number, a text, or None when this run
+        cannot give it (shown as "n/a")
+    profile, model : what produced this run's numbers
+    participants : participant ids analysed in this run
+
+    Returns
+    -------
+    DataFrame indexed by ``quantity`` with columns ``paper, this run, profile, model,
+    participants`` (``participants`` as "n: first ids"); ``.reset_index().to_dict(
+    orient="records")`` is JSON-ready
+    """
+    ids = list(participants)
+    shown = ", ".join(ids[:4]) + (f", … ({len(ids) - 4} more)" if len(ids) > 4 else "")
+    people = f"{len(ids)}: {shown}" if ids else "none"
+    records = []
+    for quantity, paper, this_run in rows:
+        records.append({"quantity": quantity, "paper": _cell(paper),
+                        "this run": _cell(this_run), "profile": profile, "model": model,
+                        "participants": people})
+    if not records:
+        raise ValueError("rows: a comparison table needs at least one quantity.")
+    return pd.DataFrame.from_records(records).set_index("quantity")
+
+
+def _cell(value) -> str:
+    """A table cell: numbers with 4 significant digits, None and NaN as "n/a"."""
+    if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):,.4g}"
+    return str(value)

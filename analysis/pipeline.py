@@ -143,3 +143,25 @@ def n_jobs() -> int:
     if value and not value.isdigit():
         raise ValueError(f"ANALYSIS_N_JOBS={value!r} must be a positive integer.")
     return int(value) if value else (os.cpu_count() or 1)
+
+
+def layer_designs(dataset: Dataset, model: str, language: str,
+                  layers: list[int] | None = None) -> list[np.ndarray]:
+    """Regressors of the layers of ``model`` (a model name: resolve a condition first with
+    :func:`analysis.models.resolve_condition`) for the stimuli of ``language``, sections
+    stacked in time: the cached product :func:`layer_scores` fits, memory-mapped.
+
+    Returns
+    -------
+    list (one per layer, or per index of ``layers``) of arrays of shape
+    (n_scans_total, n_units)
+    """
+    from analysis import fitting
+
+    if language not in dataset.stimuli:
+        raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
+                         f"{', '.join(dataset.stimuli)} only.")
+    stimuli = dataset.stimuli[language]
+    designs = fitting.layer_designs(model, fitting.design_key(model, stimuli), stimuli,
+                                    Cache(cache_dir()))
+    return [designs.layer(i) for i in (range(designs.n_layers) if layers is None else layers)]

@@ -83,3 +83,122 @@ def plot_cortex(values: np.ndarray, *, title: str = "", vmax: float | None = Non
     if title:
         fig.suptitle(title)
     return fig
+
+
+LANGUAGE_NAMES = {"en": "English", "fr": "French", "cn": "Mandarin"}
+
+
+def plot_participants(ax, summary, corpus=None, paper: dict | None = None):
+    """Figure 1A: listeners per language, hours of speech, sentences and words, as text.
+
+    Parameters
+    ----------
+    summary : DataFrame of :func:`analysis.datasets.summary.summarize` (one row per language)
+    corpus : Series of participants per language in the whole corpus (None: as analysed)
+    paper : ``{language: n}`` of the paper, shown beside each language
+    """
+    ax.axis("off")
+    corpus = summary["participants"] if corpus is None else corpus
+    languages = list(dict.fromkeys([*summary.index, *corpus.index]))
+    y, step = 0.97, 0.105
+    ax.text(0.0, y, f"n = {int(corpus.sum())}", fontsize=13, weight="bold", va="top")
+    ax.text(0.0, y - 0.05, "listeners in the corpus", fontsize=8, color="0.35", va="top")
+    y -= 0.13
+    for language in languages:
+        n_corpus = int(corpus.get(language, 0))
+        n_here = int(summary["participants"].get(language, 0))
+        ax.text(0.0, y, LANGUAGE_NAMES.get(language, language), fontsize=10, weight="bold",
+                va="top")
+        detail = f"n = {n_corpus}" + (f", {n_here} analysed" if n_here != n_corpus else "")
+        if paper and language in paper:
+            detail += f"\n(paper: n = {paper[language]})"
+        ax.text(0.0, y - 0.038, detail, fontsize=8.5, va="top", linespacing=1.3)
+        y -= step
+    y -= 0.02
+    hours = float(summary["hours"].sum())
+    sentences = summary["sentences"]
+    lines = [("Speech", f"{int(hours)} h {round(hours % 1 * 60):02d} min"
+                        f" ({', '.join(summary.index)})"),
+             ("Sentences", "n/a (not annotated)" if sentences.isna().all()
+              else f"n = {int(sentences.sum()):,}"),
+             ("Words", f"n = {int(summary['words'].sum()):,}")]
+    for label, value in lines:
+        ax.text(0.0, y, label, fontsize=10, weight="bold", va="top")
+        ax.text(0.0, y - 0.038, value, fontsize=8.5, va="top")
+        y -= 0.095
+    return ax
+
+
+def plot_mapping_schematic(ax, waveform: np.ndarray, sample_rate: int, caption: str = "",
+                           n_conv: int = 7, n_transformer: int = 12):
+    """Figure 1B: waveform -> convolutional and transformer layers -> X -> W -> Y.
+
+    Parameters
+    ----------
+    waveform : array of shape (n_samples,), the first seconds of a stimulus
+    caption : its first words, written under it
+    n_conv, n_transformer : layers of the model drawn
+    """
+    from matplotlib.patches import FancyArrowPatch, Polygon
+
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    ax.axis("off")
+    wave = np.asarray(waveform, dtype=float)
+    step = max(1, -(-len(wave) // 1500))  # at most 1,500 points
+    shown = wave[: len(wave) // step * step].reshape(-1, step)
+    env = np.abs(shown).max(axis=1) * np.sign(shown[np.arange(len(shown)),
+                                                    np.abs(shown).argmax(axis=1)])
+    x = np.linspace(0.3, 4.3, len(env))
+    ax.plot(x, 0.9 + 0.55 * env / (np.abs(env).max() or 1), color="0.15", lw=0.5)
+    if caption:
+        ax.text(2.3, 0.05, caption, ha="center", fontsize=8, style="italic")
+    blocks = [(f"Convolution {1}", 0.12), ("…", 0.2), (f"Convolution {n_conv}", 0.3),
+              ("Transformer 1", 0.55), ("…", 0.63), (f"Transformer {n_transformer}", 0.72)]
+    for i, (label, grey) in enumerate(blocks):
+        y0 = 2.1 + i * 1.05
+        colour = str(grey)
+        ax.add_patch(Polygon([(0.55, y0), (4.05, y0), (3.8, y0 + 0.85), (0.8, y0 + 0.85)],
+                             closed=True, color=colour))
+        ax.text(2.3, y0 + 0.42, label, ha="center", va="center", fontsize=8.5,
+                color="white" if grey < 0.5 else "black")
+    ax.text(2.3, 8.6, f"wav2vec 2.0: {n_conv} convolutional + {n_transformer} transformer\n"
+            f"layers (layers 0–{n_conv - 1} and {n_conv}–{n_conv + n_transformer - 1})",
+            ha="center", va="bottom", fontsize=8.5)
+    ax.text(4.75, 5.2, "X", fontsize=18, style="italic", ha="center", va="center")
+    ax.add_patch(FancyArrowPatch((4.1, 5.2), (4.5, 5.2), arrowstyle="-|>", mutation_scale=12,
+                                 color="0.3"))
+    ax.add_patch(FancyArrowPatch((5.1, 5.2), (7.4, 5.2), arrowstyle="-|>", mutation_scale=16,
+                                 color="C3", lw=2))
+    ax.text(6.25, 5.55, "W", fontsize=18, style="italic", color="C3", ha="center")
+    ax.text(6.25, 4.6, "ridge, one per vertex,\ncross-validated in time", fontsize=7.5,
+            ha="center", va="top", color="0.3")
+    ax.text(7.8, 5.2, "Y", fontsize=18, style="italic", ha="center", va="center")
+    ax.text(7.8, 6.0, "BOLD of each vertex\n(cortex: right)", fontsize=7.5, ha="center",
+            va="bottom", color="0.3")
+    ax.text(5.0, 1.2, r"$R = \mathrm{corr}(Y,\ W\,X)$ on held-out scans", fontsize=10,
+            ha="left", va="center")
+    return ax
+
+
+def plot_example_vertex(ax, times, observed, predicted, r: float, vertex: int,
+                        window: float = 220.0, legend: bool = False):
+    """Figure 1C: held-out BOLD of one vertex and its prediction over the first ``window`` s.
+
+    Parameters
+    ----------
+    times, observed, predicted : arrays of shape (n_scans,)
+    r : Pearson r of the whole held-out series
+    vertex : fsaverage5 index (left hemisphere first)
+    """
+    times = np.asarray(times)
+    shown = times <= times[0] + window
+    ax.plot(times[shown], observed[shown], color="k", lw=1, label="$Y$ (BOLD)")
+    ax.plot(times[shown], predicted[shown], color="C3", lw=1, label="$W\\,X$ (prediction)")
+    hemi = "left" if vertex < N_VERTICES_PER_HEMI else "right"
+    ax.set_title(f"vertex {vertex % N_VERTICES_PER_HEMI} ({hemi}): R = {r:.2f}", fontsize=9)
+    ax.set_xlabel("time (s)")
+    ax.set_xlim(times[shown][0], times[shown][-1])
+    if legend:
+        ax.legend(frameon=True, fontsize=7.5, loc="lower left")
+    return ax

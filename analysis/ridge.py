@@ -1,6 +1,7 @@
 """Ridge regression with one penalty per target, every target sharing one decomposition.
 
-For one training set, the thin SVD of the centred design ``X = U diag(s) V^T`` serves every
+For one training set, the eigendecomposition of the centred design's Gram matrix
+(``X^T X = V diag(s^2) V^T``, so ``X = U diag(s) V^T`` with ``U = X V / s``) serves every
 penalty and every target: the fit for penalty ``a`` is ``V diag(s / (s^2 + a)) U^T Y``. The
 penalty of each target is chosen on the training set only, by
 
@@ -11,104 +12,185 @@ penalty of each target is chosen on the training set only, by
 - ``"gcv"``: generalised cross-validation, ``n * RSS / (n - df - 1)^2``, the fast approximation
   (no per-sample leverage).
 
+Speed: the decompositions are computed in float64 (they are small: features x features);
+the work that grows with the number of targets runs in the caller's dtype, on chunks of
+targets small enough to stay in cache while every penalty is evaluated on them, the chunks
+shared out over ``n_threads`` threads (one BLAS thread each). In float32, a target whose two
+best penalties are closer than float32 rounding could decide (relative gap under
+``TIE_TOLERANCE``) has its errors recomputed in float64, so float32 picks the same penalties
+as float64.
+
 Arrays may be numpy arrays or torch tensors (CPU or CUDA); everything stays on their device.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 SELECTIONS = ("loo", "kfold", "gcv")
+TIE_TOLERANCE = 1e-4  # relative error gap below which float32 errors are recomputed in float64
+CHUNK = 256  # targets processed together (their arrays stay in cache across penalties)
 
 
 def _is_torch(x) -> bool:
     return type(x).__module__.startswith("torch")
 
 
-def _svd(X):
-    """Thin SVD keeping the numerically non-zero singular values: U (n, k), s (k,), Vt (k, p)."""
+def _cast(x, like, double: bool = False):
+    """``x`` (numpy or torch) in the dtype (or float64 when ``double``) and device of ``like``."""
+    if _is_torch(like):
+        import torch
+
+        dtype = torch.float64 if double else like.dtype
+        return torch.as_tensor(x, device=like.device).to(dtype)
+    return np.asarray(x, dtype=np.float64 if double else like.dtype)
+
+
+def _is_double(x) -> bool:
+    return str(x.dtype).endswith("float64")
+
+
+def _empty(shape, like):
+    if _is_torch(like):
+        import torch
+
+        return torch.empty(shape, dtype=like.dtype, device=like.device)
+    return np.empty(shape, dtype=like.dtype)
+
+
+def _decompose(Xc):
+    """Thin decomposition of a centred design, in float64, keeping non-null directions.
+
+    Returns ``U`` (n, k), ``s2`` (k,) the squared singular values and ``V`` (p, k).
+    """
+    X = _cast(Xc, Xc, double=True)
+    n, p = X.shape
     if _is_torch(X):
         import torch
 
-        U, s, Vt = torch.linalg.svd(X, full_matrices=False)
+        eigh = torch.linalg.eigh
     else:
-        U, s, Vt = np.linalg.svd(X, full_matrices=False)
-    keep = s > s.max() * max(X.shape) * 1e-7 if len(s) else s > 0
-    return U[:, keep], s[keep], Vt[keep]
+        eigh = np.linalg.eigh
+    if n >= p:
+        s2, V = eigh(X.T @ X)
+    else:  # kernel form
+        s2, U = eigh(X @ X.T)
+    top = s2.max() if len(s2) else 0.0
+    keep = s2 > top * (max(n, p) * 1e-7) ** 2 if top > 0 else s2 > 0
+    s2 = s2[keep]
+    s = s2 ** 0.5
+    if n >= p:
+        V = V[:, keep]
+        U = (X @ V) / s
+    else:
+        U = U[:, keep]
+        V = (X.T @ U) / s
+    return U, s2, V
 
 
-def _vector(values: Sequence[float], like):
-    """``values`` as a 1-D array of the dtype and device of ``like``."""
-    if _is_torch(like):
-        import torch
+class _Fit:
+    """One training set's decomposition and per-penalty factors, in float64 and in ``like``'s
+    dtype, for the chunked error functions."""
 
-        return torch.as_tensor(np.asarray(values), dtype=like.dtype, device=like.device)
-    return np.asarray(values, dtype=like.dtype)
+    def __init__(self, Xc, alphas, like, leverage: bool):
+        self.U64, s2, self.V64 = _decompose(Xc)
+        self.alphas = _cast(np.asarray(alphas, dtype=np.float64), self.U64)
+        a = self.alphas[:, None]
+        self.n = Xc.shape[0]
+        shrink = s2 / (s2 + a)  # (n_alphas, k): the fitted fraction of each direction
+        self.s2 = s2
+        self.factors64 = {"keep": a / (s2 + a),  # residual fraction of each direction
+                          "coef": s2 ** 0.5 / (s2 + a),  # coefficient in the V basis per U^T y
+                          "keep2": (a / (s2 + a)) ** 2,
+                          "df": shrink.sum(1)}
+        if leverage:  # 1 / (1 - leverage)^2, the intercept unpenalised: (n_alphas, n)
+            lev = shrink @ (self.U64 * self.U64).T + 1.0 / self.n
+            self.factors64["weight"] = 1.0 / (1.0 - lev) ** 2
+        self.like = like
+        self._in = {}
+
+    def get(self, double: bool):
+        """``U``, ``V`` and the factors in float64 (``double``) or the working dtype."""
+        if double not in self._in:
+            cast = (lambda x: _cast(x, self.like, double=double))
+            self._in[double] = (cast(self.U64), cast(self.V64),
+                                {k: cast(v) for k, v in self.factors64.items()})
+        return self._in[double]
 
 
-def _zeros(shape, like):
-    if _is_torch(like):
-        import torch
-
-        return torch.zeros(shape, dtype=like.dtype, device=like.device)
-    return np.zeros(shape, dtype=like.dtype)
-
-
-def loo_errors(U, s, Yc, alphas, A=None) -> "array":
-    """Leave-one-out squared error summed over samples: array of shape (n_alphas, n_targets).
-
-    ``U, s`` decompose the centred design; ``Yc`` (n, t) is centred; ``A = U.T @ Yc`` when
-    already computed; the intercept is unpenalised, so each leverage gains ``1 / n``.
-    """
-    n = Yc.shape[0]
-    A = U.T @ Yc if A is None else A
-    U2 = U * U
-    errors = _zeros((len(alphas), Yc.shape[1]), Yc)
-    for j, alpha in enumerate(_vector(alphas, Yc)):
-        shrink = s * s / (s * s + alpha)
-        leverage = U2 @ shrink + 1.0 / n
-        residual = U @ (shrink[:, None] * A)  # the fit, turned in place into scaled residuals
-        residual -= Yc
-        residual *= (1.0 / (1.0 - leverage))[:, None]
-        residual *= residual
-        errors[j] = residual.sum(0)
+def _loo(fit: _Fit, Yc, A, double: bool):
+    """Leave-one-out squared error summed over samples: (n_alphas, m), for Yc (n, m)."""
+    U, _, f = fit.get(double)
+    R0 = Yc - U @ A  # residual outside the span of the design
+    errors = _empty((len(fit.alphas), Yc.shape[1]), Yc)
+    for j in range(len(fit.alphas)):
+        E = U @ (f["keep"][j][:, None] * A)
+        E += R0
+        E *= E
+        errors[j] = f["weight"][j] @ E
     return errors
 
 
-def gcv_errors(U, s, Yc, alphas, A=None) -> "array":
-    """Generalised cross-validation criterion: array of shape (n_alphas, n_targets)."""
-    n = Yc.shape[0]
-    A2 = (U.T @ Yc if A is None else A) ** 2
-    outside = (Yc * Yc).sum(0) - A2.sum(0)  # residual outside the span of X
-    errors = _zeros((len(alphas), Yc.shape[1]), Yc)
-    for j, alpha in enumerate(_vector(alphas, Yc)):
-        shrink = s * s / (s * s + alpha)
-        rss = ((1.0 - shrink) ** 2) @ A2 + outside
-        errors[j] = n * rss / (n - shrink.sum() - 1.0) ** 2
-    return errors
+def _gcv(fit: _Fit, Yc, A, double: bool):
+    """Generalised cross-validation criterion: (n_alphas, m)."""
+    _, _, f = fit.get(double)
+    A2 = A * A
+    outside = (Yc * Yc).sum(0) - A2.sum(0)
+    rss = f["keep2"] @ A2 + outside
+    return fit.n * rss / ((fit.n - f["df"] - 1.0) ** 2)[:, None]
 
 
-def kfold_errors(X, Y, alphas, n_folds: int) -> "array":
-    """Squared validation error summed over contiguous inner folds: (n_alphas, n_targets)."""
-    n = X.shape[0]
-    bounds = np.linspace(0, n, n_folds + 1).astype(int)
-    errors = _zeros((len(alphas), Y.shape[1]), Y)
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        train = np.r_[0:lo, hi:n]
-        x_mean, y_mean = X[train].mean(0), Y[train].mean(0)
-        U, s, Vt = _svd(X[train] - x_mean)
-        A = U.T @ (Y[train] - y_mean)
-        XV = (X[lo:hi] - x_mean) @ Vt.T
-        target = Y[lo:hi] - y_mean
-        for j, alpha in enumerate(_vector(alphas, Y)):
-            prediction = XV @ ((s / (s * s + alpha))[:, None] * A)
-            errors[j] += ((target - prediction) ** 2).sum(0)
-    return errors
+class _Inner:
+    """Contiguous inner folds of a centred training set, for ``"kfold"``."""
+
+    def __init__(self, Xc, alphas, n_folds: int, like):
+        n = Xc.shape[0]
+        if not 2 <= n_folds <= n // 2:
+            raise ValueError(f"inner_folds={n_folds} must be between 2 and n_train/2 = "
+                             f"{n // 2}.")
+        self.bounds = np.linspace(0, n, n_folds + 1).astype(int)
+        self.folds = []
+        for lo, hi in zip(self.bounds[:-1], self.bounds[1:]):
+            train = np.r_[0:lo, hi:n]
+            x_mean = Xc[train].mean(0)
+            fit = _Fit(Xc[train] - x_mean, alphas, like, leverage=False)
+            Z = (_cast(Xc[lo:hi], fit.U64) - _cast(x_mean, fit.U64)) @ fit.V64
+            self.folds.append((lo, hi, fit, {False: _cast(Z, like), True: _cast(Z, like, True)}))
+        self.n_alphas = len(alphas)
+
+    def errors(self, Yc, double: bool):
+        """Squared validation error summed over inner folds: (n_alphas, m), for Yc (n, m)."""
+        n = Yc.shape[0]
+        errors = _empty((self.n_alphas, Yc.shape[1]), Yc)
+        errors[:] = 0
+        total = Yc.sum(0)
+        for lo, hi, fit, Zs in self.folds:
+            U, _, f = fit.get(double)
+            Z = Zs[double]
+            B = U[:lo].T @ Yc[:lo] + U[lo:].T @ Yc[hi:]  # U's columns sum to 0: no centring
+            target = Yc[lo:hi] - (total - Yc[lo:hi].sum(0)) / (n - (hi - lo))  # inner-centred
+            for j in range(self.n_alphas):
+                E = Z @ (f["coef"][j][:, None] * B)
+                E -= target
+                E *= E
+                errors[j] += E.sum(0)
+        return errors
+
+
+def _ties(errors, tolerance: float):
+    """Targets whose best two errors are closer than ``tolerance`` (relative)."""
+    if _is_torch(errors):
+        two = errors.topk(2, dim=0, largest=False).values
+        return ((two[1] - two[0]) <= tolerance * two[0].abs()).nonzero().flatten()
+    two = np.partition(errors, 1, axis=0)[:2]
+    return np.flatnonzero(two[1] - two[0] <= tolerance * np.abs(two[0]))
 
 
 def fit_predict(X_train, Y_train, X_test, alphas: Sequence[float], selection: str = "loo",
-                inner_folds: int = 5):
+                inner_folds: int = 5, *, centred: bool = False, n_threads: int = 1,
+                chunk: int = CHUNK):
     """Fit ridge with one alpha per target chosen on the training set; predict the test set.
 
     Parameters
@@ -119,28 +201,75 @@ def fit_predict(X_train, Y_train, X_test, alphas: Sequence[float], selection: st
     alphas : penalties searched
     selection : ``"loo"``, ``"kfold"`` or ``"gcv"`` (see the module docstring)
     inner_folds : folds of ``"kfold"``
+    centred : ``Y_train`` already has zero column means (skips a copy)
+    n_threads : threads sharing the chunks of targets (numpy), each with one BLAS thread
+        while they run
+    chunk : targets per chunk
 
     Returns
     -------
-    prediction : array of shape (n_test, n_targets)
+    prediction : array of shape (n_test, n_targets), in ``Y_train``'s dtype
     best : integer array of shape (n_targets,), index into ``alphas`` of each target's choice
     """
     if selection not in SELECTIONS:
         raise ValueError(f"alpha_selection={selection!r}; choose one of {SELECTIONS}.")
-    x_mean, y_mean = X_train.mean(0), Y_train.mean(0)
-    Xc, Yc = X_train - x_mean, Y_train - y_mean
-    U, s, Vt = _svd(Xc)
-    A = U.T @ Yc  # shared by the selection and the final fit
-    if selection == "loo":
-        errors = loo_errors(U, s, Yc, alphas, A)
-    elif selection == "gcv":
-        errors = gcv_errors(U, s, Yc, alphas, A)
+    if n_threads > 1 and not _is_torch(Y_train):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return _fit_predict(X_train, Y_train, X_test, alphas, selection, inner_folds,
+                                centred, n_threads, chunk)
+    return _fit_predict(X_train, Y_train, X_test, alphas, selection, inner_folds, centred,
+                        n_threads, chunk)
+
+
+def _fit_predict(X_train, Y_train, X_test, alphas, selection, inner_folds, centred, n_threads,
+                 chunk):
+    if len(alphas) == 0 or min(alphas) <= 0:
+        raise ValueError(f"alphas={list(alphas)} must be a non-empty list of positive numbers.")
+    x_mean = X_train.mean(0)
+    y_mean = 0.0 if centred else Y_train.mean(0)
+    Yc = Y_train if centred else Y_train - y_mean
+    fit = _Fit(X_train - x_mean, alphas, Yc, leverage=selection == "loo")
+    inner = _Inner(X_train - x_mean, alphas, inner_folds, Yc) if selection == "kfold" else None
+    U, V, f = fit.get(False)
+    Zt = _cast(_cast(X_test - x_mean, fit.U64) @ fit.V64, Yc)  # test design in the V basis
+    t = Yc.shape[1]
+    prediction = _empty((X_test.shape[0], t), Yc)
+    double = _is_double(Yc)
+
+    def errors_of(Ycc, Acc, in_double):
+        if selection == "loo":
+            return _loo(fit, Ycc, Acc, in_double)
+        if selection == "gcv":
+            return _gcv(fit, Ycc, Acc, in_double)
+        return inner.errors(Ycc, in_double)
+
+    def run(start):
+        cols = slice(start, min(start + chunk, t))
+        Ycc = Yc[:, cols]
+        A = U.T @ Ycc
+        errors = errors_of(Ycc, A, double)
+        chosen = errors.argmin(0)
+        if not double and errors.shape[0] > 1:  # near ties: decided in float64
+            ties = _ties(errors, TIE_TOLERANCE)
+            if len(ties):
+                Y64 = _cast(Ycc[:, ties], Ycc, double=True)
+                U64 = fit.get(True)[0]
+                chosen[ties] = errors_of(Y64, U64.T @ Y64, True).argmin(0)
+        prediction[:, cols] = Zt @ (f["coef"][chosen].T * A)
+        return chosen
+
+    starts = range(0, t, chunk)
+    if n_threads > 1 and not _is_torch(Yc):
+        with ThreadPoolExecutor(n_threads) as pool:
+            best_list = list(pool.map(run, starts))
     else:
-        errors = kfold_errors(X_train, Y_train, alphas, inner_folds)
-    best = errors.argmin(0)
-    coef = _zeros(A.shape, A)
-    for j, alpha in enumerate(_vector(alphas, Yc)):
-        chosen = best == j
-        coef[:, chosen] = (s / (s * s + alpha))[:, None] * A[:, chosen]
-    prediction = ((X_test - x_mean) @ Vt.T) @ coef + y_mean
-    return prediction, best
+        best_list = [run(start) for start in starts]
+    if _is_torch(Yc):
+        import torch
+
+        best = torch.cat(best_list) if best_list else torch.empty(0, dtype=torch.long)
+    else:
+        best = np.concatenate(best_list) if best_list else np.empty(0, dtype=int)
+    return prediction + y_mean, best

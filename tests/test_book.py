@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -77,3 +78,126 @@ def test_remote_assets_are_found_and_links_are_not(tmp_path):
 def test_fig3_refuses_a_wrong_parameter_before_computing(tmp_path, name, value, message):
     with pytest.raises(book.BookError, match=message):
         book.execute_notebook(book.notebooks()["fig3"], tmp_path / "fig3.ipynb", {name: value})
+
+
+def test_remote_assets_inside_srcdoc_frames_are_found(tmp_path):
+    import html
+
+    inner = ('<html><head><script src="https://cdn.plot.ly/plotly.min.js"></script>'
+             '<link rel="icon" href="https://example.org/favicon.ico"></head></html>')
+    nested = f'<iframe srcdoc="{html.escape(inner, quote=True)}"></iframe>'
+    (tmp_path / "page.html").write_text(
+        f"<div><iframe srcdoc='{html.escape(nested, quote=True)}'></iframe></div>")
+    (tmp_path / "offline.html").write_text(
+        f'<iframe srcdoc="{html.escape("<script>var a = 1;</script>", quote=True)}"></iframe>')
+    assert book.remote_assets(tmp_path) == {
+        "page.html": ["https://cdn.plot.ly/plotly.min.js", "https://example.org/favicon.ico"]}
+
+
+def colab_cell(name):
+    return nbformat.read(book.notebooks()[name], as_version=4).cells[0]
+
+
+@pytest.mark.parametrize("name", list(book.notebooks()))
+def test_every_notebook_starts_with_the_colab_cell_of_the_configured_repository(name):
+    repo = book.repository()
+    cell = colab_cell(name)
+    assert cell.source == book.colab_cell_source(repo["url"], repo["branch"]), (
+        f"{name}: its first cell is not the Colab cell of {repo['url']}; run `python -m "
+        f"analysis book --set-repository {repo['url']}`")
+    assert {book.COLAB_TAG, "remove-cell"} <= set(cell.metadata["tags"])
+
+
+def test_colab_cell_installs_only_on_colab(monkeypatch):
+    import types
+
+    repo = book.repository()
+    source = book.colab_cell_source(repo["url"], repo["branch"])
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(source, {})
+    assert calls == []  # anywhere else, nothing happens
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.delenv("ANALYSIS_DATA_HOME")
+    exec(source, {})
+    (command,), options = calls[0]
+    assert command[1:4] == ["-m", "pip", "install"] and options["check"] is True
+    assert f"git+{repo['url']}@{repo['branch']}" in command
+    assert os.environ["ANALYSIS_DATA_HOME"] == "/content/data"
+
+
+def test_set_repository_rewrites_every_copy(tmp_path):
+    import shutil
+
+    for name in ("_config.yml", "_toc.yml", "CITATION.cff", "README.md"):
+        shutil.copy2(book.PROJECT_ROOT / name, tmp_path / name)
+    shutil.copytree(book.PROJECT_ROOT / "book", tmp_path / "book")
+    old = book.repository()["url"]
+    fork = "https://github.com/some-lab/speech-brain-fork"
+    changed = book.set_repository(fork, root=tmp_path)
+    assert book.repository(tmp_path)["url"] == fork
+    assert tmp_path / "_config.yml" in changed and tmp_path / "CITATION.cff" in changed
+    for name, path in book.notebooks(tmp_path).items():
+        first = nbformat.read(path, as_version=4).cells[0]
+        assert f"git+{fork}@main" in first.source and old not in first.source
+    assert old not in (tmp_path / "CITATION.cff").read_text()
+    assert book.set_repository(fork, root=tmp_path) == []  # nothing left to change
+    with pytest.raises(ValueError, match="github.com/ORG/REPO"):
+        book.set_repository("https://gitlab.com/a/b", root=tmp_path)
+
+
+def tiny_book(root, notebook_outputs):
+    """A book with the project's configuration, an intro citing the paper and one notebook
+    page ``book/tiny.ipynb`` (executed: its outputs are given), staged under ``root/src``."""
+    import shutil
+
+    sources = root / "sources"
+    (sources / "book").mkdir(parents=True)
+    shutil.copy2(book.PROJECT_ROOT / "_config.yml", sources / "_config.yml")
+    shutil.copy2(book.PROJECT_ROOT / "book" / "references.bib", sources / "book")
+    (sources / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n"
+                                      "  - file: book/tiny\n")
+    (sources / "book" / "intro.md").write_text(
+        "# Tiny\n\nAfter {cite:t}`millet2022toward`.\n\n```{bibliography}\n```\n")
+    src = root / "src"
+    book.stage_sources(sources, src)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("view")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=data)
+                    for data in notebook_outputs]
+    nb.cells = [nbformat.v4.new_markdown_cell("# A notebook page"), cell]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, src / "book" / "tiny.ipynb")
+    return src
+
+
+@pytest.mark.slow
+def test_built_book_is_offline_and_its_launch_buttons_open_the_page(tmp_path):
+    """A real (tiny) Jupyter Book build with the project's configuration and an interactive
+    cortex view: no page fetches anything remote, even inside the view's frame, and the
+    Binder and Colab buttons point at the configured repository and the page's notebook."""
+    import re
+
+    import numpy as np
+
+    from analysis.interactive import view_cortex
+
+    values = np.random.default_rng(0).uniform(0, 0.3, 20484)
+    view = view_cortex(values, threshold=0.1, title="test map")
+    src = tiny_book(tmp_path, [{"text/html": view.data}])
+    html_dir = tmp_path / "html"
+    book.build_html(src, html_dir)  # raises on a warning or a remote asset
+    page = (html_dir / "book" / "tiny.html").read_text()
+    assert "srcdoc=" in page and "plotly" in page  # the view is embedded, scripts inline
+    assert book.remote_assets(html_dir) == {}
+    repo = book.repository()
+    org_repo = repo["url"].removeprefix("https://github.com/")
+    links = set(re.findall(r'href="([^"]+)"', page))
+    binder = [u for u in links if "mybinder.org" in u]
+    colab = [u for u in links if "colab.research.google.com" in u]
+    assert binder == [f"https://mybinder.org/v2/gh/{org_repo}/{repo['branch']}"
+                      f"?urlpath=tree/book/tiny.ipynb"]
+    assert colab == [f"https://colab.research.google.com/github/{org_repo}/blob/"
+                     f"{repo['branch']}/book/tiny.ipynb"]

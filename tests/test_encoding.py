@@ -163,3 +163,36 @@ def test_noise_ceiling_is_high_for_shared_signal_and_zero_for_noise():
     assert (ceiling[:, 0] > 0.7).all() and (np.abs(ceiling[:, 1]) < 0.3).all()
     with pytest.raises(ValueError, match="two participants"):
         noise_ceiling(participants[:1])
+
+
+@pytest.mark.parametrize("selection", ["loo", "gcv", "kfold"])
+def test_cross_val_predict_gives_brain_score_per_fold(selection):
+    from analysis.encoding import cross_val_predict, outer_folds, target_scaling
+
+    X, Y = autocorrelated(seed=7, t=12)
+    Y[:, 3] = np.nan
+    options = dict(n_folds=4, alphas=np.logspace(-1, 4, 6), alpha_selection=selection,
+                   inner_folds=3)
+    prediction = cross_val_predict(X, Y, **options)
+    assert prediction.shape == Y.shape and np.isnan(prediction[:, 3]).all()
+    valid, scalings = target_scaling(Y, 4)
+    per_fold = []
+    for (train, test), (center, scale) in zip(outer_folds(len(Y), 4), scalings):
+        per_fold.append(pearson_r(prediction[test][:, valid], (Y[test][:, valid] - center) / scale))
+    np.testing.assert_allclose(np.mean(per_fold, axis=0), brain_score(X, Y, **options)[valid],
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("selection", ["loo", "gcv", "kfold"])
+def test_float32_picks_the_float64_penalties(selection):
+    from analysis import ridge
+
+    X, Y = autocorrelated(seed=8, n=400, p=60, t=300)
+    Y[:, 150:] = np.random.default_rng(8).standard_normal((400, 150))  # flat error curves
+    alphas = np.logspace(0, 6, 16)
+    p64, best64 = ridge.fit_predict(X[:300], Y[:300], X[300:], alphas, selection, 4)
+    p32, best32 = ridge.fit_predict(X[:300].astype(np.float32), Y[:300].astype(np.float32),
+                                    X[300:].astype(np.float32), alphas, selection, 4,
+                                    n_threads=2, chunk=64)
+    np.testing.assert_array_equal(best32, best64)
+    np.testing.assert_allclose(p32, p64, atol=1e-4, rtol=1e-3)

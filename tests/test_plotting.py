@@ -27,3 +27,51 @@ def test_cortex_map_draws_every_view_with_one_colour_scale():
     assert colorbar.get_ylim() == pytest.approx((0.0, 0.3))
     with pytest.raises(ValueError, match="20484"):
         plot_cortex(np.zeros(10))
+
+
+def test_mapping_schematic_draws_the_layers_and_the_mapping():
+    import matplotlib.pyplot as plt
+
+    from analysis.plotting import plot_mapping_schematic
+
+    fig, ax = plt.subplots()
+    wave = np.sin(np.linspace(0, 400, 64000)) * np.linspace(0, 1, 64000)
+    plot_mapping_schematic(ax, wave, 16000, "once upon a time …", n_conv=7, n_transformer=12)
+    texts = {t.get_text() for t in ax.texts}
+    assert {"Convolution 1", "Convolution 7", "Transformer 1", "Transformer 12", "X", "W",
+            "Y", "once upon a time …"} <= texts
+    assert len(ax.lines) == 1 and len(ax.lines[0].get_xdata()) <= 1500
+    plt.close(fig)
+
+
+def test_example_vertex_shows_the_window_and_its_r():
+    import matplotlib.pyplot as plt
+
+    from analysis.plotting import plot_example_vertex
+
+    fig, ax = plt.subplots()
+    times = np.arange(300) * 2.0
+    plot_example_vertex(ax, times, np.sin(times), np.cos(times), 0.4567, 10242 + 5,
+                        window=220, legend=True)
+    assert ax.get_title() == "vertex 5 (right): R = 0.46"
+    assert ax.get_xlim() == (0.0, 220.0) and len(ax.lines[0].get_xdata()) == 111
+    plt.close(fig)
+
+
+def test_participants_panel_lists_languages_and_stimuli():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from analysis.plotting import plot_participants
+
+    summary = pd.DataFrame({"participants": [3, 2], "sections": [9, 9], "hours": [1.5, 1.75],
+                            "words": [15000, 14000], "sentences": [np.nan, np.nan]},
+                           index=pd.Index(["en", "fr"], name="language"))
+    fig, ax = plt.subplots()
+    plot_participants(ax, summary, pd.Series({"en": 49, "fr": 28, "cn": 35}),
+                      paper={"en": 351})
+    texts = [t.get_text() for t in ax.texts]
+    assert "n = 112" in texts and "Mandarin" in texts
+    assert "n = 49, 3 analysed\n(paper: n = 351)" in texts
+    assert "3 h 15 min (en, fr)" in texts and "n/a (not annotated)" in texts
+    plt.close(fig)
