@@ -26,6 +26,7 @@ _INITIALIZE_DONT_EXIT = 0x8000
 _EVENT_WORD, _EVENT_SENTENCE, _EVENT_END, _EVENT_MSG_TERMINATED, _EVENT_PHONEME = 1, 2, 5, 6, 7
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
+_PHONEMES = 0x100  # espeakPHONEMES: text between [[ and ]] is read as phoneme mnemonics
 
 
 class _EventId(ctypes.Union):
@@ -93,7 +94,8 @@ class _Engine:
         return cls._lib
 
 
-def synthesize(text: str, voice: str = "en", rate: int = 160) -> Utterance:
+def synthesize(text: str, voice: str = "en", rate: int = 160,
+               phonemes: bool = False) -> Utterance:
     """Speak ``text`` with espeak-ng and return audio at 16 kHz with word and phone timings.
 
     Parameters
@@ -101,6 +103,8 @@ def synthesize(text: str, voice: str = "en", rate: int = 160) -> Utterance:
     text : the text to speak (UTF-8; several sentences are fine).
     voice : an espeak-ng voice name, e.g. ``"en"``, ``"fr"``, ``"cmn"``.
     rate : speaking rate in words per minute.
+    phonemes : read text between ``[[`` and ``]]`` as espeak-ng phoneme mnemonics (the names
+        its PHONEME events report), e.g. ``"[[a'ba]]"``.
 
     espeak-ng keeps some state from one utterance to the next (its pitch flutter), so the
     same text spoken twice in one process can differ slightly; for reproducible audio, speak
@@ -133,7 +137,8 @@ def synthesize(text: str, voice: str = "en", rate: int = 160) -> Utterance:
         lib.espeak_SetSynthCallback(callback)
         raw = text.encode("utf-8")
         buf = ctypes.create_string_buffer(raw)
-        status = lib.espeak_Synth(buf, len(raw) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        flags = _CHARS_UTF8 | (_PHONEMES if phonemes else 0)
+        status = lib.espeak_Synth(buf, len(raw) + 1, 0, _POS_CHARACTER, 0, flags, None, None)
         if status != 0:
             raise RuntimeError(f"espeak-ng failed to synthesise (status {status}).")
         lib.espeak_Synchronize()
