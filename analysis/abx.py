@@ -14,7 +14,7 @@ warping path (as in the ZeroSpeech/Perceptimatic ABX). Accuracy is averaged over
 within each contrast (an unordered phone pair in one context), then over contrasts.
 
 Layers use the paper's numbering (0..6 convolutional, 7.. transformer); the paper used
-transformer layer 5, :data:`PAPER_LAYER` = 11.
+transformer layer 5, :data:`PAPER_LAYER` = 11 (see :func:`resolve_layer`).
 """
 from __future__ import annotations
 
@@ -233,6 +233,22 @@ def _dtw_batch(xs: list[np.ndarray], ys: list[np.ndarray]) -> np.ndarray:
     return cost[rows, n, m] / steps[rows, n, m]
 
 
+def resolve_layer(model_name: str, layer: int | str = "paper") -> int:
+    """The layer (paper numbering) whose activations the ABX task uses.
+
+    ``"paper"``: transformer block 5 of 12 (layer 11 of wav2vec 2.0 Base), or for a model
+    with another number of blocks the block at the same relative depth; an int is taken as
+    is (checked when the activations are extracted).
+    """
+    if layer != "paper":
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or layer < 0:
+            raise ValueError(f"layer={layer!r} must be 'paper' or a layer number >= 0.")
+        return int(layer)
+    config = models.load_config(model_name)
+    n_conv, n_blocks = len(config.conv_dim), config.num_hidden_layers
+    return n_conv + max(1, round(5 * n_blocks / 12)) - 1
+
+
 def item_features(model_name: str, stimuli: Stimuli, layer: int,
                   device: str = "auto") -> list[np.ndarray]:
     """One layer's activations for every item: list of arrays of shape (n_frames, n_units)."""
@@ -249,7 +265,7 @@ def item_features(model_name: str, stimuli: Stimuli, layer: int,
     return out
 
 
-def model_abx(model_name: str, stimuli: Stimuli, layer: int = PAPER_LAYER,
+def model_abx(model_name: str, stimuli: Stimuli, layer: int | str = "paper",
               device: str = "auto") -> pd.DataFrame:
     """ABX outcome of every triplet for one model (cached).
 
@@ -259,6 +275,7 @@ def model_abx(model_name: str, stimuli: Stimuli, layer: int = PAPER_LAYER,
     A, 0 when closer to B, 0.5 on a tie)
     """
     table = triplets(stimuli.items)
+    layer = resolve_layer(model_name, layer)
     key = {"stage": "abx", "code": source_digest(sys.modules[__name__], features),
            "model": models.fingerprint(model_name), "stimuli": stimuli.digest, "layer": layer}
 
@@ -284,33 +301,39 @@ def contrast_accuracy(outcomes: pd.DataFrame) -> pd.DataFrame:
     return grouped.agg(accuracy="mean", n_triplets="size").reset_index()
 
 
-def condition_abx(conditions: dict[str, str], stimuli: Stimuli, layer: int = PAPER_LAYER,
-                  resolve=models.resolve_condition, device: str = "auto") -> pd.DataFrame:
+def condition_abx(model_names: dict[str, dict[str, str]], stimuli: Stimuli,
+                  layer: int | str = "paper", device: str = "auto") -> pd.DataFrame:
     """ABX accuracy per contrast of each condition, on the stimuli of every language.
 
-    ``native`` and ``non-native`` depend on the stimulus language: on English stimuli the
-    native model is the English-trained one, on French stimuli the French-trained one.
+    ``native`` and ``non-native`` depend on the stimulus language (on French triphones the
+    native model is the French-trained one), hence one mapping per language.
 
     Parameters
     ----------
-    conditions : panel label -> condition or model name (resolved by ``resolve(name,
-        language)`` for each stimulus language)
-    resolve : the function mapping ``(condition, language)`` to a model name
+    model_names : stimulus language -> {panel label -> model name}, e.g. from
+        :func:`analysis.roi_summary.resolve_conditions` called with each language
+    layer : see :func:`resolve_layer`
 
     Returns
     -------
-    DataFrame with columns ``condition, model, language, kind, contrast, accuracy,
+    DataFrame with columns ``condition, model, layer, language, kind, contrast, accuracy,
     n_triplets``
     """
+    missing = sorted(set(stimuli.items.language) - set(model_names))
+    if missing:
+        raise ValueError(f"model_names has no models for the stimuli in {missing}.")
     frames = []
-    languages = list(stimuli.items.language.unique())
-    for label, condition in conditions.items():
-        for language in languages:
-            model_name = resolve(condition, language)
-            subset = _subset(stimuli, language)
+    for language, names in model_names.items():
+        subset = _subset(stimuli, language)
+        if subset.items.empty:
+            raise ValueError(f"model_names[{language!r}]: the stimuli have no {language!r} "
+                             "items.")
+        for label, model_name in names.items():
             table = contrast_accuracy(model_abx(model_name, subset, layer, device))
-            frames.append(table.assign(condition=label, model=model_name))
-    columns = ["condition", "model", "language", "kind", "contrast", "accuracy", "n_triplets"]
+            frames.append(table.assign(condition=label, model=model_name,
+                                       layer=resolve_layer(model_name, layer)))
+    columns = ["condition", "model", "layer", "language", "kind", "contrast", "accuracy",
+               "n_triplets"]
     return pd.concat(frames, ignore_index=True)[columns]
 
 

@@ -50,6 +50,42 @@ CONTRASTS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
+def resolve_conditions(conditions: dict[str, str], language: str,
+                       profile: str | None = None) -> dict[str, str]:
+    """The model name of each panel's condition, checked before anything is computed.
+
+    Parameters
+    ----------
+    conditions : panel label -> condition (``"native"``, ``"non-native"``, ``"random"``...)
+        or model name (registry entry, local folder, hub id)
+    language : the listeners' (or stimuli's) language, for ``native`` / ``non-native``
+    profile : passed on to :func:`analysis.models.resolve_condition` when it takes one
+
+    Raises
+    ------
+    ValueError
+        naming the panel and the condition that does not resolve to a usable model, and why.
+    """
+    import inspect
+
+    from analysis import models
+
+    takes_profile = "profile" in inspect.signature(models.resolve_condition).parameters
+    out = {}
+    for label, condition in conditions.items():
+        try:
+            name = (models.resolve_condition(condition, language, profile=profile)
+                    if takes_profile else models.resolve_condition(condition, language))
+            models.resolve(name)
+            models.fingerprint(name)  # a hub model unavailable offline fails here, at once
+        except (ValueError, OSError, models.ModelUnavailableError) as exc:
+            raise ValueError(f"conditions[{label!r}]={condition!r} does not resolve to a usable "
+                             f"model for language {language!r} under profile {profile!r}: "
+                             f"{exc}") from exc
+        out[label] = name
+    return out
+
+
 def choose_layer(result: LayerScores, layer: int | str = "best") -> int:
     """Index (into ``result.layers``) of the layer a figure shows.
 

@@ -68,9 +68,19 @@ def test_stimuli_are_what_they_claim_and_a_model_discriminates_them(tiny_model_d
     assert all(len(w) > 1600 for w in stimuli.waveforms)  # > 0.1 s each
     again = abx.synthesize_stimuli(["en"], variants=("", "+f2", "+m3"))  # from the cache
     np.testing.assert_array_equal(again.waveforms[5], stimuli.waveforms[5])
-    table = abx.condition_abx({"tiny": str(tiny_model_dir)}, stimuli, layer=0)
+    table = abx.condition_abx({"en": {"tiny": str(tiny_model_dir)}}, stimuli, layer=0)
     assert set(table.language) == {"en"} and table.accuracy.between(0, 1).all()
     # the first convolution's output keeps the spectrum: phones are told apart above chance
     assert table.accuracy.mean() > 0.55
     with pytest.raises(ValueError, match="layer=30"):
-        abx.condition_abx({"tiny": str(tiny_model_dir)}, stimuli, layer=30)
+        abx.condition_abx({"en": {"tiny": str(tiny_model_dir)}}, stimuli, layer=30)
+    with pytest.raises(ValueError, match="no models for the stimuli in"):
+        abx.condition_abx({"fr": {"tiny": str(tiny_model_dir)}}, stimuli, layer=0)
+
+
+def test_paper_layer_is_transformer_block_5_or_its_relative_depth(tiny_model_dir):
+    assert abx.resolve_layer("random") == abx.PAPER_LAYER == 11
+    assert abx.resolve_layer(str(tiny_model_dir)) == 7  # 7 conv + 2 blocks: the first block
+    assert abx.resolve_layer("random", 3) == 3
+    with pytest.raises(ValueError, match="layer='x'"):
+        abx.resolve_layer("random", "x")

@@ -77,3 +77,12 @@ def test_paper_table_rounds_and_checks_rows():
     assert table.this_run.tolist() == [0.1235, 2.3e-7]
     with pytest.raises(ValueError, match="lacks"):
         roi_summary.paper_table([{"quantity": "x"}])
+
+
+def test_conditions_resolve_or_fail_naming_the_panel(tiny_model_dir, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = roi_summary.resolve_conditions({"untrained": "random", "mine": str(tiny_model_dir)},
+                                         "en", "demo")
+    assert out["untrained"] == "random"
+    with pytest.raises(ValueError, match=r"conditions\['x'\]='nope'"):
+        roi_summary.resolve_conditions({"x": "nope"}, "en", "demo")
