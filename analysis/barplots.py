@@ -55,6 +55,9 @@ def plot_grouped_bars(ax, bars: pd.DataFrame, tests: pd.DataFrame | None = None,
     ax.set_ylabel(ylabel)
     ax.axhline(0, color="k", lw=0.5)
     ax.margins(y=0.25)
+    lows = bars.ci_low.to_numpy(float)
+    lowest = np.nanmin(lows) if np.isfinite(lows).any() else 0.0
+    ax.set_ylim(bottom=min(0.0, lowest - step))  # no empty band below zero
     if legend:
         ax.legend(frameon=False, fontsize=7, loc="upper right")
     return ax
