@@ -86,3 +86,26 @@ def test_conditions_resolve_or_fail_naming_the_panel(tiny_model_dir, monkeypatch
     assert out["untrained"] == "random"
     with pytest.raises(ValueError, match=r"conditions\['x'\]='nope'"):
         roi_summary.resolve_conditions({"x": "nope"}, "en", "demo")
+
+
+def test_grouped_bars_draw_every_bar_and_bracket():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from analysis import barplots
+
+    bars = pd.DataFrame({"region": ["r1", "r1", "r2", "r2"], "model": ["a", "b"] * 2,
+                         "mean": [0.1, 0.2, 0.05, np.nan], "ci_low": [0.05, 0.15, 0.0, np.nan],
+                         "ci_high": [0.15, 0.25, 0.1, np.nan]})
+    tests = pd.DataFrame({"region": ["r1", "r2"], "a": "a", "b": "b", "p": [1e-5, np.nan],
+                          "stars": ["****", "n.s."]})
+    fig, ax = plt.subplots()
+    barplots.plot_grouped_bars(ax, bars, tests, annotate="p")
+    assert len(ax.patches) == 4
+    assert sorted(t.get_text() for t in ax.texts) == ["p n/a", "p=1e-05"]
+    with pytest.raises(ValueError, match="annotate='x'"):
+        barplots.plot_grouped_bars(ax, bars, annotate="x")
+    plt.close(fig)
