@@ -29,7 +29,7 @@ PAPER_FIG2 = {
     "B": {"A1+A2": {"random": 0.087, "trained": 0.10}, "STG": {"random": 0.044, "trained": 0.059},
           "STS": {"random": 0.028, "trained": 0.042}, "IFG": {"random": 0.021, "trained": 0.033}},
     "C": {"untrained": 0.023, "supervised": 0.031, "self-supervised": 0.033},
-    "C_p": {"untrained vs supervised": 1e-46, "supervised vs self-supervised": 1e-6},
+    "C_p": {"untrained vs supervised": "<1e-46", "supervised vs self-supervised": "<1e-6"},
 }
 PAPER_FIG4 = {
     "A": {"native": 0.61, "non-native": 0.56},
@@ -77,7 +77,7 @@ def resolve_conditions(conditions: dict[str, str], language: str,
             name = (models.resolve_condition(condition, language, profile=profile)
                     if takes_profile else models.resolve_condition(condition, language))
             models.resolve(name)
-            models.fingerprint(name)  # a hub model unavailable offline fails here, at once
+            models.load_config(name)  # a hub model unavailable offline fails here, at once
         except (ValueError, OSError, models.ModelUnavailableError) as exc:
             raise ValueError(f"conditions[{label!r}]={condition!r} does not resolve to a usable "
                              f"model for language {language!r} under profile {profile!r}: "
@@ -255,8 +255,9 @@ def paper_table(rows: list[dict]) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame with those columns, ``paper`` and ``this_run`` rounded to 4 digits (a p-value
-    keeps 2 significant digits)
+    DataFrame with those columns, ``paper`` and ``this_run`` rounded to 4 digits; a value
+    below 1e-3 (a p-value) becomes a string with 2 significant digits, e.g. ``"2.3e-07"``,
+    so that no later rounding turns it into 0
     """
     columns = ["quantity", "paper", "this_run", "profile", "model", "participants"]
     for row in rows:
@@ -275,4 +276,4 @@ def _round(value):
     value = float(value)
     if not np.isfinite(value):
         return value
-    return float(f"{value:.2g}") if 0 < abs(value) < 1e-3 else round(value, 4)
+    return f"{value:.2g}" if 0 < abs(value) < 1e-3 else round(value, 4)

@@ -72,9 +72,10 @@ def test_paper_table_rounds_and_checks_rows():
     table = roi_summary.paper_table([
         {"quantity": "A1+A2", "paper": 0.1, "this_run": 0.123456, "profile": "demo",
          "model": "random", "participants": "3"},
-        {"quantity": "p", "paper": 1e-46, "this_run": 2.345e-7, "profile": "demo",
+        {"quantity": "p", "paper": "<1e-46", "this_run": 2.345e-7, "profile": "demo",
          "model": "x", "participants": "3"}])
-    assert table.this_run.tolist() == [0.1235, 2.3e-7]
+    assert table.this_run.tolist() == [0.1235, "2.3e-07"]
+    assert table.paper.tolist() == [0.1, "<1e-46"]
     with pytest.raises(ValueError, match="lacks"):
         roi_summary.paper_table([{"quantity": "x"}])
 
@@ -109,3 +110,10 @@ def test_grouped_bars_draw_every_bar_and_bracket():
     with pytest.raises(ValueError, match="annotate='x'"):
         barplots.plot_grouped_bars(ax, bars, annotate="x")
     plt.close(fig)
+
+
+def test_a_hub_model_missing_offline_fails_before_anything_runs(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    with pytest.raises(ValueError, match=r"conditions\['supervised'\].*HF_HUB_OFFLINE"):
+        roi_summary.resolve_conditions({"supervised": "supervised"}, "en", "demo")
