@@ -26,6 +26,7 @@ _INITIALIZE_DONT_EXIT = 0x8000
 _EVENT_WORD, _EVENT_SENTENCE, _EVENT_END, _EVENT_MSG_TERMINATED, _EVENT_PHONEME = 1, 2, 5, 6, 7
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
+_PHONEMES = 0x100  # espeakPHONEMES: text between [[ and ]] is read as phoneme mnemonics
 
 
 class _EventId(ctypes.Union):
@@ -95,7 +96,7 @@ class _Engine:
 
 
 def synthesize(text: str, voice: str = "en", rate: int = 160,
-               words: list[str] | None = None) -> Utterance:
+               words: list[str] | None = None, phonemes: bool = False) -> Utterance:
     """Speak ``text`` with espeak-ng and return audio at 16 kHz with word and phone timings.
 
     Parameters
@@ -107,6 +108,8 @@ def synthesize(text: str, voice: str = "en", rate: int = 160,
         whose words espeak-ng does not segment; each must occur in ``text`` after the previous
         one. The word table then has one row per given word, timed by
         :func:`align_words`. None: the words are espeak-ng's WORD events.
+    phonemes : read text between ``[[`` and ``]]`` as espeak-ng phoneme mnemonics (the names
+        its PHONEME events report), e.g. ``"[[a'ba]]"``.
 
     espeak-ng keeps some state from one utterance to the next (its pitch flutter), so the
     same text spoken twice in one process can differ slightly; for reproducible audio, speak
@@ -139,7 +142,8 @@ def synthesize(text: str, voice: str = "en", rate: int = 160,
         lib.espeak_SetSynthCallback(callback)
         raw = text.encode("utf-8")
         buf = ctypes.create_string_buffer(raw)
-        status = lib.espeak_Synth(buf, len(raw) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        flags = _CHARS_UTF8 | (_PHONEMES if phonemes else 0)
+        status = lib.espeak_Synth(buf, len(raw) + 1, 0, _POS_CHARACTER, 0, flags, None, None)
         if status != 0:
             raise RuntimeError(f"espeak-ng failed to synthesise (status {status}).")
         lib.espeak_Synchronize()

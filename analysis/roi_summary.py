@@ -1,0 +1,279 @@
+"""Group summaries of brain scores for the figures: layer choice, region means with bootstrap
+intervals and paired tests, thresholded maps, the map of most specific contrasts, and the
+table that sets this run's numbers beside the paper's.
+
+Statistics follow :mod:`analysis.stats` (documented on the methods page): paired two-sided
+Wilcoxon signed-rank tests across participants for model comparisons, one-sided Wilcoxon
+tests against zero corrected by Benjamini–Hochberg FDR over vertices for maps, percentile
+bootstrap intervals of the mean over participants for bars.
+
+With few participants the exact Wilcoxon test cannot reach small p-values at all (3
+participants: the smallest one-sided p is 1/8); :func:`min_attainable_p` says so, and the
+notebooks print it rather than letting an empty map pass for a negative result.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from analysis import stats
+from analysis.pipeline import LayerScores
+
+log = logging.getLogger(__name__)
+
+# The paper's numbers (read off its figures, about ±0.002; docs/paper.md).
+PAPER_FIG2 = {
+    "B": {"A1+A2": {"random": 0.087, "trained": 0.10}, "STG": {"random": 0.044, "trained": 0.059},
+          "STS": {"random": 0.028, "trained": 0.042}, "IFG": {"random": 0.021, "trained": 0.033}},
+    "C": {"untrained": 0.023, "supervised": 0.031, "self-supervised": 0.033},
+    "C_p": {"untrained vs supervised": "<1e-46", "supervised vs self-supervised": "<1e-6"},
+}
+PAPER_FIG4 = {
+    "A": {"native": 0.61, "non-native": 0.56},
+    "B": {"native": 0.85, "non-native": 0.84, "non-speech": 0.73, "random": 0.55},
+    "C": {"A1+A2": {"native": 0.187, "non-native": 0.185, "non-speech": 0.176, "random": 0.157},
+          "STS": {"native": 0.069, "non-native": 0.065, "non-speech": 0.059, "random": 0.046},
+          "IFG": {"native": 0.039, "non-native": 0.037, "non-speech": 0.034, "random": 0.026},
+          "motor": {"native": 0.020, "non-native": 0.019, "non-speech": 0.018,
+                    "random": 0.015}},
+}
+
+# Figure 4D: (label, more specific model, less specific model); None means "against zero".
+CONTRASTS: tuple[tuple[str, str, str | None], ...] = (
+    ("language-specific", "native", "non-native"),
+    ("speech-specific", "non-native", "non-speech"),
+    ("sound-generic", "non-speech", "random"),
+    ("random > 0", "random", None),
+)
+
+
+def resolve_conditions(conditions: dict[str, str], language: str,
+                       profile: str | None = None) -> dict[str, str]:
+    """The model name of each panel's condition, checked before anything is computed.
+
+    Parameters
+    ----------
+    conditions : panel label -> condition (``"native"``, ``"non-native"``, ``"random"``...)
+        or model name (registry entry, local folder, hub id)
+    language : the listeners' (or stimuli's) language, for ``native`` / ``non-native``
+    profile : passed on to :func:`analysis.models.resolve_condition` when it takes one
+
+    Raises
+    ------
+    ValueError
+        naming the panel and the condition that does not resolve to a usable model, and why.
+    """
+    import inspect
+
+    from analysis import models
+
+    takes_profile = "profile" in inspect.signature(models.resolve_condition).parameters
+    out = {}
+    for label, condition in conditions.items():
+        try:
+            name = (models.resolve_condition(condition, language, profile=profile)
+                    if takes_profile else models.resolve_condition(condition, language))
+            models.resolve(name)
+            models.load_config(name)  # a hub model unavailable offline fails here, at once
+        except (ValueError, OSError, models.ModelUnavailableError) as exc:
+            raise ValueError(f"conditions[{label!r}]={condition!r} does not resolve to a usable "
+                             f"model for language {language!r} under profile {profile!r}: "
+                             f"{exc}") from exc
+        out[label] = name
+    return out
+
+
+def choose_layer(result: LayerScores, layer: int | str = "best") -> int:
+    """Index (into ``result.layers``) of the layer a figure shows.
+
+    Parameters
+    ----------
+    layer : ``"best"`` (the layer with the highest score averaged over vertices and
+        participants) or a layer number in the paper's numbering (0..6 convolutional, 7..
+        transformer)
+    """
+    if layer == "best":
+        mean = np.nanmean(result.scores, axis=(0, 2))
+        return int(np.nanargmax(mean))
+    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool) \
+            and layer in result.layers:
+        return result.layers.index(int(layer))
+    raise ValueError(f"layer={layer!r} must be 'best' or one of the scored layers "
+                     f"{result.layers}.")
+
+
+def layer_map(result: LayerScores, layer: int | str = "best") -> tuple[int, np.ndarray]:
+    """The scores of one layer: ``(layer number, array of shape (n_participants,
+    n_vertices))``."""
+    index = choose_layer(result, layer)
+    return result.layers[index], result.scores[:, index]
+
+
+def region_means(scores: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Mean score of each region for each participant.
+
+    Parameters
+    ----------
+    scores : array of shape (n_participants, n_vertices)
+    masks : region name -> boolean array of shape (n_vertices,)
+
+    Returns
+    -------
+    region name -> array of shape (n_participants,)
+    """
+    scores = np.asarray(scores, dtype=float)
+    out = {}
+    for name, mask in masks.items():
+        if mask.shape != scores.shape[1:]:
+            raise ValueError(f"masks[{name!r}] has shape {mask.shape}; the scores have "
+                             f"{scores.shape[1]} vertices.")
+        if not mask.any():
+            raise ValueError(f"masks[{name!r}] selects no vertex.")
+        out[name] = np.nanmean(scores[:, mask], axis=1)
+    return out
+
+
+def summarize_regions(maps: dict[str, np.ndarray], masks: dict[str, np.ndarray],
+                      comparisons: list[tuple[str, str]], seed: int = 0) -> tuple[
+                          pd.DataFrame, pd.DataFrame]:
+    """Bars and stars: per-region means with bootstrap intervals, and paired tests.
+
+    Parameters
+    ----------
+    maps : model label -> array of shape (n_participants, n_vertices), the same
+        participants in the same order for every model
+    masks : region name -> boolean array of shape (n_vertices,); ``"whole brain"`` may be
+        one of them
+    comparisons : pairs of model labels to test in every region
+    seed : seed of the bootstrap
+
+    Returns
+    -------
+    bars : DataFrame with columns ``region, model, mean, ci_low, ci_high, n``
+    tests : DataFrame with columns ``region, a, b, mean_a, mean_b, p, stars``
+    """
+    shapes = {label: np.shape(m) for label, m in maps.items()}
+    if len(set(shapes.values())) != 1:
+        raise ValueError(f"maps: every model needs the same participants and vertices; got "
+                         f"shapes {shapes}.")
+    for a, b in comparisons:
+        for label in (a, b):
+            if label not in maps:
+                raise ValueError(f"comparisons: {label!r} is not among the models "
+                                 f"{list(maps)}.")
+    per_model = {label: region_means(m, masks) for label, m in maps.items()}
+    bars, tests = [], []
+    for region in masks:
+        for label, values in per_model.items():
+            low, high = stats.bootstrap_ci(values[region], seed=seed)
+            bars.append({"region": region, "model": label,
+                         "mean": float(np.nanmean(values[region])), "ci_low": low,
+                         "ci_high": high, "n": int(np.isfinite(values[region]).sum())})
+        for a, b in comparisons:
+            x, y = per_model[a][region], per_model[b][region]
+            p = float(stats.paired_test(x, y)) if len(x) > 1 else float("nan")
+            tests.append({"region": region, "a": a, "b": b, "mean_a": float(np.nanmean(x)),
+                          "mean_b": float(np.nanmean(y)), "p": p, "stars": stats.stars(p)})
+    return pd.DataFrame(bars), pd.DataFrame(tests)
+
+
+def min_attainable_p(n: int, alternative: str = "greater") -> float:
+    """Smallest p-value an exact Wilcoxon signed-rank test can give with ``n`` participants
+    (no zero differences): ``2**-n`` one-sided, ``2**(1-n)`` two-sided."""
+    if n < 1:
+        return float("nan")
+    return float(2.0 ** -n if alternative != "two-sided" else 2.0 ** (1 - n))
+
+
+def significant_map(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean map over participants and its FDR-corrected one-sided test against zero.
+
+    Parameters
+    ----------
+    scores : array of shape (n_participants, n_vertices)
+
+    Returns
+    -------
+    mean : array of shape (n_vertices,)
+    q : array of shape (n_vertices,), Benjamini–Hochberg adjusted p-values (NaN where a
+        vertex has no score)
+    """
+    scores = np.asarray(scores, dtype=float)
+    mean = np.nanmean(scores, axis=0)
+    p = np.full(scores.shape[1], np.nan)
+    fitted = np.isfinite(scores).all(axis=0)
+    if len(scores) > 1 and fitted.any():
+        with warnings.catch_warnings():  # a vertex with all-zero differences gives NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p[fitted] = stats.one_sample_test(scores[:, fitted])
+    return mean, stats.fdr(p)
+
+
+def contrast_map(maps: dict[str, np.ndarray], alpha: float = 0.05,
+                 contrasts=CONTRASTS) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Each vertex's most specific significant contrast (Figure 4D).
+
+    Every contrast ``(label, a, b)`` is a one-sided Wilcoxon test across participants of
+    ``a > b`` (``b`` None: ``a > 0``), FDR-corrected over vertices; a vertex gets the first
+    contrast of ``contrasts`` (most specific first) that is significant there.
+
+    Parameters
+    ----------
+    maps : condition -> array of shape (n_participants, n_vertices), with every condition
+        the contrasts name
+    alpha : FDR level
+
+    Returns
+    -------
+    codes : int array of shape (n_vertices,): index into ``contrasts``, -1 where none holds
+    q : contrast label -> array of shape (n_vertices,) of adjusted p-values
+    """
+    needed = {name for _, a, b in contrasts for name in (a, b) if name is not None}
+    missing = sorted(needed - set(maps))
+    if missing:
+        raise ValueError(f"maps lacks the conditions {missing} that the contrasts compare.")
+    n_vertices = np.shape(next(iter(maps.values())))[1]
+    codes = np.full(n_vertices, -1)
+    q = {}
+    for i, (label, a, b) in enumerate(contrasts):
+        diff = np.asarray(maps[a], dtype=float) - (0.0 if b is None else np.asarray(maps[b]))
+        _, q[label] = significant_map(diff)
+        codes[(codes == -1) & (q[label] < alpha)] = i
+    return codes, q
+
+
+def paper_table(rows: list[dict]) -> pd.DataFrame:
+    """The table under a figure: each quantity, the paper's number, this run's number, and
+    what produced it.
+
+    Parameters
+    ----------
+    rows : dicts with keys ``quantity, paper, this_run, profile, model, participants``
+
+    Returns
+    -------
+    DataFrame with those columns, ``paper`` and ``this_run`` rounded to 4 digits; a value
+    below 1e-3 (a p-value) becomes a string with 2 significant digits, e.g. ``"2.3e-07"``,
+    so that no later rounding turns it into 0
+    """
+    columns = ["quantity", "paper", "this_run", "profile", "model", "participants"]
+    for row in rows:
+        missing = [c for c in columns if c not in row]
+        if missing:
+            raise ValueError(f"paper_table: row {row} lacks {missing}.")
+    table = pd.DataFrame(rows, columns=columns)
+    for column in ("paper", "this_run"):
+        table[column] = [_round(v) for v in table[column]]
+    return table
+
+
+def _round(value):
+    if value is None or isinstance(value, str):
+        return value
+    value = float(value)
+    if not np.isfinite(value):
+        return value
+    return f"{value:.2g}" if 0 < abs(value) < 1e-3 else round(value, 4)

@@ -1,0 +1,119 @@
+import numpy as np
+import pytest
+
+from analysis import roi_summary
+from analysis.pipeline import LayerScores
+
+
+def scores_with(effect, n=12, n_vertices=40, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(0, 0.01, (n, n_vertices)) + effect
+
+
+def test_choose_layer_best_and_fixed():
+    scores = np.zeros((2, 3, 5))
+    scores[:, 1] = 0.1
+    result = LayerScores(scores, scores, ["a", "b"], [7, 8, 9], 7)
+    assert roi_summary.choose_layer(result) == 1
+    assert roi_summary.choose_layer(result, 9) == 2
+    layer, values = roi_summary.layer_map(result)
+    assert layer == 8 and values.shape == (2, 5)
+    with pytest.raises(ValueError, match="layer=11"):
+        roi_summary.choose_layer(result, 11)
+
+
+def test_region_summary_finds_the_planted_difference():
+    masks = {"left": np.arange(40) < 20, "right": np.arange(40) >= 20}
+    trained = scores_with(np.where(np.arange(40) < 20, 0.05, 0.0))
+    random = scores_with(0.0, seed=1)
+    bars, tests = roi_summary.summarize_regions({"random": random, "trained": trained},
+                                                masks, [("random", "trained")])
+    left = bars[(bars.region == "left") & (bars.model == "trained")].iloc[0]
+    assert left["mean"] == pytest.approx(0.05, abs=0.005)
+    assert left.ci_low < left["mean"] < left.ci_high and left.n == 12
+    p = tests.set_index("region").p
+    assert p["left"] < 1e-3 and p["right"] > 0.05
+    assert tests.set_index("region").stars["left"] == "***"
+    with pytest.raises(ValueError, match="selects no vertex"):
+        roi_summary.region_means(trained, {"empty": np.zeros(40, bool)})
+    with pytest.raises(ValueError, match="'other'"):
+        roi_summary.summarize_regions({"random": random}, masks, [("random", "other")])
+
+
+def test_min_attainable_p_matches_scipy():
+    from scipy import stats
+
+    for n in (3, 5):
+        x = np.arange(1, n + 1, dtype=float)
+        assert stats.wilcoxon(x, alternative="greater").pvalue == pytest.approx(
+            roi_summary.min_attainable_p(n))
+        assert stats.wilcoxon(x).pvalue == pytest.approx(
+            roi_summary.min_attainable_p(n, "two-sided"))
+
+
+def test_contrast_map_gives_the_most_specific_significant_contrast():
+    n_v = 50
+    region = np.arange(n_v) // 10  # 5 blocks of 10 vertices
+    base = scores_with(0.0, n=15, n_vertices=n_v)
+    maps = {"random": base + np.where(region >= 1, 0.02, 0.0)}
+    maps["non-speech"] = maps["random"] + np.where(region >= 2, 0.02, 0.0)
+    maps["non-native"] = maps["non-speech"] + np.where(region >= 3, 0.02, 0.0)
+    maps["native"] = maps["non-native"] + np.where(region >= 4, 0.02, 0.0)
+    codes, q = roi_summary.contrast_map(maps)
+    # block 0: nothing; 1: random > 0; 2: sound-generic; 3: speech-specific; 4: language
+    expected = np.array([-1, 3, 2, 1, 0]).repeat(10)
+    assert (codes == expected).mean() > 0.9
+    assert set(q) == {label for label, _, _ in roi_summary.CONTRASTS}
+    with pytest.raises(ValueError, match="native"):
+        roi_summary.contrast_map({"random": base})
+
+
+def test_paper_table_rounds_and_checks_rows():
+    table = roi_summary.paper_table([
+        {"quantity": "A1+A2", "paper": 0.1, "this_run": 0.123456, "profile": "demo",
+         "model": "random", "participants": "3"},
+        {"quantity": "p", "paper": "<1e-46", "this_run": 2.345e-7, "profile": "demo",
+         "model": "x", "participants": "3"}])
+    assert table.this_run.tolist() == [0.1235, "2.3e-07"]
+    assert table.paper.tolist() == [0.1, "<1e-46"]
+    with pytest.raises(ValueError, match="lacks"):
+        roi_summary.paper_table([{"quantity": "x"}])
+
+
+def test_conditions_resolve_or_fail_naming_the_panel(tiny_model_dir, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = roi_summary.resolve_conditions({"untrained": "random", "mine": str(tiny_model_dir)},
+                                         "en", "demo")
+    assert out["untrained"] == "random"
+    with pytest.raises(ValueError, match=r"conditions\['x'\]='nope'"):
+        roi_summary.resolve_conditions({"x": "nope"}, "en", "demo")
+
+
+def test_grouped_bars_draw_every_bar_and_bracket():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from analysis import barplots
+
+    bars = pd.DataFrame({"region": ["r1", "r1", "r2", "r2"], "model": ["a", "b"] * 2,
+                         "mean": [0.1, 0.2, 0.05, np.nan], "ci_low": [0.05, 0.15, 0.0, np.nan],
+                         "ci_high": [0.15, 0.25, 0.1, np.nan]})
+    tests = pd.DataFrame({"region": ["r1", "r2"], "a": "a", "b": "b", "p": [1e-5, np.nan],
+                          "stars": ["****", "n.s."]})
+    fig, ax = plt.subplots()
+    barplots.plot_grouped_bars(ax, bars, tests, annotate="p")
+    assert len(ax.patches) == 4
+    assert sorted(t.get_text() for t in ax.texts) == ["p n/a", "p=1e-05"]
+    with pytest.raises(ValueError, match="annotate='x'"):
+        barplots.plot_grouped_bars(ax, bars, annotate="x")
+    plt.close(fig)
+
+
+def test_a_hub_model_missing_offline_fails_before_anything_runs(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    with pytest.raises(ValueError, match=r"conditions\['supervised'\].*HF_HUB_OFFLINE"):
+        roi_summary.resolve_conditions({"supervised": "supervised"}, "en", "demo")
