@@ -101,7 +101,9 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
 
     Participants of one language share their regressors, so they are fitted together (their
     vertices stacked as targets); each vertex of each participant still gets its own alpha.
-    ``model`` may be ``"native"`` or ``"non-native"`` (resolved from ``language``).
+    ``model`` may be a condition (``"random"``, ``"native"``, ``"non-native"``,
+    ``"non-speech"``, ``"supervised"``), resolved from ``language`` and the profile's
+    ``model_family`` (see :func:`analysis.models.resolve_condition`).
 
     Parameters
     ----------
@@ -110,7 +112,7 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
     n_components : PCA of each layer's regressors, fitted on all runs stacked (see
         :func:`analysis.regressors.reduce_components`); None (default) for none
     """
-    model = models.resolve_condition(model, language)
+    model = models.resolve_condition(model, language, profile.model_family)
     if language not in dataset.stimuli:
         raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
                          f"{', '.join(dataset.stimuli)} only.")
