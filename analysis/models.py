@@ -272,7 +272,7 @@ def load_model(name: str, device: str = "auto"):
     elif spec.kind == "hub":
         model = _from_hub(spec, AutoModel.from_pretrained)
     elif spec.kind == "demo":
-        model = AutoModel.from_pretrained(demo_folder(name), local_files_only=True)
+        model = _load_demo(demo_folder(name))
     else:
         model = AutoModel.from_pretrained(spec.name, local_files_only=True)
     if not hasattr(getattr(model, "feature_extractor", None), "conv_layers"):
@@ -321,6 +321,22 @@ def demo_folder(name: str) -> Path:
     if spec.kind != "demo":
         raise ValueError(f"model={name!r} is not a demo model ({', '.join(zoo.DEMO_MODELS)}).")
     return zoo.ensure(spec.demo) if spec.step is None else zoo.checkpoint(spec.demo, spec.step)
+
+
+def _load_demo(folder: Path):
+    """The ``Wav2Vec2Model`` saved in a demo model's folder: the bare model at its top, or the
+    ``wav2vec2`` part of a checkpoint's whole training model (loaded whole, so that its
+    training heads load too)."""
+    import transformers
+
+    config = transformers.AutoConfig.from_pretrained(folder, local_files_only=True)
+    architecture = (config.architectures or ["Wav2Vec2Model"])[0]
+    if architecture not in ("Wav2Vec2Model", "Wav2Vec2ForPreTraining",
+                            "Wav2Vec2ForAudioFrameClassification"):
+        raise ValueError(f"{folder}: unexpected architecture {architecture!r} for a demo model; "
+                         "delete the folder to retrain it.")
+    model = getattr(transformers, architecture).from_pretrained(folder, local_files_only=True)
+    return model if architecture == "Wav2Vec2Model" else model.wav2vec2
 
 
 def _from_hub(spec: ModelSpec, load):

@@ -79,7 +79,8 @@ def test_loaded_checkpoint_gives_the_activations_of_the_trained_model(clips, tmp
 
     settings = dataclasses.replace(TINY, steps=3, n_checkpoints=1)
     folder = training.train(clips, tmp_path / "run", settings)
-    trained = Wav2Vec2ForPreTraining.from_pretrained(folder).wav2vec2.eval()
+    last = folder / "checkpoints" / "step-000003"  # the whole model at the last step
+    trained = Wav2Vec2ForPreTraining.from_pretrained(last).wav2vec2.eval()
     loaded = models.load_model(str(folder), device="cpu")
     wave = clips.waveforms[0]
     a = extract_activations(trained, wave, window=1.0, stride=0.5, progress=False)

@@ -11,9 +11,10 @@ Two objectives share one architecture (:func:`small_config`):
 
 A training run writes into one folder::
 
-    checkpoints/step-<n>/   model (save_pretrained), preprocessor_config.json, state.pt
+    checkpoints/step-<n>/   whole model with its training heads (save_pretrained),
+                            preprocessor_config.json, state.pt (optimiser and schedule)
     curves.csv              one row every ``log_every`` steps
-    config.json, model.safetensors, preprocessor_config.json   the final model
+    config.json, model.safetensors, preprocessor_config.json   the final Wav2Vec2Model
     manifest.json           written last: the folder is complete only once it exists
 
 Checkpoint folders are renamed into place whole, so an interrupted run resumes from its last
@@ -415,9 +416,10 @@ def _resume(folder: Path, model, optimizer, scheduler) -> tuple[int, list[dict]]
 
 def _finish(folder: Path, model, curves: list[dict], settings: TrainingSettings,
             objective: str, corpus: Corpus, key: dict) -> None:
-    """Final model at the top of ``folder``, the curves, then the manifest, last."""
+    """Final model at the top of ``folder`` (the bare ``Wav2Vec2Model``, without the training
+    heads, which the last checkpoint keeps), the curves, then the manifest, last."""
     model.eval()
-    _save_pretrained(model, folder)
+    _save_pretrained(model.wav2vec2, folder)
     _write_curves(folder, curves)
     names = ["config.json", "model.safetensors", "preprocessor_config.json", "curves.csv"]
     manifest = {"key": key, "objective": objective, "settings": asdict(settings),
