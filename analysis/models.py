@@ -208,7 +208,8 @@ def fingerprint(name: str) -> dict:
 
     A random model: its seed, configuration and the transformers version; a local folder: the
     checksums of its config, preprocessor config and weights; a hub model: its id and commit
-    (a branch or tag is resolved to its commit, from the local cache or the Hub).
+    (a branch or tag is resolved to its commit, from the local cache or the Hub); a demo
+    model: the digest of everything its training depends on (no training needed).
     """
     import transformers
 

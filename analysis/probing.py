@@ -5,19 +5,20 @@ Every frame of a model's output grid (20 ms; frame k centred at ``(k * 320 + 200
 s) gets targets from the stimulus and its timing tables:
 
 - ``phone``: the phone under the frame's centre (espeak mnemonic without stress marks;
-  frames outside every phone left out), decoded by a ridge classifier, scored by accuracy;
+  frames outside every phone left out), decoded by ridge on one-hot codes (the largest
+  prediction wins), scored by accuracy;
 - ``mel``: the frame's 40-band log-mel spectrum (25 ms Hann window), decoded by ridge,
   scored by R^2 averaged over bands;
 - ``word_onset``: whether the frame lies in the first 60 ms of a word (frames inside words),
-  ridge classifier with balanced classes, scored by balanced accuracy (chance 0.5);
+  scored by the area under the ROC curve of the ridge prediction (chance 0.5);
 - ``word_length``: letters of the word under the frame, ridge, R^2;
 - ``word_frequency``: log10 count of that word in the whole story of the language, ridge, R^2.
 
 Decoders are fitted on the training sections and scored on held-out sections (the last
-``held_out`` of the language, which the demo models never trained on); the penalty is chosen
-by efficient leave-one-out cross-validation on the training frames (scikit-learn's
-``RidgeCV`` / ``RidgeClassifierCV``), features standardised on the training frames. Results
-are cached per model (keyed by its fingerprint, the stimuli and this module's code).
+``held_out`` of the language, which the demo models never trained on); each target column's
+penalty is chosen on a contiguous validation part of the training frames
+(:func:`ridge_fit_predict`), features standardised on the training frames. Results are cached
+per model (keyed by its fingerprint, the stimuli and this module's code).
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 N_MELS = 40
 ONSET_WINDOW = 0.06  # seconds after a word onset counted as "onset" frames
 ALPHAS = tuple(np.logspace(-1, 5, 7))
-TARGETS = {"phone": "accuracy", "mel": "R2", "word_onset": "balanced accuracy",
+TARGETS = {"phone": "accuracy", "mel": "R2", "word_onset": "ROC AUC",
            "word_length": "R2", "word_frequency": "R2"}
 BASELINE = "log-mel"
 
@@ -104,19 +105,58 @@ def targets(stimulus: Stimulus, n_frames: int, inventory: dict[str, int],
     return out
 
 
-def _score(target: str, X_train, y_train, X_test, y_test) -> float:
-    from sklearn.linear_model import RidgeClassifierCV, RidgeCV
-    from sklearn.metrics import balanced_accuracy_score, r2_score
+def ridge_fit_predict(X_train: np.ndarray, Y_train: np.ndarray, X_test: np.ndarray,
+                      alphas=ALPHAS, validation: float = 0.2) -> np.ndarray:
+    """Ridge predictions of ``X_test``, one penalty per target column.
 
-    if target in ("phone", "word_onset"):
-        weight = "balanced" if target == "word_onset" else None
-        model = RidgeClassifierCV(alphas=ALPHAS, class_weight=weight).fit(X_train, y_train)
-        predicted = model.predict(X_test)
-        if target == "word_onset":
-            return float(balanced_accuracy_score(y_test, predicted))
+    The penalty of each column is the one with the least squared error on the last
+    ``validation`` share of the training frames (contiguous in time) when fitted on the rest;
+    the model is then refitted on every training frame. Solved through the eigendecomposition
+    of the (centred) Gram matrix, so its cost grows with n_features, not n_frames, squared.
+
+    Parameters
+    ----------
+    X_train : array of shape (n_train, n_features)
+    Y_train : array of shape (n_train, n_targets)
+    X_test : array of shape (n_test, n_features)
+
+    Returns
+    -------
+    array of shape (n_test, n_targets)
+    """
+    X_train, Y_train = np.asarray(X_train, np.float64), np.asarray(Y_train, np.float64)
+    cut = int(len(X_train) * (1 - validation))
+
+    def solve(X, Y):
+        x_mean, y_mean = X.mean(0), Y.mean(0)
+        gram = X.T @ X - len(X) * np.outer(x_mean, x_mean)
+        values, vectors = np.linalg.eigh(gram)
+        projected = vectors.T @ (X.T @ Y - len(X) * np.outer(x_mean, y_mean))
+        return x_mean, y_mean, np.clip(values, 0, None), vectors, projected
+
+    x_mean, y_mean, values, vectors, projected = solve(X_train[:cut], Y_train[:cut])
+    held = (X_train[cut:] - x_mean) @ vectors
+    errors = np.stack([(((held / (values + a)) @ projected + y_mean - Y_train[cut:]) ** 2).sum(0)
+                       for a in alphas])
+    best = np.asarray(alphas)[errors.argmin(0)]  # (n_targets,)
+    x_mean, y_mean, values, vectors, projected = solve(X_train, Y_train)
+    coef = vectors @ (projected / (values[:, None] + best[None, :]))
+    return (np.asarray(X_test, np.float64) - x_mean) @ coef + y_mean
+
+
+def _score(target: str, X_train, y_train, X_test, y_test) -> float:
+    from sklearn.metrics import r2_score, roc_auc_score
+
+    if target == "phone":
+        classes = np.unique(y_train)
+        onehot = (y_train[:, None] == classes[None, :]).astype(float)
+        predicted = classes[ridge_fit_predict(X_train, onehot, X_test).argmax(1)]
         return float(np.mean(predicted == y_test))
-    model = RidgeCV(alphas=ALPHAS).fit(X_train, y_train)
-    return float(r2_score(y_test, model.predict(X_test)))
+    Y = y_train if y_train.ndim == 2 else y_train[:, None]
+    predicted = ridge_fit_predict(X_train, Y, X_test)
+    if target == "word_onset":
+        return float(roc_auc_score(y_test, predicted[:, 0]))
+    return float(r2_score(y_test, predicted if y_test.ndim == 2 else predicted[:, 0]))
 
 
 def decode(layers: list[np.ndarray], train: np.ndarray, test: np.ndarray,
