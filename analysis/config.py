@@ -59,7 +59,7 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "demo": Profile("demo", "embedded demo world: synthetic speech, simulated listeners",
-                    languages=("en",), n_participants=3, n_folds=5, inner_folds=5,
+                    languages=("en", "fr", "cn"), n_participants=3, n_folds=5, inner_folds=5,
                     precision="float32", simulated=True, model_family="demo"),
     "lpp": Profile("lpp", "Le Petit Prince fMRI, a few participants per language",
                    languages=("en", "fr", "cn"), n_participants=3, n_folds=10, inner_folds=5,

@@ -123,9 +123,13 @@ def load_dataset(profile, n_participants: int | None = None,
     n = spec.n_participants if n_participants is None else n_participants
     languages = tuple(languages or spec.languages)
     if spec.simulated:
-        from analysis.demo.world import build_world
+        from analysis.config import PROFILES
+        from analysis.demo.world import build_world, select
 
-        return restrict(build_world(languages=languages, n_participants=n), spec.sections)
+        # one world for every language and notebook; a larger one only if more are asked for
+        world = build_world(languages=PROFILES["demo"].languages,
+                            n_participants=max(n, PROFILES["demo"].n_participants))
+        return restrict(select(world, languages, n), spec.sections)
     from analysis.datasets.lpp import load_lpp
 
     return load_lpp(languages=languages, n_participants=n, sections=spec.sections)

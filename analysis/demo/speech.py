@@ -58,7 +58,8 @@ class Utterance:
     waveform : array of shape (n_samples,), float32 in [-1, 1] at ``sample_rate``
     sample_rate : int
     words : DataFrame with columns ``word, onset, offset`` (seconds)
-    phones : DataFrame with columns ``phone, onset, offset`` (seconds, IPA labels)
+    phones : DataFrame with columns ``phone, onset, offset`` (seconds; espeak-ng's phoneme
+        mnemonics, e.g. ``'a``, ``S;``, with stress marks)
     """
 
     waveform: np.ndarray
@@ -93,7 +94,8 @@ class _Engine:
         return cls._lib
 
 
-def synthesize(text: str, voice: str = "en", rate: int = 160) -> Utterance:
+def synthesize(text: str, voice: str = "en", rate: int = 160,
+               words: list[str] | None = None) -> Utterance:
     """Speak ``text`` with espeak-ng and return audio at 16 kHz with word and phone timings.
 
     Parameters
@@ -101,6 +103,10 @@ def synthesize(text: str, voice: str = "en", rate: int = 160) -> Utterance:
     text : the text to speak (UTF-8; several sentences are fine).
     voice : an espeak-ng voice name, e.g. ``"en"``, ``"fr"``, ``"cmn"``.
     rate : speaking rate in words per minute.
+    words : the words of ``text`` in order, for languages written without spaces (Mandarin),
+        whose words espeak-ng does not segment; each must occur in ``text`` after the previous
+        one. The word table then has one row per given word, timed by
+        :func:`align_words`. None: the words are espeak-ng's WORD events.
 
     espeak-ng keeps some state from one utterance to the next (its pitch flutter), so the
     same text spoken twice in one process can differ slightly; for reproducible audio, speak
@@ -142,15 +148,119 @@ def synthesize(text: str, voice: str = "en", rate: int = 160) -> Utterance:
     audio = np.concatenate(chunks).astype(np.float32) / 32768.0 if chunks else np.zeros(0, np.float32)
     duration = len(audio) / native_sr
     waveform = resample_poly(audio, TARGET_SR, native_sr).astype(np.float32)
-    # text_position counts characters from 1, not bytes
-    words = _intervals([(pos, text[tp - 1: tp - 1 + ln])
-                        for kind, pos, tp, ln, _ in events if kind == _EVENT_WORD], duration)
-    phones = _intervals([(pos, lab.decode("utf-8", "replace"))
-                         for kind, pos, _, _, lab in events
-                         if kind == _EVENT_PHONEME and lab and not lab.startswith(b"_")],
-                        duration)
-    return Utterance(waveform, TARGET_SR, words.rename(columns={"label": "word"}),
+    phone_events = [(pos, tp, lab.decode("utf-8", "replace"))
+                    for kind, pos, tp, _, lab in events if kind == _EVENT_PHONEME and lab]
+    word_events = [(pos, tp, ln) for kind, pos, tp, ln, _ in events if kind == _EVENT_WORD]
+    if words is None:
+        # text_position counts characters from 1, not bytes
+        words_table = _intervals([(pos, text[tp - 1: tp - 1 + ln])
+                                  for pos, tp, ln in word_events], duration)
+    else:
+        onsets = align_words(text, words, word_events, phone_events)
+        words_table = _intervals(list(zip((1000 * onsets).round().astype(int), words)),
+                                 duration)
+    phones = _intervals([(pos, lab) for pos, _, lab in phone_events
+                         if not lab.startswith("_")], duration)
+    return Utterance(waveform, TARGET_SR, words_table.rename(columns={"label": "word"}),
                      phones.rename(columns={"label": "phone"}))
+
+
+def align_words(text: str, words: list[str], word_events: list[tuple[int, int, int]],
+                phone_events: list[tuple[int, int, str]]) -> np.ndarray:
+    """Onsets (s) of ``words`` in ``text`` from espeak-ng's events.
+
+    espeak-ng's WORD events give the audio position of the first character of each of *its*
+    words, which are not always the text's: in English it joins some unstressed words to
+    their neighbour ("the far" is one event), and in Mandarin it groups characters by its own
+    dictionary. Each phoneme event carries its word event's character position. So:
+
+    - a word that starts where an event starts takes that event's onset;
+    - within an event, each CJK character is one syllable: syllables are cut at vowel nuclei
+      (a consonant between two nuclei starts the second syllable, except the coda ``N``; of
+      two consonants, the first is the coda); when the nuclei do not match the characters,
+      the event's time is shared evenly among its characters;
+    - any other word is placed by interpolating over character positions, then moved to the
+      nearest phoneme onset after the previous word's.
+
+    Parameters
+    ----------
+    text : the spoken text
+    words : its words in order, each a substring of ``text``
+    word_events : (audio position in ms, character position from 1, length) per WORD event
+    phone_events : (audio position in ms, character position from 1, label) per PHONEME event
+
+    Returns
+    -------
+    array of shape (len(words),): onsets in seconds, non-decreasing
+    """
+    spans, start = [], 0
+    for word in words:
+        at = text.find(word, start)
+        if at < 0:
+            raise ValueError(f"words: {word!r} is not in the text after position {start} "
+                             f"({text!r}); give the words of the text in order.")
+        spans.append(at)
+        start = at + len(word)
+    events = sorted((tp - 1, pos) for pos, tp, _ in word_events)
+    spoken = [(p, tp - 1, lab) for p, tp, lab in phone_events if not lab.startswith("_")]
+    char_onset = np.full(len(text), np.nan)
+    for i, (first, pos) in enumerate(events):
+        char_onset[first] = pos
+        stop = events[i + 1][0] if i + 1 < len(events) else len(text)
+        chars = [c for c in range(first, stop) if _is_syllable(text[c])]
+        if not chars:
+            continue
+        phones = [(p, lab) for p, tp, lab in spoken if tp == first]
+        starts = _syllable_onsets(phones, len(chars))
+        if starts is None:
+            end = events[i + 1][1] if i + 1 < len(events) else (phones[-1][0] if phones else pos)
+            starts = list(np.linspace(pos, max(end, pos), len(chars), endpoint=False))
+        starts[0] = pos
+        char_onset[chars] = starts
+    known = np.flatnonzero(~np.isnan(char_onset))
+    if len(known) == 0:
+        return np.zeros(len(words))
+    filled = np.interp(np.arange(len(text)), known, char_onset[known])
+    phone_onsets = np.array(sorted(p for p, _, _ in spoken), dtype=float)
+    onsets, previous = [], -np.inf
+    for at in spans:
+        onset = filled[at]
+        if np.isnan(char_onset[at]) and len(phone_onsets):
+            later = phone_onsets[phone_onsets > previous]
+            if len(later):
+                onset = later[np.abs(later - onset).argmin()]
+        onset = max(onset, previous if np.isfinite(previous) else onset)
+        onsets.append(onset)
+        previous = onset
+    return np.asarray(onsets) / 1000.0
+
+
+def _is_syllable(char: str) -> bool:
+    """Whether a character is a CJK ideograph (one spoken syllable)."""
+    return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
+
+
+def _is_vowel(label: str) -> bool:
+    core = label.lstrip("',%=")
+    return bool(core) and core[0] in "aeiouyAEIOUVY@03"
+
+
+def _syllable_onsets(phones: list[tuple[int, str]], n_syllables: int) -> list[float] | None:
+    """Onset (ms) of each syllable of one espeak word, or None if the nuclei do not match."""
+    nuclei = [i for i, (_, lab) in enumerate(phones) if _is_vowel(lab)]
+    if len(nuclei) != n_syllables:
+        return None
+    starts = [float(phones[0][0])]
+    for prev, nxt in zip(nuclei[:-1], nuclei[1:]):
+        between = list(range(prev + 1, nxt))
+        if len(between) >= 2:
+            first = between[1]
+        elif len(between) == 1 and phones[between[0]][1] != "N":
+            first = between[0]
+        else:
+            first = nxt
+        starts.append(float(phones[first][0]))
+    return starts
 
 
 def _intervals(onsets_ms: list[tuple[int, str]], duration: float) -> pd.DataFrame:

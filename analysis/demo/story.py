@@ -1,71 +1,78 @@
-"""The demo world's story, written for this project, in sections like the audiobook's.
+"""The demo world's story, written for this project, in parallel English, French and Mandarin.
 
-``STORY[language]`` is a list of sections; each section is a list of sentences. Only English
-exists so far; parallel French and Mandarin versions extend the same structure.
+The text lives in ``analysis/demo/story/<language>.txt`` (UTF-8): one sentence per line, the
+same number of sentences per section in every language (sentence ``i`` of a section is a
+translation of sentence ``i`` in every other language), sections separated by a blank line,
+lines starting with ``#`` ignored. Mandarin is written in simplified characters with a space
+between words: the story's own word segmentation, which espeak-ng does not provide. Spaces are
+removed for display and synthesis, and the words give the rows of the word table.
+
+``STORY[language]`` is a list of sections; each section is a list of sentences as displayed
+and spoken. :func:`words_of` gives a sentence's words.
 """
 from __future__ import annotations
 
-STORY: dict[str, list[list[str]]] = {
-    "en": [
-        [
-            "On the far side of a small grey island there was a lighthouse, and in the lighthouse lived an old keeper called Anna.",
-            "Every evening she climbed the hundred and twelve steps to light the great lamp.",
-            "Every morning she climbed them again to put it out.",
-            "Between the two climbs she mended nets, baked bread, and wrote letters that she never sent.",
-            "The island had no trees, only rocks, moss, and a wind that never seemed to rest.",
-            "One autumn morning, when the fog was still thick over the water, Anna heard a knock at her door.",
-            "It was not a loud knock, and it was not very high on the door either.",
-            "When she opened it, she found a young fox sitting on the step, wet and shivering, with one paw held up in the air.",
-            "Good morning, said the fox, very politely.",
-            "I have come a long way, and I think I have lost the road.",
-            "Anna had lived alone for many years, and she had never heard an animal speak.",
-            "She looked at the fox for a long time.",
-            "Then she looked at the sea, as if the sea might explain it.",
-            "The sea said nothing, as usual.",
-            "There is no road on this island, said Anna at last.",
-            "There are only stones and the path to the harbour.",
-            "Then I have certainly lost it, said the fox, and he sneezed.",
-            "Anna let him in, dried him with an old blue towel, and gave him a bowl of warm milk by the stove.",
-        ],
-        [
-            "The fox told her that he had been looking for a place where the stars were closer.",
-            "In the forest where he was born, he said, the trees hid the sky, and the foxes only ever looked at the ground.",
-            "He wanted to see the whole sky at once, from one edge to the other.",
-            "Someone had told him that the best place for that was the top of a lighthouse.",
-            "Anna laughed for the first time in a long while.",
-            "The top of my lighthouse is mostly glass and a very hot lamp, she said.",
-            "But if you are careful, you may come up with me tonight.",
-            "That evening they climbed the hundred and twelve steps together.",
-            "The fox counted every step out loud, and twice he had to start again.",
-            "At the top, Anna lit the lamp, and its long white beam swept slowly over the black water.",
-            "Above them the clouds opened, and the stars came out one by one, then by the hundreds, then too many to count.",
-            "The fox did not say anything for a long time.",
-            "His ears turned towards the sky as if he were listening to it.",
-            "Do they make a sound, he asked quietly.",
-            "Only the wind makes a sound up here, said Anna.",
-            "But I have always thought that they look as though they are singing.",
-            "They stayed there until the first grey light of dawn, when the lamp had to be put out.",
-            "On the way down the fox was so tired that Anna carried him in her arms.",
-        ],
-        [
-            "The fox stayed on the island through the winter.",
-            "He learned to mend nets with his teeth, although he was not very good at it.",
-            "He learned the names of the boats that passed, and the names of the birds that followed them.",
-            "In return he taught Anna the names of the stars, which he had invented himself, because he did not know the real ones.",
-            "There was the Sleeping Hare, the Broken Kettle, and a very bright one he simply called Anna.",
-            "When spring came, the fox grew quiet and spent his days looking at the mainland.",
-            "Anna knew what that meant before he said it.",
-            "I have seen the whole sky now, said the fox one morning.",
-            "I think I should go home and tell the others to look up.",
-            "Anna packed him a small bag with bread, a piece of the old blue towel, and one of her letters.",
-            "She rowed him across to the harbour herself, and the sea was calm all the way.",
-            "On the quay the fox turned around and held up one paw, just as he had done on the first day.",
-            "Thank you for the stars, he said.",
-            "They were never mine, said Anna, but you are welcome to them.",
-            "That night she climbed the hundred and twelve steps alone and lit the great lamp.",
-            "When the beam swept over the mainland, she thought she saw, far away at the edge of a forest, a small shape sitting very still with its face turned up to the sky.",
-        ],
-    ],
-}
+import re
+from functools import lru_cache
+from importlib import resources
 
+LANGUAGES = ("en", "fr", "cn")
 VOICES = {"en": "en", "fr": "fr", "cn": "cmn"}
+# espeak-ng speaking rates (its "words per minute"), chosen so that every version lasts
+# 16 to 18 minutes with the pauses between sentences (measured durations in the chapter).
+RATES = {"en": 135, "fr": 125, "cn": 170}
+# Languages written without spaces between words: their files separate words with spaces.
+SEGMENTED = frozenset({"cn"})
+# Punctuation that is never part of a word (ASCII and full-width CJK).
+_PUNCTUATION = ",.;:!?\"()，。、；：！？“”‘’（）《》…—"
+_SPLIT = re.compile(r"[\s" + re.escape(_PUNCTUATION) + r"]+")
+
+
+@lru_cache(maxsize=None)
+def sections(language: str) -> tuple[tuple[str, ...], ...]:
+    """The story's sections in ``language`` as written in its file (Mandarin segmented).
+
+    Returns
+    -------
+    tuple (sections) of tuples (sentences) of str
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"language={language!r}: the demo story exists in "
+                         f"{', '.join(LANGUAGES)}.")
+    name = f"{language}.txt"
+    text = resources.files("analysis.demo").joinpath("story", name).read_text(encoding="utf-8")
+    found: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        if line.strip():
+            found[-1].append(line.strip())
+        elif found[-1]:
+            found.append([])
+    result = tuple(tuple(s) for s in found if s)
+    if not result:
+        raise ValueError(f"analysis/demo/story/{name} holds no sentence.")
+    return result
+
+
+def display(sentence: str, language: str) -> str:
+    """A sentence as shown and spoken: Mandarin without its word-separating spaces."""
+    return re.sub(r"\s+", "", sentence) if language in SEGMENTED else sentence
+
+
+def words_of(sentence: str, language: str) -> list[str]:
+    """The words of a sentence as written in the story file, punctuation removed."""
+    return [w for w in _SPLIT.split(sentence) if w]
+
+
+def _story() -> dict[str, list[list[str]]]:
+    story = {lang: [[display(s, lang) for s in section] for section in sections(lang)]
+             for lang in LANGUAGES}
+    shapes = {lang: [len(section) for section in secs] for lang, secs in story.items()}
+    if len({tuple(v) for v in shapes.values()}) != 1:
+        raise ValueError(f"the story's versions are not sentence-aligned: sentences per "
+                         f"section {shapes}; fix analysis/demo/story/*.txt.")
+    return story
+
+
+STORY: dict[str, list[list[str]]] = _story()

@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import shutil
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -33,7 +34,7 @@ from analysis.config import data_home
 from analysis.datasets import Dataset, Participant, Stimulus
 from analysis.demo import listeners, speech, story
 from analysis.demo.speech import synthesize
-from analysis.demo.story import STORY, VOICES
+from analysis.demo.story import LANGUAGES, RATES, STORY, VOICES
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +43,21 @@ EXTRA_SCANS = 4  # scans after the audio ends, as in the English audiobook runs
 SENTENCE_PAUSE = 0.35  # seconds of silence between sentences
 
 
-def build_world(languages=("en",), n_participants: int = 3, seed: int = 0, rate: int = 150,
+def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = 0,
+                rates: dict[str, int] | None = None,
                 params: listeners.ListenerParameters = listeners.ListenerParameters(),
                 sentences_per_section: int | None = None, root: Path | None = None) -> Dataset:
     """The demo world, built on first use and verified on every later use.
 
     Parameters
     ----------
-    languages : languages of the story to speak; each participant hears one
+    languages : languages of the story to speak, each participant hearing one (default:
+        every language of the story, so that one world serves every analysis; load a part of
+        it with :func:`select`)
     n_participants : simulated participants per language
     seed : seed of every random draw of the simulation
-    rate : espeak-ng speaking rate (words per minute)
+    rates : espeak-ng speaking rate (words per minute) of some languages, replacing those
+        of :data:`analysis.demo.story.RATES`
     sentences_per_section : keep only the first sentences of each section (small worlds for
         tests); None keeps the whole story
     root : parent folder (default ``<data home>/demo``)
@@ -61,19 +66,20 @@ def build_world(languages=("en",), n_participants: int = 3, seed: int = 0, rate:
         if language not in STORY:
             raise ValueError(f"languages: the demo story has no {language!r} version; "
                              f"available: {', '.join(STORY)}.")
-    texts = {lang: [section[:sentences_per_section] for section in STORY[lang]]
+    rates = {lang: (rates or {}).get(lang, RATES[lang]) for lang in languages}
+    texts = {lang: [list(section[:sentences_per_section]) for section in story.sections(lang)]
              for lang in languages}
     code = source_digest(sys.modules[__name__], listeners, speech, story, regions, regressors)
     key = {"code": code, "languages": list(languages), "story": texts,
            "n_participants": n_participants,
-           "seed": seed, "rate": rate, "params": asdict(params), "tr": TR}
+           "seed": seed, "rates": rates, "params": asdict(params), "tr": TR}
     folder = (root or data_home() / "demo") / f"world-{key_digest(key)}"
     manifest = folder / "world.json"
     if not _verified(manifest):
         if folder.exists():
             log.warning("demo world at %s is unfinished or corrupted; rebuilding it", folder)
             shutil.rmtree(folder)
-        _build(folder, key, texts, n_participants, seed, rate, params)
+        _build(folder, key, texts, n_participants, seed, rates, params)
     return _load(folder)
 
 
@@ -88,7 +94,7 @@ def _verified(manifest: Path) -> bool:
 
 
 def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_participants, seed,
-           rate, params) -> None:
+           rates, params) -> None:
     import soundfile
 
     log.info("building the demo world in %s", folder)
@@ -96,7 +102,10 @@ def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_partici
     stimuli, participants, truths = [], [], {}
     for li, (language, sections) in enumerate(texts.items()):
         features, lengths = [], []
-        spoken = _speak_in_fresh_process(sections, VOICES[language], rate)
+        started = time.perf_counter()
+        spoken = _speak_in_fresh_process(sections, language, rates[language])
+        log.info("spoke the %s story: %.1f min of audio in %.1f s", language,
+                 sum(len(w) for w, _, _ in spoken) / 16000 / 60, time.perf_counter() - started)
         for k, (waveform, words, phones) in enumerate(spoken, 1):
             stem = folder / "stimuli" / f"task-demo{language.upper()}_section-{k}"
             atomic_write(stem.with_suffix(".wav"),
@@ -130,7 +139,7 @@ def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_partici
     atomic_write(folder / "world.json", lambda tmp: tmp.write_text(text))
 
 
-def _speak_in_fresh_process(sections: list[list[str]], voice: str, rate: int) -> list:
+def _speak_in_fresh_process(sections: list[list[str]], language: str, rate: int) -> list:
     """Speak every section in a new process.
 
     espeak-ng keeps state between utterances (its pitch flutter runs on), and re-initialising
@@ -139,20 +148,24 @@ def _speak_in_fresh_process(sections: list[list[str]], voice: str, rate: int) ->
     """
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return list(pool.map(_speak_sections, [sections], [voice], [rate]))[0]
+        return list(pool.map(_speak_sections, [sections], [language], [rate]))[0]
 
 
-def _speak_sections(sections: list[list[str]], voice: str, rate: int) -> list:
-    return [_speak_section(sentences, voice, rate)
-            for sentences in tqdm(sections, desc=f"speaking ({voice})")]
+def _speak_sections(sections: list[list[str]], language: str, rate: int) -> list:
+    return [_speak_section(sentences, language, rate)
+            for sentences in tqdm(sections, desc=f"speaking ({language})")]
 
 
-def _speak_section(sentences: list[str], voice: str, rate: int):
-    """Speak sentence by sentence with pauses: waveform, words and phones tables (s)."""
+def _speak_section(sentences: list[str], language: str, rate: int):
+    """Speak sentence by sentence with pauses: waveform, words and phones tables (s).
+
+    ``sentences`` are as written in the story file; languages written without spaces are
+    spoken without them. The word table has one row per word of the story file."""
     pieces, words, phones, t = [], [], [], 0.0
     pause = np.zeros(int(SENTENCE_PAUSE * 16000), dtype=np.float32)
     for s, sentence in enumerate(sentences):
-        utt = synthesize(sentence, voice=voice, rate=rate)
+        utt = synthesize(story.display(sentence, language), voice=VOICES[language],
+                         rate=rate, words=story.words_of(sentence, language))
         words.append(utt.words.assign(onset=utt.words.onset + t, offset=utt.words.offset + t,
                                       sentence=s))
         phones.append(utt.phones.assign(onset=utt.phones.onset + t,
@@ -161,6 +174,25 @@ def _speak_section(sentences: list[str], voice: str, rate: int):
         t += (len(utt.waveform) + len(pause)) / 16000
     return np.concatenate(pieces), pd.concat(words, ignore_index=True), pd.concat(
         phones, ignore_index=True)
+
+
+def select(dataset: Dataset, languages=None, n_participants: int = 0) -> Dataset:
+    """Part of a world: the stimuli and participants of ``languages`` (None: all), and the
+    first ``n_participants`` participants of each (0: all)."""
+    languages = tuple(dataset.stimuli) if languages is None else tuple(languages)
+    missing = [lang for lang in languages if lang not in dataset.stimuli]
+    if missing:
+        raise ValueError(f"languages: the demo world has no {missing}; it has "
+                         f"{', '.join(dataset.stimuli)}.")
+    participants = []
+    for language in languages:
+        own = dataset.participants_of(language)
+        if n_participants > len(own):
+            raise ValueError(f"n_participants={n_participants}: the demo world has "
+                             f"{len(own)} {language} participants; build a larger one.")
+        participants += own[:n_participants or None]
+    return Dataset(dataset.name, {lang: dataset.stimuli[lang] for lang in languages},
+                   participants, dataset.simulated)
 
 
 def _load(folder: Path) -> Dataset:
