@@ -175,6 +175,8 @@ def tiny_demo(monkeypatch, tiny_world):
 
 @pytest.mark.slow
 def test_demo_names_resolve_train_on_first_use_and_load(tiny_demo):
+    import dataclasses
+
     from analysis.demo import zoo
 
     names = ["demo-random", "demo-english", "demo-non-speech", "demo-supervised"]
@@ -198,8 +200,9 @@ def test_demo_names_resolve_train_on_first_use_and_load(tiny_demo):
     assert not np.array_equal(a.layers[-1], b.layers[-1])
     with pytest.raises(ValueError, match="steps \\[2, 4\\]"):
         models.load_model("demo-english@3")
+    english_only = dataclasses.replace(tiny_demo, stimuli={"en": tiny_demo.stimuli["en"]})
     with pytest.raises(ValueError, match="no 'fr' speech"):
-        models.load_model("demo-french")
+        zoo.ensure("demo-french", dataset=english_only)
 
 
 def test_demo_training_settings_come_from_the_environment(monkeypatch):

@@ -74,7 +74,8 @@ def test_probe_scores_the_baseline_and_a_model_then_reuses_them(tiny_world, tiny
     monkeypatch.setattr(probing, "decode", lambda *a: pytest.fail("recomputed"))
     again = probing.probe_models([str(tiny_model_dir)], tiny_world, "en")
     pd.testing.assert_frame_equal(table, again)
-    with pytest.raises(ValueError, match="held_out=3"):
-        probing.probe("log-mel", tiny_world, "en", held_out=3)
-    with pytest.raises(ValueError, match="language='fr'"):
-        probing.probe("log-mel", tiny_world, "fr")
+    n_sections = len(tiny_world.stimuli["en"])
+    with pytest.raises(ValueError, match=f"held_out={n_sections}"):
+        probing.probe("log-mel", tiny_world, "en", held_out=n_sections)
+    with pytest.raises(ValueError, match="language='de'"):
+        probing.probe("log-mel", tiny_world, "de")

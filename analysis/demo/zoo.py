@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 HELD_OUT = 1  # the last sections of each language, never trained on
 NON_SPEECH_SECONDS = 720.0  # non-speech training audio (about the speech models' amount)
-DEFAULT_SETTINGS = TrainingSettings(steps=800, threads=2)
+DEFAULT_SETTINGS = TrainingSettings(steps=700, threads=2)
 ENVIRONMENT = "ANALYSIS_DEMO_TRAINING"
 
 
