@@ -173,7 +173,20 @@ def train(corpus: Corpus, folder: Path, settings: TrainingSettings,
     if settings.steps and not usable:
         raise ValueError(f"no training clip is as long as crop_seconds="
                          f"{settings.crop_seconds}; give longer audio or shorter crops.")
+    threads = torch.get_num_threads()
     torch.set_num_threads(settings.threads)
+    try:
+        _train(corpus, folder, settings, objective, key or {}, usable, crop)
+    finally:
+        torch.set_num_threads(threads)
+    return folder
+
+
+def _train(corpus: Corpus, folder: Path, settings: TrainingSettings, objective: str, key: dict,
+           usable: list[int], crop: int) -> None:
+    """The training loop of :func:`train`, from the last checkpoint to the manifest."""
+    import torch
+
     model, optimizer, scheduler = _setup(settings, objective, len(corpus.label_names))
     step, curves = _resume(folder, model, optimizer, scheduler)
     checkpoints = checkpoint_steps(settings)
@@ -199,8 +212,7 @@ def train(corpus: Corpus, folder: Path, settings: TrainingSettings,
                 bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.2f}")
             if step in checkpoints:
                 _save_checkpoint(folder, step, model, optimizer, scheduler, curves)
-    _finish(folder, model, curves, settings, objective, corpus, key or {})
-    return folder
+    _finish(folder, model, curves, settings, objective, corpus, key)
 
 
 def checkpoint_steps(settings: TrainingSettings) -> list[int]:

@@ -191,12 +191,18 @@ def checkpoint(name: str, step: int, base: TrainingSettings | None = None,
 
 
 def demo_dataset():
-    """The demo world of the ``demo`` profile (built on first use)."""
+    """The demo world of the ``demo`` profile (built on first use; verified once per process
+    and data home)."""
     from analysis.config import get_profile
     from analysis.datasets import load_dataset
 
-    profile = get_profile("demo")
-    return load_dataset(dataclasses.replace(profile, sections=None))
+    home = str(data_home())
+    if home not in _WORLDS:
+        _WORLDS[home] = load_dataset(dataclasses.replace(get_profile("demo"), sections=None))
+    return _WORLDS[home]
+
+
+_WORLDS: dict = {}
 
 
 def _stimuli(language: str, dataset=None) -> list:
