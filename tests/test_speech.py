@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from analysis.demo.speech import synthesize
+from analysis.demo import story
+from analysis.demo.speech import align_words, synthesize
 
 
 def test_words_in_order_and_within_the_audio():
@@ -18,9 +19,59 @@ def test_words_in_order_and_within_the_audio():
     assert np.all(np.diff(utt.phones.onset) >= 0)
 
 
+@pytest.mark.parametrize("language", story.LANGUAGES)
+def test_story_words_timed_in_order_within_the_audio(language):
+    """Each language's first sentences: one row per word of the story, in order, in the audio."""
+    for sentence in story.sections(language)[1][:2]:
+        words = story.words_of(sentence, language)
+        utt = synthesize(story.display(sentence, language), voice=story.VOICES[language],
+                         rate=story.RATES[language], words=words)
+        duration = len(utt.waveform) / utt.sample_rate
+        assert list(utt.words.word) == words
+        assert np.all(np.diff(utt.words.onset) > 0)
+        assert utt.words.onset.iloc[0] >= 0 and utt.words.offset.iloc[-1] <= duration + 1e-6
+        assert len(utt.phones) > len(words) and np.all(np.diff(utt.phones.onset) >= 0)
+
+
+def test_mandarin_syllables_split_espeak_words():
+    # one espeak word over three characters; phones n 'i | X 'Au | m 'A
+    text = "你好吗"
+    word_events = [(0, 1, 3)]
+    phones = [(0, 1, "n"), (50, 1, "'i"), (100, 1, "X"), (150, 1, "'Au"), (200, 1, "m"),
+              (250, 1, "'A"), (300, 1, "_|")]
+    np.testing.assert_allclose(align_words(text, ["你好", "吗"], word_events, phones),
+                               [0.0, 0.2])
+    np.testing.assert_allclose(align_words(text, ["你", "好", "吗"], word_events, phones),
+                               [0.0, 0.1, 0.2])
+    # a coda N stays with its syllable: 另一 = l 'i N | j i
+    phones = [(0, 1, "l"), (40, 1, "'i"), (90, 1, "N"), (120, 1, "j"), (150, 1, "i")]
+    np.testing.assert_allclose(align_words("另一", ["另", "一"], [(0, 1, 2)], phones),
+                               [0.0, 0.12])
+
+
+def test_words_espeak_joins_are_placed_on_phones():
+    # espeak joined "the far" into one event; "the" is placed at the next phone onset
+    text = "On the far side"
+    events = [(0, 1, 2), (300, 8, 3), (500, 12, 4)]
+    phones = [(0, 1, "0"), (80, 1, "n"), (150, 1, "D"), (200, 1, "@"), (300, 8, "f"),
+              (500, 12, "s")]
+    onsets = align_words(text, ["On", "the", "far", "side"], events, phones)
+    np.testing.assert_allclose(onsets, [0.0, 0.15, 0.3, 0.5])
+
+
 def test_non_ascii_words_keep_their_letters():
     utt = synthesize("Les étoiles brillaient.", voice="fr")
     assert list(utt.words.word) == ["Les", "étoiles", "brillaient"]
+
+
+def test_story_versions_are_aligned_and_mandarin_is_segmented():
+    shapes = {lang: [len(s) for s in story.sections(lang)] for lang in story.LANGUAGES}
+    assert len(set(map(tuple, shapes.values()))) == 1 and len(shapes["en"]) >= 3
+    raw = story.sections("cn")[0][0]
+    assert " " in raw and " " not in story.display(raw, "cn")
+    words = story.words_of("安娜 笑了， 这 是 第一 次。", "cn")
+    assert words == ["安娜", "笑了", "这", "是", "第一", "次"]
+    assert "".join(story.words_of(raw, "cn")) in story.display(raw, "cn").replace("，", "")
 
 
 @pytest.mark.parametrize("text,voice,match", [("   ", "en", "empty"),
@@ -28,3 +79,8 @@ def test_non_ascii_words_keep_their_letters():
 def test_bad_input_gives_clear_error(text, voice, match):
     with pytest.raises(ValueError, match=match):
         synthesize(text, voice=voice)
+
+
+def test_words_not_in_the_text_are_refused():
+    with pytest.raises(ValueError, match="not in the text"):
+        synthesize("Les étoiles brillaient.", voice="fr", words=["Les", "lune"])

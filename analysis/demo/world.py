@@ -7,7 +7,7 @@ build it)::
     stimuli/task-demo<L>_section-<k>.wav   16 kHz speech
     stimuli/task-demo<L>_section-<k>_words.tsv, ..._phones.tsv   onset/offset tables (s)
     sub-<L><NN>/sub-<L><NN>_section-<k>_bold.npy   array of shape (n_scans, 20484)
-    truth.npz                                 planted amplitudes, ceilings, levels, regions
+    truth.npz                                 what was planted (see :func:`load_truth`)
     world.json                                written last: the file list with checksums
 
 A folder without a valid ``world.json`` is unfinished and is rebuilt from scratch.
@@ -100,8 +100,8 @@ def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_partici
     log.info("building the demo world in %s", folder)
     (folder / "stimuli").mkdir(parents=True, exist_ok=True)
     stimuli, participants, truths = [], [], {}
-    for li, (language, sections) in enumerate(texts.items()):
-        features, lengths = [], []
+    for language, sections in texts.items():
+        lengths = []
         started = time.perf_counter()
         spoken = _speak_in_fresh_process(sections, language, rates[language])
         log.info("spoke the %s story: %.1f min of audio in %.1f s", language,
@@ -114,13 +114,22 @@ def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_partici
             words.to_csv(f"{stem}_words.tsv", sep="\t", index=False)
             phones.to_csv(f"{stem}_phones.tsv", sep="\t", index=False)
             n_scans = int(np.ceil(len(waveform) / 16000 / TR)) + EXTRA_SCANS
-            features.append(listeners.planted_features(waveform, 16000, words, phones))
             lengths.append(n_scans)
             stimuli.append({"language": language, "section": k, "stem": stem.name,
                             "n_scans": n_scans})
-        regressors = listeners.level_regressors(features, [np.arange(n) * TR for n in lengths])
+        started = time.perf_counter()
+        inventory = listeners.phone_inventory([phones for _, _, phones in spoken])
+        features = [listeners.planted_features(waveform, 16000, words, phones, inventory)
+                    for waveform, words, phones in spoken]
+        regressors = listeners.level_regressors(features, [np.arange(n) * TR for n in lengths],
+                                                params.n_components)
         bold, truth = listeners.simulate_listeners(regressors, lengths, n_participants,
-                                                   seed=seed + li, params=params)
+                                                   seed=seed + LANGUAGES.index(language),
+                                                   params=params)
+        log.info("simulated %d %s listeners in %.1f s", n_participants, language,
+                 time.perf_counter() - started)
+        truth.update({f"regressors_{name}": value for name, value in regressors.items()},
+                     phone_inventory=np.array(inventory), section_lengths=np.array(lengths))
         truths.update({f"{language}_{name}": value for name, value in truth.items()})
         for p, runs in enumerate(bold, 1):
             pid = f"sub-{language.upper()}{p:02d}"
@@ -131,6 +140,7 @@ def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_partici
                 atomic_write(path, lambda tmp, run=run: _save_npy(tmp, run))
                 paths.append(str(path.relative_to(folder)))
             participants.append({"id": pid, "language": language, "bold": paths})
+    truths.update(levels=np.array(listeners.LEVELS), regions=np.array(regions.ROI_NAMES))
     atomic_write(folder / "truth.npz", lambda tmp: _save_npz(tmp, truths))
     files = {str(p.relative_to(folder)): file_digest(p)
              for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -193,6 +203,33 @@ def select(dataset: Dataset, languages=None, n_participants: int = 0) -> Dataset
         participants += own[:n_participants or None]
     return Dataset(dataset.name, {lang: dataset.stimuli[lang] for lang in languages},
                    participants, dataset.simulated)
+
+
+def load_truth(dataset: Dataset) -> dict[str, np.ndarray]:
+    """What was planted in a demo world (its ``truth.npz``).
+
+    Keys (``<L>`` a language, ``k`` a participant in id order, 20484 vertices):
+
+    - ``levels`` (n_levels,), ``regions`` (n_regions,): names, in the order used below;
+    - ``<L>_amplitude`` (n_participants, 20484): signal std over noise std (0: noise only);
+    - ``<L>_ceiling`` (n_participants, 20484): expected correlation between BOLD and planted
+      signal, ``a / sqrt(1 + a**2)``, the best score any model can reach, and
+      ``<L>_ceiling_measured``, that correlation as it came out on the simulated scans;
+    - ``<L>_level_share`` (n_levels, 20484): each level's share of the signal variance;
+    - ``<L>_region`` (20484,): index into ``regions`` of each vertex's region, -1 outside;
+    - ``<L>_regressors_<level>`` (n_scans_total, n_components), and
+      ``<L>_regressors_envelope`` (n_scans_total, 1): the planted regressors;
+    - ``<L>_phone_inventory``: the phone categories of the phonetic level;
+    - ``<L>_section_lengths`` (n_sections,): scans of each section, in section order;
+    - ``<L>_example_vertices`` (n_regions,), ``<L>_example_signal`` (n_participants,
+      n_scans_total, n_regions): the planted signal at one vertex per region.
+    """
+    if not dataset.simulated:
+        raise ValueError(f"the {dataset.name} data set is not simulated: nothing was planted.")
+    stimulus = next(iter(dataset.stimuli.values()))[0]
+    path = Path(stimulus.audio_path).parents[1] / "truth.npz"
+    with np.load(path) as data:
+        return {name: data[name] for name in data.files}
 
 
 def _load(folder: Path) -> Dataset:

@@ -1,0 +1,114 @@
+"""The oracle check: does the pipeline recover what was planted in the demo world?
+
+The planted regressors themselves (:func:`analysis.demo.listeners.level_regressors`, saved
+in the world's ``truth.npz``) are the design matrix of the pipeline's own encoding model
+(:func:`analysis.encoding.brain_score`, with the profile's folds, penalties and alpha
+selection). An encoding model cannot do better than the planted signal, whose correlation
+with the BOLD is the vertex's noise ceiling; with the true regressors it should come close.
+``oracle_ratio``, the mean score over the region vertices divided by their mean ceiling,
+measures how close; on noise-only vertices the mean score should be 0.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from analysis import encoding
+from analysis.config import Profile
+from analysis.datasets import Dataset
+from analysis.demo.listeners import LEVELS
+from analysis.demo.world import load_truth
+
+log = logging.getLogger(__name__)
+
+
+def oracle_scores(dataset: Dataset, profile: Profile, language: str,
+                  truth: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of the planted regressors for the participants of ``language``.
+
+    Returns
+    -------
+    scores : array of shape (n_participants, 20484), Pearson r (cross-validated)
+    ceilings : array of shape (n_participants, 20484), the planted noise ceilings
+    """
+    truth = load_truth(dataset) if truth is None else truth
+    group = dataset.participants_of(language)
+    if not group:
+        raise ValueError(f"language={language!r}: the {dataset.name} data set has no "
+                         "participant of that language.")
+    X = np.hstack([truth[f"{language}_regressors_{name}"] for name in (*LEVELS, "envelope")])
+    X = X[_scans_of(dataset.stimuli[language], truth[f"{language}_section_lengths"])]
+    Y = np.hstack([p.bold() for p in group])
+    if len(Y) != len(X):
+        raise ValueError(f"{language}: the BOLD has {len(Y)} scans but the planted regressors "
+                         f"of its sections {len(X)}; is the world complete?")
+    scores = encoding.brain_score(X, Y, n_folds=profile.n_folds, alphas=profile.alphas,
+                                  alpha_selection=profile.alpha_selection,
+                                  inner_folds=profile.inner_folds, dtype=profile.precision)
+    rows = [int(p.id[-2:]) - 1 for p in group]  # sub-<L><NN>: row NN - 1 of the truth
+    return scores.reshape(len(group), -1), truth[f"{language}_ceiling"][rows]
+
+
+def _scans_of(stimuli, section_lengths: np.ndarray) -> np.ndarray:
+    """Rows of the planted regressors (all sections stacked) that the loaded sections hold."""
+    starts = np.concatenate([[0], np.cumsum(section_lengths)])
+    return np.concatenate([np.arange(starts[s.section - 1], starts[s.section])
+                           for s in stimuli])
+
+
+def summarize(scores: np.ndarray, ceilings: np.ndarray, region: np.ndarray,
+              amplitude: np.ndarray, region_names) -> dict:
+    """Oracle numbers from scores and ceilings of shape (n_participants, n_vertices).
+
+    Parameters
+    ----------
+    region : array of shape (n_vertices,), region index per vertex (-1: outside)
+    amplitude : array of shape (n_participants, n_vertices), planted amplitudes (0: noise)
+
+    Returns
+    -------
+    dict with ``oracle_ratio`` (mean score / mean ceiling over region vertices),
+    ``noise_mean_r`` (mean score over noise-only vertices), ``mean_r``, ``mean_ceiling``,
+    ``n_noise_vertices``, and ``regions``: per region ``mean_r``, ``mean_ceiling``, ``ratio``
+    """
+    inside = np.broadcast_to(region >= 0, scores.shape)
+    noise = amplitude == 0
+    per_region = {}
+    for r, name in enumerate(region_names):
+        mask = np.broadcast_to(region == r, scores.shape)
+        mean_r, mean_c = float(np.nanmean(scores[mask])), float(np.mean(ceilings[mask]))
+        per_region[str(name)] = {"mean_r": mean_r, "mean_ceiling": mean_c,
+                                 "ratio": mean_r / mean_c}
+    mean_r, mean_c = float(np.nanmean(scores[inside])), float(np.mean(ceilings[inside]))
+    return {"oracle_ratio": mean_r / mean_c, "noise_mean_r": float(np.nanmean(scores[noise])),
+            "mean_r": mean_r, "mean_ceiling": mean_c, "n_noise_vertices": int(noise.sum()),
+            "regions": per_region}
+
+
+def oracle_check(dataset: Dataset, profile: Profile, return_scores: bool = False):
+    """The oracle numbers over every participant of every language of ``dataset``, and per
+    language (``"languages"``), as :func:`summarize` gives them.
+
+    With ``return_scores``, also a dict language -> (scores, ceilings), each of shape
+    (n_participants, 20484)."""
+    truth = load_truth(dataset)
+    names = truth["regions"]
+    all_scores, all_ceilings, all_amp, regions, out, arrays = [], [], [], [], {}, {}
+    for language in dataset.stimuli:
+        scores, ceilings = oracle_scores(dataset, profile, language, truth)
+        rows = [int(p.id[-2:]) - 1 for p in dataset.participants_of(language)]
+        amplitude = truth[f"{language}_amplitude"][rows]
+        region = truth[f"{language}_region"]
+        out[language] = summarize(scores, ceilings, region, amplitude, names)
+        log.info("oracle %s: ratio %.3f, noise mean r %.4f", language,
+                 out[language]["oracle_ratio"], out[language]["noise_mean_r"])
+        arrays[language] = (scores, ceilings)
+        all_scores.append(scores)
+        all_ceilings.append(ceilings)
+        all_amp.append(amplitude)
+        regions.append(np.broadcast_to(region, scores.shape))
+    overall = summarize(np.vstack(all_scores), np.vstack(all_ceilings), np.vstack(regions),
+                        np.vstack(all_amp), names)
+    summary = {**overall, "languages": out}
+    return (summary, arrays) if return_scores else summary
