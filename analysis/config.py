@@ -37,6 +37,9 @@ class Profile:
     offline : whether the profile runs without internet.
     simulated : whether the data are the demo world's.
     sections : story sections analysed (None: every section of the data set).
+    model_family : which models the paper's conditions (random, native, non-native,
+        non-speech, supervised) name: ``"public"`` checkpoints or the ``"demo"``'s own small
+        models (see :func:`analysis.models.resolve_condition`).
     """
 
     name: str
@@ -51,12 +54,13 @@ class Profile:
     offline: bool = True
     simulated: bool = False
     sections: tuple[int, ...] | None = None
+    model_family: str = "public"
 
 
 PROFILES: dict[str, Profile] = {
     "demo": Profile("demo", "embedded demo world: synthetic speech, simulated listeners",
                     languages=("en", "fr", "cn"), n_participants=3, n_folds=5, inner_folds=5,
-                    precision="float32", simulated=True),
+                    precision="float32", simulated=True, model_family="demo"),
     "lpp": Profile("lpp", "Le Petit Prince fMRI, a few participants per language",
                    languages=("en", "fr", "cn"), n_participants=3, n_folds=10, inner_folds=5,
                    offline=False),
@@ -97,6 +101,8 @@ def get_profile(name: str, overrides: dict | None = None) -> Profile:
     for key in ("n_folds", "inner_folds"):
         if key in values:
             check_positive_int(f"overrides[{key!r}]", values[key], minimum=2)
+    if "model_family" in values:
+        check_choice("overrides['model_family']", values["model_family"], ("public", "demo"))
     if "n_participants" in values:
         check_positive_int("overrides['n_participants']", values["n_participants"], minimum=0)
     if values.get("sections") is not None:

@@ -7,10 +7,16 @@ A name is one of:
   Hugging Face commit;
 - a local folder holding a saved transformers model (``config.json`` plus weights, and
   optionally ``preprocessor_config.json``), e.g. one written by ``save_pretrained``;
-- any Hugging Face model id (``owner/name``, optionally ``owner/name@revision``).
+- any Hugging Face model id (``owner/name``, optionally ``owner/name@revision``);
+- a demo model (:mod:`analysis.demo.zoo`): ``demo-random``, ``demo-english``, ``demo-french``,
+  ``demo-non-speech``, ``demo-supervised`` (and ``demo-mandarin``), small wav2vec 2.0 models
+  the project trains itself, trained on first use into the data home; ``NAME@STEP`` is the
+  checkpoint of ``NAME`` at that training step.
 
-``native`` and ``non-native`` depend on the listener: :func:`resolve_condition` turns them into
-a registry name from the participant's language.
+The paper's conditions (:data:`CONDITIONS`) name models per *family*: ``public`` (the
+registry's checkpoints above, for real data) or ``demo`` (the project's own models, for the
+demo world); :func:`resolve_condition` turns a condition into a model name from the family
+and the participant's language (``native`` and ``non-native`` depend on it).
 
 Every model returned exposes the wav2vec 2.0 interface used by :mod:`analysis.features`:
 ``model.feature_extractor.conv_layers`` and ``output_hidden_states=True``. wav2vec 2.0, HuBERT,
@@ -52,6 +58,8 @@ class ModelSpec:
     seed : initialisation seed (random models only).
     hf_id : Hugging Face model id (hub models only).
     revision : commit hash (registry entries) or branch/tag/commit given by the reader.
+    demo : name in :data:`analysis.demo.zoo.DEMO_MODELS` (demo models only).
+    step : training step of a demo model's checkpoint (None: the final model).
     """
 
     name: str
@@ -59,10 +67,14 @@ class ModelSpec:
     seed: int | None = None
     hf_id: str | None = None
     revision: str | None = None
+    demo: str | None = None
+    step: int | None = None
 
     @property
     def kind(self) -> str:
-        """``"random"``, ``"hub"`` or ``"local"``."""
+        """``"random"``, ``"hub"``, ``"demo"`` or ``"local"``."""
+        if self.demo:
+            return "demo"
         return "random" if self.seed is not None else "hub" if self.hf_id else "local"
 
 
@@ -122,24 +134,40 @@ LANGUAGE_MODELS: dict[str, str] = {"en": "english", "fr": "french", "cn": "manda
 # listeners get the English model (the registry's reference model; like French, non-tonal).
 NON_NATIVE: dict[str, str] = {"en": "fr", "fr": "en", "cn": "en"}
 
+# The paper's conditions, and the model of each per family (native/non-native: per language).
+CONDITIONS = ("random", "native", "non-native", "non-speech", "supervised")
+FAMILIES: dict[str, dict[str, str]] = {
+    "public": {"random": "random", "non-speech": "non-speech", "supervised": "supervised",
+               "en": "english", "fr": "french", "cn": "mandarin"},
+    "demo": {"random": "demo-random", "non-speech": "demo-non-speech",
+             "supervised": "demo-supervised", "en": "demo-english", "fr": "demo-french",
+             "cn": "demo-mandarin"},
+}
+
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
-def resolve_condition(condition: str, language: str) -> str:
-    """Model name of ``condition`` for a listener of ``language``.
+def resolve_condition(condition: str, language: str, family: str = "public") -> str:
+    """Model name of ``condition`` for a listener of ``language`` in model ``family``.
 
-    ``"native"`` gives the model trained on ``language``; ``"non-native"`` the model of
-    :data:`NON_NATIVE` ``[language]`` (en<->fr, cn->en). Any other condition is a model name
-    and is returned unchanged.
+    ``"native"`` gives the family's model trained on ``language``; ``"non-native"`` its model
+    of :data:`NON_NATIVE` ``[language]`` (en<->fr, cn->en); ``"random"``, ``"non-speech"``
+    and ``"supervised"`` the family's model of that condition (:data:`FAMILIES`). Anything
+    else is a model name and is returned unchanged.
     """
-    if condition not in ("native", "non-native"):
+    if family not in FAMILIES:
+        raise ValueError(f"family={family!r}: choose one of {', '.join(FAMILIES)} (the "
+                         "profile's model_family).")
+    models = FAMILIES[family]
+    if condition not in CONDITIONS:
         return condition
+    if condition not in ("native", "non-native"):
+        return models[condition]
     if language not in LANGUAGE_MODELS:
         raise ValueError(f"language={language!r}: native and non-native models are defined for "
                          f"{', '.join(LANGUAGE_MODELS)} only.")
-    model_language = language if condition == "native" else NON_NATIVE[language]
-    return LANGUAGE_MODELS[model_language]
+    return models[language if condition == "native" else NON_NATIVE[language]]
 
 
 def resolve(name: str) -> ModelSpec:
@@ -151,6 +179,15 @@ def resolve(name: str) -> ModelSpec:
     """
     if name in REGISTRY:
         return REGISTRY[name]
+    demo, _, step = name.partition("@")
+    from analysis.demo import zoo
+
+    if demo in zoo.DEMO_MODELS:
+        if step and not step.isdigit():
+            raise ValueError(f"model={name!r}: a demo checkpoint is NAME@STEP with STEP a "
+                             "training step, e.g. 'demo-english@200'.")
+        return ModelSpec(name, zoo.DEMO_MODELS[demo].description, demo=demo,
+                         step=int(step) if step else None)
     if name in ("native", "non-native"):
         raise ValueError(f"model={name!r} depends on the listener: call "
                          "models.resolve_condition(model, language) first.")
@@ -171,16 +208,21 @@ def fingerprint(name: str) -> dict:
 
     A random model: its seed, configuration and the transformers version; a local folder: the
     checksums of its config, preprocessor config and weights; a hub model: its id and commit
-    (a branch or tag is resolved to its commit, from the local cache or the Hub).
+    (a branch or tag is resolved to its commit, from the local cache or the Hub); a demo
+    model: the digest of everything its training depends on (no training needed).
     """
     import transformers
 
-    from analysis.cache import file_digest
+    from analysis.cache import file_digest, key_digest
 
     spec = resolve(name)
     if spec.kind == "random":
         return {"name": spec.name, "seed": spec.seed, "transformers": transformers.__version__,
                 "config": load_config(name).to_json_string()}
+    if spec.kind == "demo":
+        from analysis.demo import zoo
+
+        return {"name": spec.name, "training": key_digest(zoo.training_key(spec.demo))}
     if spec.kind == "hub":
         return {"name": spec.hf_id, "revision": _commit(spec)}
     folder = Path(spec.name)
@@ -195,6 +237,10 @@ def load_config(name: str):
     spec = resolve(name)
     if spec.kind == "random":
         return Wav2Vec2Config()
+    if spec.kind == "demo":
+        from analysis.demo import zoo
+
+        return zoo.config(spec.demo)
     if spec.kind == "hub":
         return _from_hub(spec, AutoConfig.from_pretrained)
     return AutoConfig.from_pretrained(spec.name, local_files_only=True)
@@ -226,6 +272,8 @@ def load_model(name: str, device: str = "auto"):
         model = Wav2Vec2Model(Wav2Vec2Config())
     elif spec.kind == "hub":
         model = _from_hub(spec, AutoModel.from_pretrained)
+    elif spec.kind == "demo":
+        model = _load_demo(demo_folder(name))
     else:
         model = AutoModel.from_pretrained(spec.name, local_files_only=True)
     if not hasattr(getattr(model, "feature_extractor", None), "conv_layers"):
@@ -247,8 +295,9 @@ def normalizes_input(name: str) -> bool:
     spec = resolve(name)
     if spec.kind == "random":
         return True
-    if spec.kind == "local":
-        path = Path(spec.name) / "preprocessor_config.json"
+    if spec.kind in ("local", "demo"):
+        path = Path(demo_folder(name) if spec.kind == "demo" else spec.name) / \
+            "preprocessor_config.json"
         path = path if path.is_file() else None
     else:
         from huggingface_hub import hf_hub_download
@@ -263,6 +312,32 @@ def normalizes_input(name: str) -> bool:
         log.info("model %s has no preprocessor_config.json: normalising its input", name)
         return True
     return bool(json.loads(path.read_text()).get("do_normalize", True))
+
+
+def demo_folder(name: str) -> Path:
+    """The folder of demo model ``name`` (``NAME`` or ``NAME@STEP``), trained on first use."""
+    from analysis.demo import zoo
+
+    spec = resolve(name)
+    if spec.kind != "demo":
+        raise ValueError(f"model={name!r} is not a demo model ({', '.join(zoo.DEMO_MODELS)}).")
+    return zoo.ensure(spec.demo) if spec.step is None else zoo.checkpoint(spec.demo, spec.step)
+
+
+def _load_demo(folder: Path):
+    """The ``Wav2Vec2Model`` saved in a demo model's folder: the bare model at its top, or the
+    ``wav2vec2`` part of a checkpoint's whole training model (loaded whole, so that its
+    training heads load too)."""
+    import transformers
+
+    config = transformers.AutoConfig.from_pretrained(folder, local_files_only=True)
+    architecture = (config.architectures or ["Wav2Vec2Model"])[0]
+    if architecture not in ("Wav2Vec2Model", "Wav2Vec2ForPreTraining",
+                            "Wav2Vec2ForAudioFrameClassification"):
+        raise ValueError(f"{folder}: unexpected architecture {architecture!r} for a demo model; "
+                         "delete the folder to retrain it.")
+    model = getattr(transformers, architecture).from_pretrained(folder, local_files_only=True)
+    return model if architecture == "Wav2Vec2Model" else model.wav2vec2
 
 
 def _from_hub(spec: ModelSpec, load):

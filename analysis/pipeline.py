@@ -103,7 +103,9 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
     Each participant is fitted on its own, its scores cached as one product, the same one that
     :mod:`analysis.jobs` writes (so a notebook assembles what the jobs computed); the layers'
     regressors are read memory-mapped, one layer at a time (see :mod:`analysis.fitting`).
-    ``model`` may be ``"native"`` or ``"non-native"`` (resolved from ``language``).
+    ``model`` may be a condition (``"random"``, ``"native"``, ``"non-native"``,
+    ``"non-speech"``, ``"supervised"``), resolved from ``language`` and the profile's
+    ``model_family`` (see :func:`analysis.models.resolve_condition`).
 
     Parameters
     ----------
@@ -114,7 +116,7 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
     """
     from analysis import fitting  # it builds on this module's stages
 
-    model = models.resolve_condition(model, language)
+    model = models.resolve_condition(model, language, profile.model_family)
     if language not in dataset.stimuli:
         raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
                          f"{', '.join(dataset.stimuli)} only.")

@@ -1,0 +1,268 @@
+"""The demo's own models: what each is trained on, where it lives, trained on first use.
+
+=================  ============  ==================================================
+name               objective     training audio
+=================  ============  ==================================================
+demo-random        (none)        none: the initialisation, seed ``settings.seed``
+demo-english       contrastive   the demo world's English speech
+demo-french        contrastive   the demo world's French speech
+demo-mandarin      contrastive   the demo world's Mandarin speech (only if asked for)
+demo-non-speech    contrastive   :mod:`analysis.demo.sounds` clips
+demo-supervised    phones        English speech, espeak's phone of each 20 ms frame
+=================  ============  ==================================================
+
+Speech models train on every section of the story but the last (:data:`HELD_OUT`), which is
+kept for probing what the layers encode (:mod:`analysis.probing`). A model lives in
+``<data home>/demo/models/<name>-<digest>/``, the digest covering everything its weights
+depend on (training and labelling code, data digest, settings, torch and transformers versions), so a
+changed input trains a new model and an unchanged one is reused.
+
+Training settings: :data:`DEFAULT_SETTINGS`, changed for every demo model at once by the
+environment variable ``ANALYSIS_DEMO_TRAINING`` holding a JSON object of
+:class:`~analysis.demo.training.TrainingSettings` fields, e.g. ``{"steps": 3000}`` for a
+longer budget (its models are cached beside the default ones).
+"""
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import functools
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.cache import key_digest, source_digest
+from analysis.config import data_home
+from analysis.demo import labels, sounds, training
+from analysis.demo.labels import frame_labels, phone_inventory
+from analysis.demo.training import Corpus, TrainingSettings
+
+log = logging.getLogger(__name__)
+
+HELD_OUT = 1  # the last sections of each language, never trained on
+NON_SPEECH_SECONDS = 720.0  # non-speech training audio (about the speech models' amount)
+DEFAULT_SETTINGS = TrainingSettings(steps=700, threads=2)
+ENVIRONMENT = "ANALYSIS_DEMO_TRAINING"
+
+
+@dataclass(frozen=True)
+class DemoModel:
+    """One model of the demo.
+
+    Attributes
+    ----------
+    description : what it is, for the registry
+    objective : ``"contrastive"`` or ``"phones"`` (``None``: untrained)
+    audio : ``"speech"``, ``"sounds"`` or ``None``
+    language : language of the speech (``audio="speech"``)
+    """
+
+    description: str
+    objective: str | None
+    audio: str | None = None
+    language: str | None = None
+
+
+DEMO_MODELS: dict[str, DemoModel] = {
+    "demo-random": DemoModel("the demo architecture, randomly initialised (not trained)",
+                             None),
+    "demo-english": DemoModel("small wav2vec 2.0 pretrained by the project (contrastive) on "
+                              "the demo story's English speech (espeak-ng)",
+                              "contrastive", "speech", "en"),
+    "demo-french": DemoModel("small wav2vec 2.0 pretrained by the project (contrastive) on "
+                             "the demo story's French speech (espeak-ng)",
+                             "contrastive", "speech", "fr"),
+    "demo-mandarin": DemoModel("small wav2vec 2.0 pretrained by the project (contrastive) on "
+                               "the demo story's Mandarin speech (espeak-ng)",
+                               "contrastive", "speech", "cn"),
+    "demo-non-speech": DemoModel("small wav2vec 2.0 pretrained by the project (contrastive) "
+                                 "on synthetic environmental sounds (analysis.demo.sounds)",
+                                 "contrastive", "sounds"),
+    "demo-supervised": DemoModel("small wav2vec 2.0 trained by the project from scratch to "
+                                 "classify espeak-ng's phone of each frame of the demo "
+                                 "story's English speech", "phones", "speech", "en"),
+}
+# The models the demo's figures use, in the order they are trained by train_all.
+DEFAULT_MODELS = ("demo-random", "demo-english", "demo-french", "demo-non-speech",
+                  "demo-supervised")
+
+
+def settings() -> TrainingSettings:
+    """:data:`DEFAULT_SETTINGS` with the changes of ``$ANALYSIS_DEMO_TRAINING``, if set."""
+    text = os.environ.get(ENVIRONMENT, "").strip()
+    if not text:
+        return DEFAULT_SETTINGS
+    try:
+        changes = json.loads(text)
+        if not isinstance(changes, dict):
+            raise ValueError("not a JSON object")
+        changes = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
+        return dataclasses.replace(DEFAULT_SETTINGS, **changes)
+    except (ValueError, TypeError) as exc:
+        fields = ", ".join(f.name for f in dataclasses.fields(TrainingSettings))
+        raise ValueError(f"{ENVIRONMENT}={text!r} is not a JSON object of training settings "
+                         f"({exc}); use fields among {fields}, e.g. '{{\"steps\": 3000}}'."
+                         ) from exc
+
+
+def spec(name: str) -> DemoModel:
+    """The :class:`DemoModel` called ``name`` (a key of :data:`DEMO_MODELS`)."""
+    if name not in DEMO_MODELS:
+        raise ValueError(f"{name!r} is not a demo model; choose one of "
+                         f"{', '.join(DEMO_MODELS)}.")
+    return DEMO_MODELS[name]
+
+
+def run_settings(name: str, base: TrainingSettings | None = None) -> TrainingSettings:
+    """Settings of ``name``'s run: ``base`` (default :func:`settings`), no steps if untrained."""
+    base = base or settings()
+    return base if spec(name).objective else dataclasses.replace(base, steps=0)
+
+
+def config(name: str, base: TrainingSettings | None = None):
+    """The transformers configuration of ``name`` (no training needed)."""
+    return training.small_config(run_settings(name, base))
+
+
+def training_key(name: str, base: TrainingSettings | None = None, dataset=None) -> dict:
+    """Everything the weights of ``name`` depend on (builds the world if a speech model)."""
+    import torch
+    import transformers
+
+    model, run = spec(name), run_settings(name, base)
+    key = {"name": name, "objective": model.objective, "settings": dataclasses.asdict(run),
+           "code": source_digest(training, labels), "torch": torch.__version__,
+           "transformers": transformers.__version__}
+    if model.audio == "speech":
+        key["data"] = speech_digest(model.language, dataset)
+    elif model.audio == "sounds":
+        key["data"] = {"code": source_digest(sounds), "seconds": NON_SPEECH_SECONDS,
+                       "seed": run.seed}
+    return key
+
+
+def folder(name: str, base: TrainingSettings | None = None, dataset=None) -> Path:
+    """Where ``name`` lives (trained or not)."""
+    return data_home() / "demo" / "models" / f"{name}-{key_digest(training_key(name, base, dataset))}"
+
+
+def ensure(name: str, base: TrainingSettings | None = None, dataset=None) -> Path:
+    """The folder of ``name``, trained first if needed (resuming an interrupted run).
+
+    A lock file serialises processes wanting the same model: the second waits for the
+    first's training, then reuses it.
+    """
+    target = folder(name, base, dataset)
+    if training.is_complete(target):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not training.is_complete(target):
+            model, run = spec(name), run_settings(name, base)
+            log.info("training %s (%d steps) in %s", name, run.steps, target)
+            training.train(build_corpus(name, run, dataset), target, run,
+                           objective=model.objective or "contrastive",
+                           key=training_key(name, base, dataset))
+    return target
+
+
+def train_all(names=DEFAULT_MODELS, base: TrainingSettings | None = None,
+              dataset=None) -> dict[str, Path]:
+    """Train (or find) each of ``names`` in turn: ``{name: folder}``."""
+    return {name: ensure(name, base, dataset) for name in names}
+
+
+def checkpoint(name: str, step: int, base: TrainingSettings | None = None,
+               dataset=None) -> Path:
+    """The folder of ``name``'s checkpoint at ``step`` (the model trained first if needed)."""
+    root = ensure(name, base, dataset)
+    path = root / "checkpoints" / f"step-{step:06d}"
+    if not path.is_dir():
+        steps = [int(p.name.split("-")[1]) for p in sorted((root / "checkpoints").glob("step-*"))]
+        raise ValueError(f"{name} has no checkpoint at step {step}; its checkpoints are at "
+                         f"steps {steps}.")
+    return path
+
+
+def demo_dataset():
+    """The demo world of the ``demo`` profile (built on first use; verified once per process
+    and data home)."""
+    from analysis.config import get_profile
+    from analysis.datasets import load_dataset
+
+    home = str(data_home())
+    if home not in _WORLDS:
+        _WORLDS[home] = load_dataset(dataclasses.replace(get_profile("demo"), sections=None))
+    return _WORLDS[home]
+
+
+_WORLDS: dict = {}
+
+
+def _stimuli(language: str, dataset=None) -> list:
+    """The training sections of ``language`` (every section but the held-out last ones)."""
+    dataset = dataset if dataset is not None else demo_dataset()
+    if language not in dataset.stimuli:
+        raise ValueError(f"the demo world has no {language!r} speech (it has "
+                         f"{', '.join(dataset.stimuli)}); the model needs it to train.")
+    stimuli = dataset.stimuli[language]
+    if len(stimuli) <= HELD_OUT:
+        raise ValueError(f"the demo world's {language!r} story has {len(stimuli)} section(s): "
+                         f"at least {HELD_OUT + 1} are needed (the last is held out).")
+    return stimuli[:-HELD_OUT]
+
+
+def speech_digest(language: str, dataset=None) -> list[str]:
+    """Identity of the training sections of ``language``: audio checksums."""
+    return [s.digest() for s in _stimuli(language, dataset)]
+
+
+def build_corpus(name: str, run: TrainingSettings, dataset=None) -> Corpus:
+    """The training audio (and labels) of demo model ``name``."""
+    model = spec(name)
+    if model.audio is None:
+        return Corpus([])
+    if model.audio == "sounds":
+        return Corpus(_sounds(NON_SPEECH_SECONDS, run.seed), digest="sounds")
+    stimuli = _stimuli(model.language, dataset)
+    waves = [s.waveform() for s in stimuli]
+    if model.objective != "phones":
+        return Corpus(waves, digest=",".join(s.digest() for s in stimuli))
+    names = phone_inventory(stimuli)
+    inventory = {p: i for i, p in enumerate(names)}
+    frames = [frame_labels(s.phones, labels.n_frames(len(w)), inventory)
+              for s, w in zip(stimuli, waves)]
+    return Corpus(waves, frames, names, ",".join(s.digest() for s in stimuli))
+
+
+@functools.lru_cache(maxsize=2)
+def _sounds(seconds: float, seed: int) -> list[np.ndarray]:
+    return sounds.corpus(seconds, seed=seed)
+
+
+def summary(names=DEFAULT_MODELS, dataset=None) -> pd.DataFrame:
+    """One row per trained model of ``names``: what it is, its size, steps and training time
+    (from each run's manifest; the models are trained first if needed)."""
+    rows = []
+    for name in names:
+        path = ensure(name, dataset=dataset)
+        manifest = json.loads((path / "manifest.json").read_text())
+        rows.append({"model": name, "objective": manifest["objective"] if spec(name).objective
+                     else "none", "parameters (M)": manifest["n_parameters"] / 1e6,
+                     "steps": manifest["settings"]["steps"],
+                     "training (min)": manifest["seconds"] / 60,
+                     "checkpoints": len(manifest["checkpoints"]),
+                     "description": spec(name).description})
+    return pd.DataFrame(rows)
+
+
+def curves(name: str, dataset=None) -> pd.DataFrame:
+    """Training curves of ``name`` (see :data:`analysis.demo.training.CURVE_FIELDS`)."""
+    return pd.DataFrame(training.read_curves(ensure(name, dataset=dataset)),
+                        columns=list(training.CURVE_FIELDS))

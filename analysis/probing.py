@@ -1,0 +1,269 @@
+"""What each layer of a model encodes: linear decoding of phones, the mel spectrogram and word
+features from its activations, against a log-mel baseline (the paper's supplementary figure).
+
+Every frame of a model's output grid (20 ms; frame k centred at ``(k * 320 + 200) / 16000``
+s) gets targets from the stimulus and its timing tables:
+
+- ``phone``: the phone under the frame's centre (espeak mnemonic without stress marks;
+  frames outside every phone left out), decoded by ridge on one-hot codes (the largest
+  prediction wins), scored by accuracy;
+- ``mel``: the frame's 40-band log-mel spectrum (25 ms Hann window), decoded by ridge,
+  scored by R^2 averaged over bands;
+- ``word_onset``: whether the frame lies in the first 60 ms of a word (frames inside words),
+  scored by the area under the ROC curve of the ridge prediction (chance 0.5);
+- ``word_length``: letters of the word under the frame, ridge, R^2;
+- ``word_frequency``: log10 count of that word in the whole story of the language, ridge, R^2.
+
+Decoders are fitted on the training sections and scored on held-out sections (the last
+``held_out`` of the language, which the demo models never trained on); each target column's
+penalty is chosen on a contiguous validation part of the training frames
+(:func:`ridge_fit_predict`), features standardised on the training frames. Results are cached
+per model (keyed by its fingerprint, the stimuli and this module's code).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from analysis.cache import Cache, source_digest
+from analysis.config import cache_dir
+from analysis.datasets import Dataset, Stimulus
+from analysis.demo.labels import FIELD, HOP, SAMPLE_RATE, frame_labels, phone_inventory
+
+log = logging.getLogger(__name__)
+
+N_MELS = 40
+ONSET_WINDOW = 0.06  # seconds after a word onset counted as "onset" frames
+ALPHAS = tuple(np.logspace(-1, 5, 7))
+TARGETS = {"phone": "accuracy", "mel": "R2", "word_onset": "ROC AUC",
+           "word_length": "R2", "word_frequency": "R2"}
+BASELINE = "log-mel"
+
+
+def log_mel(waveform: np.ndarray, n_frames: int | None = None) -> np.ndarray:
+    """Log-mel spectrum of each 20 ms frame (400-sample Hann windows every 320 samples).
+
+    Returns
+    -------
+    array of shape (n_frames, 40), float32 (default ``n_frames``: every whole window)
+    """
+    frames = np.lib.stride_tricks.sliding_window_view(np.asarray(waveform, np.float32),
+                                                      FIELD)[::HOP]
+    if n_frames is not None:
+        if len(frames) < n_frames:
+            raise ValueError(f"waveform has {len(frames)} frames, fewer than n_frames="
+                             f"{n_frames}.")
+        frames = frames[:n_frames]
+    power = np.abs(np.fft.rfft(frames * np.hanning(FIELD), n=512, axis=1)) ** 2
+    return np.log(power @ _mel_filters(512) + 1e-8).astype(np.float32)
+
+
+def _mel_filters(n_fft: int) -> np.ndarray:
+    """Triangular mel filters (HTK mel scale, 0-8000 Hz): array of shape (n_fft//2+1, 40)."""
+    mel = np.linspace(0, 2595 * np.log10(1 + SAMPLE_RATE / 2 / 700), N_MELS + 2)
+    edges = 700 * (10 ** (mel / 2595) - 1)
+    freqs = np.fft.rfftfreq(n_fft, 1 / SAMPLE_RATE)
+    low, centre, high = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    weights = np.maximum(0, np.minimum((freqs - low) / (centre - low),
+                                       (high - freqs) / (high - centre)))
+    return weights.T
+
+
+def _word_key(word) -> str:
+    return re.sub(r"[^\w]", "", str(word).lower())
+
+
+def targets(stimulus: Stimulus, n_frames: int, inventory: dict[str, int],
+            frequencies: Counter) -> dict[str, np.ndarray]:
+    """Targets of every frame of ``stimulus`` (see the module docstring).
+
+    Returns
+    -------
+    dict: ``phone`` int array (n_frames,) (-100: left out); ``mel`` float array
+    (n_frames, 40); ``word_onset`` float array (n_frames,) of 0/1 (NaN: outside words);
+    ``word_length``, ``word_frequency`` float arrays (n_frames,) (NaN: outside words)
+    """
+    times = (np.arange(n_frames) * HOP + FIELD / 2) / SAMPLE_RATE
+    out = {"phone": frame_labels(stimulus.phones, n_frames, inventory),
+           "mel": log_mel(stimulus.waveform(), n_frames)}
+    words = stimulus.words.sort_values("onset")
+    onsets, offsets = words["onset"].to_numpy(), words["offset"].to_numpy()
+    index = np.searchsorted(onsets, times, side="right") - 1
+    inside = (index >= 0) & (times < offsets[np.clip(index, 0, None)])
+    keys = [_word_key(w) for w in words["word"]]
+    length = np.array([len(k) for k in keys], dtype=float)
+    frequency = np.log10(np.array([max(1, frequencies[k]) for k in keys], dtype=float))
+    for name, values in (("word_length", length), ("word_frequency", frequency)):
+        out[name] = np.where(inside, values[np.clip(index, 0, None)], np.nan)
+    since = times - onsets[np.clip(index, 0, None)]
+    out["word_onset"] = np.where(inside, (since < ONSET_WINDOW).astype(float), np.nan)
+    return out
+
+
+def ridge_fit_predict(X_train: np.ndarray, Y_train: np.ndarray, X_test: np.ndarray,
+                      alphas=ALPHAS, validation: float = 0.2) -> np.ndarray:
+    """Ridge predictions of ``X_test``, one penalty per target column.
+
+    The penalty of each column is the one with the least squared error on the last
+    ``validation`` share of the training frames (contiguous in time) when fitted on the rest;
+    the model is then refitted on every training frame. Solved through the eigendecomposition
+    of the (centred) Gram matrix, so its cost grows with n_features, not n_frames, squared.
+
+    Parameters
+    ----------
+    X_train : array of shape (n_train, n_features)
+    Y_train : array of shape (n_train, n_targets)
+    X_test : array of shape (n_test, n_features)
+
+    Returns
+    -------
+    array of shape (n_test, n_targets)
+    """
+    X_train, Y_train = np.asarray(X_train, np.float64), np.asarray(Y_train, np.float64)
+    cut = int(len(X_train) * (1 - validation))
+
+    def solve(X, Y):
+        x_mean, y_mean = X.mean(0), Y.mean(0)
+        gram = X.T @ X - len(X) * np.outer(x_mean, x_mean)
+        values, vectors = np.linalg.eigh(gram)
+        projected = vectors.T @ (X.T @ Y - len(X) * np.outer(x_mean, y_mean))
+        return x_mean, y_mean, np.clip(values, 0, None), vectors, projected
+
+    x_mean, y_mean, values, vectors, projected = solve(X_train[:cut], Y_train[:cut])
+    held = (X_train[cut:] - x_mean) @ vectors
+    errors = np.stack([(((held / (values + a)) @ projected + y_mean - Y_train[cut:]) ** 2).sum(0)
+                       for a in alphas])
+    best = np.asarray(alphas)[errors.argmin(0)]  # (n_targets,)
+    x_mean, y_mean, values, vectors, projected = solve(X_train, Y_train)
+    coef = vectors @ (projected / (values[:, None] + best[None, :]))
+    return (np.asarray(X_test, np.float64) - x_mean) @ coef + y_mean
+
+
+def _score(target: str, X_train, y_train, X_test, y_test) -> float:
+    from sklearn.metrics import r2_score, roc_auc_score
+
+    if target == "phone":
+        classes = np.unique(y_train)
+        onehot = (y_train[:, None] == classes[None, :]).astype(float)
+        predicted = classes[ridge_fit_predict(X_train, onehot, X_test).argmax(1)]
+        return float(np.mean(predicted == y_test))
+    Y = y_train if y_train.ndim == 2 else y_train[:, None]
+    predicted = ridge_fit_predict(X_train, Y, X_test)
+    if target == "word_onset":
+        return float(roc_auc_score(y_test, predicted[:, 0]))
+    return float(r2_score(y_test, predicted if y_test.ndim == 2 else predicted[:, 0]))
+
+
+def decode(layers: list[np.ndarray], train: np.ndarray, test: np.ndarray,
+           frame_targets: dict[str, np.ndarray]) -> np.ndarray:
+    """Held-out decoding score of every target from every layer.
+
+    Parameters
+    ----------
+    layers : arrays of shape (n_frames, n_units), frames of all sections stacked
+    train, test : boolean arrays of shape (n_frames,), the training and held-out frames
+    frame_targets : :func:`targets` of all sections, stacked
+
+    Returns
+    -------
+    array of shape (n_layers, len(TARGETS))
+    """
+    scores = np.full((len(layers), len(TARGETS)), np.nan)
+    valid = {"phone": frame_targets["phone"] >= 0,
+             "mel": np.ones(len(train), bool)}
+    for name in ("word_onset", "word_length", "word_frequency"):
+        valid[name] = np.isfinite(frame_targets[name])
+    for i, layer in enumerate(tqdm(layers, desc="probing layers", leave=False)):
+        X = np.asarray(layer, dtype=np.float64)
+        mean, std = X[train].mean(0), X[train].std(0) + 1e-8
+        X = (X - mean) / std
+        for j, name in enumerate(TARGETS):
+            tr, te = train & valid[name], test & valid[name]
+            y = frame_targets[name]
+            if tr.sum() < 10 or te.sum() < 10 or (name in ("phone", "word_onset")
+                                                   and len(np.unique(y[tr])) < 2):
+                continue
+            scores[i, j] = _score(name, X[tr], y[tr], X[te], y[te])
+    return scores
+
+
+def _layout(dataset: Dataset, language: str, held_out: int):
+    """Stimuli of ``language``, the phone inventory of its training sections, the word
+    frequencies of its whole story, and the training/held-out section flags."""
+    if language not in dataset.stimuli:
+        raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
+                         f"{', '.join(dataset.stimuli)} only.")
+    stimuli = dataset.stimuli[language]
+    if not 1 <= held_out < len(stimuli):
+        raise ValueError(f"held_out={held_out}: the {language!r} story has {len(stimuli)} "
+                         "sections; hold out at least one and train on at least one.")
+    names = [p for p in phone_inventory(stimuli[:-held_out]) if p != "sil"]
+    inventory = {p: i for i, p in enumerate(names)}
+    frequencies = Counter(_word_key(w) for s in stimuli for w in s.words["word"])
+    return stimuli, inventory, frequencies, [i >= len(stimuli) - held_out
+                                             for i in range(len(stimuli))]
+
+
+def probe(model: str, dataset: Dataset, language: str = "en", held_out: int = 1) -> pd.DataFrame:
+    """Decoding scores of every layer of ``model`` (or of the log-mel baseline).
+
+    Parameters
+    ----------
+    model : a model name (see :mod:`analysis.models`), or ``"log-mel"`` for the baseline
+    dataset : stimuli with word and phone tables
+    language : whose stimuli are decoded
+    held_out : last sections of the language used for scoring only
+
+    Returns
+    -------
+    DataFrame with columns ``model, layer, target, metric, score`` (layer 0.. as in
+    :mod:`analysis.features`; the baseline has one layer, 0)
+    """
+    from analysis import features, models
+
+    stimuli, inventory, frequencies, held = _layout(dataset, language, held_out)
+    fingerprint = {"name": BASELINE} if model == BASELINE else models.fingerprint(model)
+    key = {"stage": "probing", "code": source_digest(__import__(__name__, fromlist=["x"])),
+           "model": fingerprint, "stimuli": [s.digest() for s in stimuli],
+           "phones": sorted(inventory), "held_out": held_out, "language": language}
+
+    def compute():
+        loaded = None if model == BASELINE else models.load_model(model)
+        normalize = model != BASELINE and models.normalizes_input(model)
+        per_layer, frame_targets, test = None, [], []
+        for stimulus, is_test in zip(stimuli, held):
+            wave = stimulus.waveform()
+            if loaded is None:
+                layers, n_frames = [log_mel(wave)], None
+            else:
+                acts = features.extract_activations(loaded, wave, normalize=normalize,
+                                                    progress=False)
+                layers = acts.layers
+            n_frames = min(len(layers[0]), len(log_mel(wave)))
+            layers = [a[:n_frames] for a in layers]
+            per_layer = [[a] for a in layers] if per_layer is None else \
+                [p + [a] for p, a in zip(per_layer, layers)]
+            frame_targets.append(targets(stimulus, n_frames, inventory, frequencies))
+            test.append(np.full(n_frames, is_test))
+        stacked = {name: np.concatenate([t[name] for t in frame_targets]) for name in TARGETS}
+        test_mask = np.concatenate(test)
+        scores = decode([np.vstack(p) for p in per_layer], ~test_mask, test_mask, stacked)
+        return {"scores": scores}
+
+    scores = Cache(cache_dir()).get("probing", key, compute)["scores"]
+    rows = [{"model": model, "layer": i, "target": name, "metric": TARGETS[name],
+             "score": scores[i, j]}
+            for i in range(len(scores)) for j, name in enumerate(TARGETS)]
+    return pd.DataFrame(rows)
+
+
+def probe_models(names, dataset: Dataset, language: str = "en",
+                 held_out: int = 1) -> pd.DataFrame:
+    """:func:`probe` of the baseline and of each model of ``names``, stacked."""
+    return pd.concat([probe(name, dataset, language, held_out)
+                      for name in [BASELINE, *names]], ignore_index=True)

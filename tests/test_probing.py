@@ -1,0 +1,81 @@
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import probing
+from analysis.datasets import Stimulus
+
+
+def test_log_mel_puts_a_tone_in_its_band():
+    t = np.arange(16000) / 16000
+    low = probing.log_mel(np.sin(2 * np.pi * 300 * t))
+    high = probing.log_mel(np.sin(2 * np.pi * 5000 * t))
+    assert low.shape == (49, 40) and low.dtype == np.float32
+    assert low.mean(0).argmax() < 8 < 25 < high.mean(0).argmax()
+    with pytest.raises(ValueError, match="n_frames"):
+        probing.log_mel(np.zeros(1000), n_frames=5)
+
+
+def test_targets_follow_the_timing_tables(tmp_path):
+    import soundfile
+
+    path = tmp_path / "s.wav"
+    soundfile.write(path, np.zeros(16000, np.float32), 16000)
+    words = pd.DataFrame({"word": ["The", "fox,"], "onset": [0.1, 0.5], "offset": [0.4, 0.9]})
+    phones = pd.DataFrame({"phone": ["D", "'@", "f", "0", "ks"],
+                           "onset": [0.1, 0.2, 0.5, 0.6, 0.7],
+                           "offset": [0.2, 0.4, 0.6, 0.7, 0.9]})
+    stim = Stimulus("en", 1, path, words, n_scans=1, tr=2.0, phones=phones)
+    inventory = {"D": 0, "@": 1, "f": 2, "0": 3}  # "ks" unknown: left out
+    out = probing.targets(stim, 49, inventory, Counter({"the": 10, "fox": 1}))
+    times = (np.arange(49) * 320 + 200) / 16000
+    at = {t: int(np.argmin(abs(times - t))) for t in (0.05, 0.12, 0.3, 0.55, 0.8, 0.95)}
+    assert out["phone"][at[0.12]] == 0 and out["phone"][at[0.3]] == 1
+    assert out["phone"][at[0.55]] == 2 and out["phone"][at[0.8]] == -100
+    assert np.isnan(out["word_length"][at[0.05]]) and np.isnan(out["word_onset"][at[0.95]])
+    assert out["word_length"][at[0.3]] == 3 and out["word_length"][at[0.55]] == 3
+    assert out["word_frequency"][at[0.3]] == 1.0 and out["word_frequency"][at[0.8]] == 0.0
+    assert out["word_onset"][at[0.12]] == 1 and out["word_onset"][at[0.3]] == 0
+    assert out["mel"].shape == (49, 40)
+
+
+def test_decoding_finds_the_layer_that_carries_the_targets():
+    rng = np.random.default_rng(0)
+    n = 2000
+    phone = rng.integers(0, 5, n)
+    mel = rng.standard_normal((n, 40))
+    length = rng.integers(1, 9, n).astype(float)
+    informative = np.hstack([np.eye(5)[phone], mel[:, :10], length[:, None]])
+    informative = informative + 0.1 * rng.standard_normal(informative.shape)
+    noise = rng.standard_normal((n, 16))
+    frame_targets = {"phone": phone, "mel": mel, "word_onset": (length > 4).astype(float),
+                     "word_length": length, "word_frequency": rng.standard_normal(n)}
+    test = np.arange(n) >= 1500
+    scores = probing.decode([informative, noise], ~test, test, frame_targets)
+    names = list(probing.TARGETS)
+    assert scores.shape == (2, len(names))
+    assert scores[0, names.index("phone")] > 0.9 > 0.4 > scores[1, names.index("phone")]
+    assert scores[0, names.index("word_length")] > 0.9
+    assert scores[1, names.index("word_length")] < 0.05
+    assert 0.15 < scores[0, names.index("mel")] < 0.35  # 10 of 40 bands are carried
+
+
+@pytest.mark.slow
+def test_probe_scores_the_baseline_and_a_model_then_reuses_them(tiny_world, tiny_model_dir,
+                                                                 monkeypatch):
+    table = probing.probe_models([str(tiny_model_dir)], tiny_world, "en")
+    assert set(table["model"]) == {"log-mel", str(tiny_model_dir)}
+    assert len(table[table.model == "log-mel"]) == len(probing.TARGETS)
+    assert len(table[table.model != "log-mel"]) == 9 * len(probing.TARGETS)
+    baseline = table[(table.model == "log-mel") & (table.target == "mel")]["score"].item()
+    assert baseline > 0.95  # log-mel decodes itself
+    monkeypatch.setattr(probing, "decode", lambda *a: pytest.fail("recomputed"))
+    again = probing.probe_models([str(tiny_model_dir)], tiny_world, "en")
+    pd.testing.assert_frame_equal(table, again)
+    n_sections = len(tiny_world.stimuli["en"])
+    with pytest.raises(ValueError, match=f"held_out={n_sections}"):
+        probing.probe("log-mel", tiny_world, "en", held_out=n_sections)
+    with pytest.raises(ValueError, match="language='de'"):
+        probing.probe("log-mel", tiny_world, "de")
