@@ -156,14 +156,15 @@ def plan(dataset: Dataset, profile: Profile, model_names: Sequence[str] | None =
     ----------
     dataset : e.g. ``load_dataset("paper")`` (every participant of Le Petit Prince)
     profile : encoding settings
-    model_names : registry names, local folders, hub ids, or ``native`` / ``non-native``
-        (resolved per language); default: every model of :data:`analysis.models.REGISTRY`
+    model_names : registry names, local folders, hub ids, or the paper's conditions
+        (:data:`analysis.models.CONDITIONS`, resolved per language through the profile's
+        ``model_family``); default: every condition
     languages : default: every language of ``dataset``
     layers, null, n_components : as in :func:`analysis.pipeline.layer_scores`
 
     Checksums every stimulus and BOLD file once (their digests are the products' identity).
     """
-    model_names = list(models.REGISTRY) if model_names is None else list(model_names)
+    model_names = list(models.CONDITIONS) if model_names is None else list(model_names)
     languages = list(dataset.stimuli) if languages is None else list(languages)
     for language in languages:
         check_choice("language", language, list(dataset.stimuli))
@@ -172,7 +173,8 @@ def plan(dataset: Dataset, profile: Profile, model_names: Sequence[str] | None =
     for language in languages:
         stimuli = tuple(dataset.stimuli[language])
         group = dataset.participants_of(language)
-        resolved = dict.fromkeys(models.resolve_condition(m, language) for m in model_names)
+        resolved = dict.fromkeys(models.resolve_condition(m, language, profile.model_family)
+                                 for m in model_names)
         for model in resolved:
             models.resolve(model)  # a bad name fails here, not in a worker
             job = FeatureJob(model, language, stimuli,

@@ -50,10 +50,10 @@ class ExamplePredictions:
     r_map: np.ndarray
 
 
-def default_layer(model: str, language: str) -> int:
-    """The middle transformer layer of ``model`` (layer 13 of wav2vec 2.0 Base, whose peak
-    the paper's Figure 3B shows)."""
-    config = models.load_config(models.resolve(models.resolve_condition(model, language)).name)
+def default_layer(model: str) -> int:
+    """The middle transformer layer of ``model``, a model name (layer 13 of wav2vec 2.0 Base,
+    whose peak the paper's Figure 3B shows)."""
+    config = models.load_config(models.resolve(model).name)
     n_conv = len(config.conv_dim)
     return n_conv + config.num_hidden_layers // 2
 
@@ -84,7 +84,8 @@ def example_predictions(dataset: Dataset, profile: Profile, model: str, language
     if chosen is None:
         raise ValueError(f"participant={participant!r} did not hear {language!r}; choose one "
                          f"of {', '.join(p.id for p in group)}.")
-    layer = default_layer(model, language) if layer is None else layer
+    model = models.resolve_condition(model, language, profile.model_family)
+    layer = default_layer(model) if layer is None else layer
     designs = pipeline.layer_designs(dataset, model, language)
     if not 0 <= layer < len(designs):
         raise ValueError(f"layer={layer}: {model} has layers 0 to {len(designs) - 1}.")
@@ -94,7 +95,7 @@ def example_predictions(dataset: Dataset, profile: Profile, model: str, language
            "dtype": profile.precision}
     key = {"stage": "predictions", "code": source_digest(encoding, encoding.ridge),
            "regressors": [key_digest(pipeline.regressor_keys(models.fingerprint(
-               models.resolve_condition(model, language)), s)[1]) for s in stimuli],
+               model), s)[1]) for s in stimuli],
            "code_regressors": source_digest(regressors),
            "participant": chosen.digest(), "layer": layer, **fit}
 

@@ -59,23 +59,21 @@ def resolve_conditions(conditions: dict[str, str], language: str,
     conditions : panel label -> condition (``"native"``, ``"non-native"``, ``"random"``...)
         or model name (registry entry, local folder, hub id)
     language : the listeners' (or stimuli's) language, for ``native`` / ``non-native``
-    profile : passed on to :func:`analysis.models.resolve_condition` when it takes one
+    profile : the profile's name; its ``model_family`` maps conditions to models
 
     Raises
     ------
     ValueError
         naming the panel and the condition that does not resolve to a usable model, and why.
     """
-    import inspect
-
     from analysis import models
+    from analysis.config import get_profile
 
-    takes_profile = "profile" in inspect.signature(models.resolve_condition).parameters
+    family = get_profile(profile).model_family if profile else "public"
     out = {}
     for label, condition in conditions.items():
         try:
-            name = (models.resolve_condition(condition, language, profile=profile)
-                    if takes_profile else models.resolve_condition(condition, language))
+            name = models.resolve_condition(condition, language, family)
             models.resolve(name)
             models.load_config(name)  # a hub model unavailable offline fails here, at once
         except (ValueError, OSError, models.ModelUnavailableError) as exc:
