@@ -84,7 +84,9 @@ def test_conditions_resolve_or_fail_naming_the_panel(tiny_model_dir, monkeypatch
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     out = roi_summary.resolve_conditions({"untrained": "random", "mine": str(tiny_model_dir)},
                                          "en", "demo")
-    assert out["untrained"] == "random"
+    assert out == {"untrained": "demo-random", "mine": str(tiny_model_dir)}
+    assert roi_summary.resolve_conditions({"untrained": "random"}, "fr", "lpp") == {
+        "untrained": "random"}
     with pytest.raises(ValueError, match=r"conditions\['x'\]='nope'"):
         roi_summary.resolve_conditions({"x": "nope"}, "en", "demo")
 
@@ -116,4 +118,4 @@ def test_a_hub_model_missing_offline_fails_before_anything_runs(monkeypatch, tmp
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
     with pytest.raises(ValueError, match=r"conditions\['supervised'\].*HF_HUB_OFFLINE"):
-        roi_summary.resolve_conditions({"supervised": "supervised"}, "en", "demo")
+        roi_summary.resolve_conditions({"supervised": "supervised"}, "en", "lpp")
