@@ -30,7 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 SELECTIONS = ("loo", "kfold", "gcv")
-TIE_TOLERANCE = 1e-4  # relative error gap below which float32 errors are recomputed in float64
+TIE_TOLERANCE = 3e-5  # relative error gap under which float64 decides (float32: ~3e-6 seen)
+LOW_RANK_TOLERANCE = 1e-9  # relative, below float32 rounding
 CHUNK = 256  # targets processed together (their arrays stay in cache across penalties)
 
 
@@ -105,6 +106,9 @@ class _Fit:
                           "coef": s2 ** 0.5 / (s2 + a),  # coefficient in the V basis per U^T y
                           "keep2": (a / (s2 + a)) ** 2,
                           "df": shrink.sum(1)}
+        # Low-rank forms over penalties, F = P @ Q (P: (n_alphas, r), Q: (r, k)), exact to
+        # LOW_RANK_TOLERANCE: r products serve every penalty (float32 work only)
+        self.low_rank64 = {name: _low_rank(self.factors64[name]) for name in ("keep", "coef")}
         if leverage:  # 1 / (1 - leverage)^2, the intercept unpenalised: (n_alphas, n)
             lev = shrink @ (self.U64 * self.U64).T + 1.0 / self.n
             self.factors64["weight"] = 1.0 / (1.0 - lev) ** 2
@@ -115,18 +119,54 @@ class _Fit:
         """``U``, ``V`` and the factors in float64 (``double``) or the working dtype."""
         if double not in self._in:
             cast = (lambda x: _cast(x, self.like, double=double))
-            self._in[double] = (cast(self.U64), cast(self.V64),
-                                {k: cast(v) for k, v in self.factors64.items()})
+            factors = {k: cast(v) for k, v in self.factors64.items()}
+            factors.update({"low_" + k: (cast(P), cast(Q))
+                            for k, (P, Q) in self.low_rank64.items()})
+            self._in[double] = (cast(self.U64), cast(self.V64), factors)
         return self._in[double]
 
+    def low_rank(self, name: str, double: bool):
+        """``(P, Q)`` of factor ``name`` in the working dtype when it saves work, else None."""
+        P, _ = self.low_rank64[name]
+        if double or P.shape[1] > 0.75 * P.shape[0]:
+            return None
+        return self.get(double)[2]["low_" + name]
 
-def _loo(fit: _Fit, Yc, A, double: bool):
-    """Leave-one-out squared error summed over samples: (n_alphas, m), for Yc (n, m)."""
+
+def _low_rank(F):
+    """``(P, Q)`` with ``P @ Q`` equal to ``F`` (n_alphas, k) within LOW_RANK_TOLERANCE of its
+    largest singular value; Q has orthonormal rows."""
+    if _is_torch(F):
+        import torch
+
+        W, S, Qt = torch.linalg.svd(F, full_matrices=False)
+    else:
+        W, S, Qt = np.linalg.svd(F, full_matrices=False)
+    r = max(1, int((S > S[0] * LOW_RANK_TOLERANCE).sum())) if len(S) and S[0] > 0 else len(S)
+    return W[:, :r] * S[:r], Qt[:r]
+
+
+def _combine(P, Q, A, M):
+    """``T`` (r, n, m) with ``T[i] = M @ (Q[i][:, None] * A)``, for A (k, m), M (n, k)."""
+    return M @ (Q[:, :, None] * A[None])
+
+
+def _loo(fit: _Fit, Yc, A, double: bool, rows=None):
+    """Leave-one-out squared error summed over samples: (n_alphas, m), for Yc (n, m); with
+    ``rows`` (penalty indices), only those rows are computed (the others are left unset)."""
     U, _, f = fit.get(double)
     R0 = Yc - U @ A  # residual outside the span of the design
     errors = _empty((len(fit.alphas), Yc.shape[1]), Yc)
-    for j in range(len(fit.alphas)):
-        E = U @ (f["keep"][j][:, None] * A)
+    low = None if rows is not None else fit.low_rank("keep", double)
+    if low is not None:
+        P, Q = low
+        T = _combine(P, Q, A, U)
+        T = T.reshape(T.shape[0], -1)
+    for j in range(len(fit.alphas)) if rows is None else rows:
+        if low is None:
+            E = U @ (f["keep"][j][:, None] * A)  # residual = R0 + U diag(keep) A
+        else:
+            E = (P[j] @ T).reshape(R0.shape)
         E += R0
         E *= E
         errors[j] = f["weight"][j] @ E
@@ -145,23 +185,31 @@ def _gcv(fit: _Fit, Yc, A, double: bool):
 class _Inner:
     """Contiguous inner folds of a centred training set, for ``"kfold"``."""
 
-    def __init__(self, Xc, alphas, n_folds: int, like):
+    def __init__(self, Xc, alphas, n_folds: int, like, n_threads: int = 1):
         n = Xc.shape[0]
         if not 2 <= n_folds <= n // 2:
             raise ValueError(f"inner_folds={n_folds} must be between 2 and n_train/2 = "
                              f"{n // 2}.")
         self.bounds = np.linspace(0, n, n_folds + 1).astype(int)
-        self.folds = []
-        for lo, hi in zip(self.bounds[:-1], self.bounds[1:]):
+
+        def one(lo, hi):
             train = np.r_[0:lo, hi:n]
             x_mean = Xc[train].mean(0)
             fit = _Fit(Xc[train] - x_mean, alphas, like, leverage=False)
             Z = (_cast(Xc[lo:hi], fit.U64) - _cast(x_mean, fit.U64)) @ fit.V64
-            self.folds.append((lo, hi, fit, {False: _cast(Z, like), True: _cast(Z, like, True)}))
+            return lo, hi, fit, {False: _cast(Z, like), True: _cast(Z, like, True)}
+
+        pairs = list(zip(self.bounds[:-1], self.bounds[1:]))
+        if n_threads > 1 and not _is_torch(like):  # the decompositions run side by side
+            with ThreadPoolExecutor(n_threads) as pool:
+                self.folds = list(pool.map(lambda b: one(*b), pairs))
+        else:
+            self.folds = [one(lo, hi) for lo, hi in pairs]
         self.n_alphas = len(alphas)
 
-    def errors(self, Yc, double: bool):
-        """Squared validation error summed over inner folds: (n_alphas, m), for Yc (n, m)."""
+    def errors(self, Yc, double: bool, rows=None):
+        """Squared validation error summed over inner folds: (n_alphas, m), for Yc (n, m);
+        with ``rows``, only those penalties' rows are computed."""
         n = Yc.shape[0]
         errors = _empty((self.n_alphas, Yc.shape[1]), Yc)
         errors[:] = 0
@@ -171,8 +219,16 @@ class _Inner:
             Z = Zs[double]
             B = U[:lo].T @ Yc[:lo] + U[lo:].T @ Yc[hi:]  # U's columns sum to 0: no centring
             target = Yc[lo:hi] - (total - Yc[lo:hi].sum(0)) / (n - (hi - lo))  # inner-centred
-            for j in range(self.n_alphas):
-                E = Z @ (f["coef"][j][:, None] * B)
+            low = None if rows is not None else fit.low_rank("coef", double)
+            if low is not None:
+                P, Q = low
+                T = _combine(P, Q, B, Z)
+                T = T.reshape(T.shape[0], -1)
+            for j in range(self.n_alphas) if rows is None else rows:
+                if low is None:
+                    E = Z @ (f["coef"][j][:, None] * B)
+                else:
+                    E = (P[j] @ T).reshape(target.shape)
                 E -= target
                 E *= E
                 errors[j] += E.sum(0)
@@ -180,12 +236,18 @@ class _Inner:
 
 
 def _ties(errors, tolerance: float):
-    """Targets whose best two errors are closer than ``tolerance`` (relative)."""
+    """Near ties: ``(targets, rows)``, the targets whose best two errors are closer than
+    ``tolerance`` (relative), and the penalties that are that close to any of them."""
+    best = errors.min(0)
     if _is_torch(errors):
-        two = errors.topk(2, dim=0, largest=False).values
-        return ((two[1] - two[0]) <= tolerance * two[0].abs()).nonzero().flatten()
-    two = np.partition(errors, 1, axis=0)[:2]
-    return np.flatnonzero(two[1] - two[0] <= tolerance * np.abs(two[0]))
+        near = errors <= best + tolerance * best.abs()
+        targets = (near.sum(0) > 1).nonzero().flatten()
+        rows = near[:, targets].any(1).nonzero().flatten().tolist()
+    else:
+        near = errors <= best + tolerance * np.abs(best)
+        targets = np.flatnonzero(near.sum(0) > 1)
+        rows = np.flatnonzero(near[:, targets].any(1)).tolist()
+    return targets, rows
 
 
 def fit_predict(X_train, Y_train, X_test, alphas: Sequence[float], selection: str = "loo",
@@ -231,19 +293,19 @@ def _fit_predict(X_train, Y_train, X_test, alphas, selection, inner_folds, centr
     y_mean = 0.0 if centred else Y_train.mean(0)
     Yc = Y_train if centred else Y_train - y_mean
     fit = _Fit(X_train - x_mean, alphas, Yc, leverage=selection == "loo")
-    inner = _Inner(X_train - x_mean, alphas, inner_folds, Yc) if selection == "kfold" else None
+    inner = _Inner(X_train - x_mean, alphas, inner_folds, Yc, n_threads) if selection == "kfold" else None
     U, V, f = fit.get(False)
     Zt = _cast(_cast(X_test - x_mean, fit.U64) @ fit.V64, Yc)  # test design in the V basis
     t = Yc.shape[1]
     prediction = _empty((X_test.shape[0], t), Yc)
     double = _is_double(Yc)
 
-    def errors_of(Ycc, Acc, in_double):
+    def errors_of(Ycc, Acc, in_double, rows=None):
         if selection == "loo":
-            return _loo(fit, Ycc, Acc, in_double)
+            return _loo(fit, Ycc, Acc, in_double, rows)
         if selection == "gcv":
             return _gcv(fit, Ycc, Acc, in_double)
-        return inner.errors(Ycc, in_double)
+        return inner.errors(Ycc, in_double, rows)
 
     def run(start):
         cols = slice(start, min(start + chunk, t))
@@ -252,11 +314,12 @@ def _fit_predict(X_train, Y_train, X_test, alphas, selection, inner_folds, centr
         errors = errors_of(Ycc, A, double)
         chosen = errors.argmin(0)
         if not double and errors.shape[0] > 1:  # near ties: decided in float64
-            ties = _ties(errors, TIE_TOLERANCE)
+            ties, rows = _ties(errors, TIE_TOLERANCE)
             if len(ties):
                 Y64 = _cast(Ycc[:, ties], Ycc, double=True)
                 U64 = fit.get(True)[0]
-                chosen[ties] = errors_of(Y64, U64.T @ Y64, True).argmin(0)
+                exact = errors_of(Y64, U64.T @ Y64, True, rows)[rows]
+                chosen[ties] = _cast(rows, chosen)[exact.argmin(0)]
         prediction[:, cols] = Zt @ (f["coef"][chosen].T * A)
         return chosen
 
