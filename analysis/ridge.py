@@ -30,9 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 SELECTIONS = ("loo", "kfold", "gcv")
-TIE_TOLERANCE = 3e-5  # relative error gap under which float64 decides (float32: ~3e-6 seen)
+TIE_TOLERANCE = 1e-6  # relative error gap under which float64 decides (float32 sums: <2e-7 seen)
 LOW_RANK_TOLERANCE = 1e-9  # relative, below float32 rounding
-CHUNK = 256  # targets processed together (their arrays stay in cache across penalties)
+CHUNK = 128  # targets processed together (their arrays stay in cache across penalties)
 
 
 def _is_torch(x) -> bool:
@@ -146,40 +146,55 @@ def _low_rank(F):
     return W[:, :r] * S[:r], Qt[:r]
 
 
-def _combine(P, Q, A, M):
-    """``T`` (r, n, m) with ``T[i] = M @ (Q[i][:, None] * A)``, for A (k, m), M (n, k)."""
-    return M @ (Q[:, :, None] * A[None])
+def _combine(Q, AT, M):
+    """``T`` (r, m, n) with ``T[i] = (AT * Q[i]) @ M.T``, for AT (m, k), M (n, k): one product."""
+    r, (m, k) = Q.shape[0], AT.shape
+    return ((Q[:, None, :] * AT[None]).reshape(r * m, k) @ M.T).reshape(r, m, -1)
 
 
-def _loo(fit: _Fit, Yc, A, double: bool, rows=None):
-    """Leave-one-out squared error summed over samples: (n_alphas, m), for Yc (n, m); with
-    ``rows`` (penalty indices), only those rows are computed (the others are left unset)."""
+def _transposed(x):
+    """``x.T`` as a C-contiguous array."""
+    return x.T.contiguous() if _is_torch(x) else np.ascontiguousarray(x.T)
+
+
+def _loo(fit: _Fit, YT, AT, double: bool, rows=None):
+    """Leave-one-out squared error summed over samples: (n_alphas, m), for the centred
+    targets ``YT`` (m, n) and ``AT = YT @ U`` (m, k); with ``rows`` (penalty indices), only
+    those rows are computed (the others are left at 0)."""
     U, _, f = fit.get(double)
-    R0 = Yc - U @ A  # residual outside the span of the design
-    errors = _empty((len(fit.alphas), Yc.shape[1]), Yc)
+    R0 = YT - AT @ U.T  # residual outside the span of the design: (m, n)
+    errors = _cast(np.zeros((len(fit.alphas), YT.shape[0])), fit.U64)  # float64 sums
+    weight = fit.factors64["weight"]
     low = None if rows is not None else fit.low_rank("keep", double)
     if low is not None:
         P, Q = low
-        T = _combine(P, Q, A, U)
-        T = T.reshape(T.shape[0], -1)
+        T = _combine(Q, AT, U).reshape(Q.shape[0], -1)
     for j in range(len(fit.alphas)) if rows is None else rows:
-        if low is None:
-            E = U @ (f["keep"][j][:, None] * A)  # residual = R0 + U diag(keep) A
+        if low is None:  # residual = R0 + U diag(keep) A
+            E = (f["keep"][j] * AT) @ U.T
         else:
             E = (P[j] @ T).reshape(R0.shape)
         E += R0
         E *= E
-        errors[j] = f["weight"][j] @ E
+        errors[j] = _cast(E, weight) @ weight[j]
     return errors
 
 
-def _gcv(fit: _Fit, Yc, A, double: bool):
+def _gcv(fit: _Fit, YT, AT, double: bool):
     """Generalised cross-validation criterion: (n_alphas, m)."""
-    _, _, f = fit.get(double)
+    f = fit.factors64  # the work per penalty is small: all in float64
+    A = _cast(AT, f["keep2"])
     A2 = A * A
-    outside = (Yc * Yc).sum(0) - A2.sum(0)
-    rss = f["keep2"] @ A2 + outside
+    outside = _sum_squares(YT) - A2.sum(1)
+    rss = f["keep2"] @ A2.T + outside
     return fit.n * rss / ((fit.n - f["df"] - 1.0) ** 2)[:, None]
+
+
+def _sum_squares(E):
+    """Row sums of ``E * E`` accumulated in float64: (m,)."""
+    if _is_torch(E):
+        return (E.double() ** 2).sum(1)
+    return np.einsum("ij,ij->i", E, E, dtype=np.float64)
 
 
 class _Inner:
@@ -207,31 +222,28 @@ class _Inner:
             self.folds = [one(lo, hi) for lo, hi in pairs]
         self.n_alphas = len(alphas)
 
-    def errors(self, Yc, double: bool, rows=None):
-        """Squared validation error summed over inner folds: (n_alphas, m), for Yc (n, m);
-        with ``rows``, only those penalties' rows are computed."""
-        n = Yc.shape[0]
-        errors = _empty((self.n_alphas, Yc.shape[1]), Yc)
-        errors[:] = 0
-        total = Yc.sum(0)
+    def errors(self, YT, double: bool, rows=None):
+        """Squared validation error summed over inner folds: (n_alphas, m), for the targets
+        ``YT`` (m, n); with ``rows``, only those penalties' rows are computed."""
+        n = YT.shape[1]
+        errors = _cast(np.zeros((self.n_alphas, YT.shape[0])), self.folds[0][2].U64)
+        total = YT.sum(1)
         for lo, hi, fit, Zs in self.folds:
             U, _, f = fit.get(double)
             Z = Zs[double]
-            B = U[:lo].T @ Yc[:lo] + U[lo:].T @ Yc[hi:]  # U's columns sum to 0: no centring
-            target = Yc[lo:hi] - (total - Yc[lo:hi].sum(0)) / (n - (hi - lo))  # inner-centred
+            B = YT[:, :lo] @ U[:lo] + YT[:, hi:] @ U[lo:]  # U's columns sum to 0: no centring
+            target = YT[:, lo:hi] - ((total - YT[:, lo:hi].sum(1)) / (n - (hi - lo)))[:, None]
             low = None if rows is not None else fit.low_rank("coef", double)
             if low is not None:
                 P, Q = low
-                T = _combine(P, Q, B, Z)
-                T = T.reshape(T.shape[0], -1)
+                T = _combine(Q, B, Z).reshape(Q.shape[0], -1)
             for j in range(self.n_alphas) if rows is None else rows:
                 if low is None:
-                    E = Z @ (f["coef"][j][:, None] * B)
+                    E = (f["coef"][j] * B) @ Z.T
                 else:
                     E = (P[j] @ T).reshape(target.shape)
                 E -= target
-                E *= E
-                errors[j] += E.sum(0)
+                errors[j] += _sum_squares(E)
         return errors
 
 
@@ -300,27 +312,26 @@ def _fit_predict(X_train, Y_train, X_test, alphas, selection, inner_folds, centr
     prediction = _empty((X_test.shape[0], t), Yc)
     double = _is_double(Yc)
 
-    def errors_of(Ycc, Acc, in_double, rows=None):
+    def errors_of(YT, AT, in_double, rows=None):
         if selection == "loo":
-            return _loo(fit, Ycc, Acc, in_double, rows)
+            return _loo(fit, YT, AT, in_double, rows)
         if selection == "gcv":
-            return _gcv(fit, Ycc, Acc, in_double)
-        return inner.errors(Ycc, in_double, rows)
+            return _gcv(fit, YT, AT, in_double)
+        return inner.errors(YT, in_double, rows)
 
     def run(start):
         cols = slice(start, min(start + chunk, t))
-        Ycc = Yc[:, cols]
-        A = U.T @ Ycc
-        errors = errors_of(Ycc, A, double)
+        YT = _transposed(Yc[:, cols])  # (m, n): each target's samples contiguous
+        AT = YT @ U
+        errors = errors_of(YT, AT, double)
         chosen = errors.argmin(0)
         if not double and errors.shape[0] > 1:  # near ties: decided in float64
             ties, rows = _ties(errors, TIE_TOLERANCE)
             if len(ties):
-                Y64 = _cast(Ycc[:, ties], Ycc, double=True)
-                U64 = fit.get(True)[0]
-                exact = errors_of(Y64, U64.T @ Y64, True, rows)[rows]
+                Y64 = _cast(YT[ties], YT, double=True)
+                exact = errors_of(Y64, Y64 @ fit.get(True)[0], True, rows)[rows]
                 chosen[ties] = _cast(rows, chosen)[exact.argmin(0)]
-        prediction[:, cols] = Zt @ (f["coef"][chosen].T * A)
+        prediction[:, cols] = Zt @ (f["coef"][chosen] * AT).T
         return chosen
 
     starts = range(0, t, chunk)
