@@ -52,10 +52,12 @@ def timed(function, *args, **kwargs):
     return out, seconds, peak
 
 
-def baseline(name: str, make, X, Y, sizes, n_vertices: int, n_folds: int) -> float:
+def baseline(name: str, make, X, Y, sizes, n_vertices: int, n_folds: int):
     """Seconds per layer of a baseline, projected from one outer fold: fitted on 16 vertices
     (its fixed cost) and on each of ``sizes`` vertices (the cost per vertex beyond it, the
-    largest size counting), with the faster of 1 and 2 BLAS threads."""
+    largest size counting), with the faster of 1 and 2 BLAS threads.
+
+    Returns the projected seconds and the model fitted on the largest size."""
     from threadpoolctl import threadpool_limits
 
     best = np.inf
@@ -63,14 +65,33 @@ def baseline(name: str, make, X, Y, sizes, n_vertices: int, n_folds: int) -> flo
         with threadpool_limits(threads):
             timed(make().fit, X, Y[:, :16])  # warm up
             fixed = timed(make().fit, X, Y[:, :16])[1]
-            seconds = [timed(make().fit, X, Y[:, :size])[1] for size in sizes]
+            fits = [timed(make().fit, X, Y[:, :size]) for size in sizes]
+        seconds = [s for _, s, _ in fits]
         per_vertex = max(seconds[-1] - fixed, 0.0) / (sizes[-1] - 16)
         projected = n_folds * (fixed + per_vertex * n_vertices)
         print(f"  {name}, {threads} BLAS thread(s), one fold: 16 vertices {fixed:.1f} s, "
               + ", ".join(f"{v} vertices {s:.1f} s" for v, s in zip(sizes, seconds))
               + f" -> projected {projected:.0f} s per layer", flush=True)
         best = min(best, projected)
-    return best
+    return best, fits[-1][0]
+
+
+def agreement(name, model, mode, layer, Y, size, train, test, args, alphas) -> None:
+    """Largest |r difference| between ``model`` (fitted on the first outer fold) and ours
+    (``cross_val_predict``), on the first ``size`` vertices of that fold's test part."""
+    from analysis.encoding import cross_val_predict, pearson_r
+
+    X = (layer - layer[train].mean(0)) / layer[train].std(0)
+    theirs = pearson_r(np.asarray(model.predict(X[test].astype(np.float32)), dtype=np.float64),
+                       Y[test, :size].astype(np.float64))
+    ours = pearson_r(cross_val_predict(layer, Y[:, :size], n_folds=args.folds, alphas=alphas,
+                                       alpha_selection=mode, dtype=args.dtype)[test],
+                     Y[test, :size].astype(np.float64))
+    gap = np.abs(theirs - ours)
+    planted = gap[: min(size, args.vertices // 2)]
+    print(f"  agreement with {name} on fold 1, {size} vertices ({mode}): max |r difference| "
+          f"{gap.max():.2e} over all, {planted.max():.2e} over planted targets; "
+          f"{(gap > 1e-3).sum()} targets over 1e-3", flush=True)
 
 
 def main() -> None:
@@ -109,7 +130,7 @@ def main() -> None:
         scores, seconds, peak = timed(score_layers, layers, Y, n_folds=args.folds,
                                       alphas=alphas, alpha_selection=mode,
                                       backend=args.backend, dtype=args.dtype,
-                                      n_jobs=args.n_jobs, progress=False)
+                                      n_jobs=args.n_jobs, progress=True)
         ours[mode] = seconds / args.layers
         noise = np.concatenate([scores[0, half:], scores[1:].ravel()])
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
@@ -123,31 +144,37 @@ def main() -> None:
     sizes = sorted(v for v in args.baseline_vertices if 16 < v <= args.vertices)
     if not sizes:
         return
-    train, _ = outer_folds(args.samples, args.folds)[0]
+    train, test = outer_folds(args.samples, args.folds)[0]
     X = (layers[0] - layers[0][train].mean(0)) / layers[0][train].std(0)
     X, Ytrain = X[train].astype(np.float32), Y[train].astype(np.float32)
     warnings.simplefilter("ignore")
     if "loo" in ours or "gcv" in ours:
         from sklearn.linear_model import RidgeCV
 
-        seconds = baseline("scikit-learn RidgeCV (leave-one-out, alpha_per_target)",
+        seconds, model = baseline("scikit-learn RidgeCV (leave-one-out, alpha_per_target)",
                            lambda: RidgeCV(alphas=alphas, alpha_per_target=True), X, Ytrain,
                            sizes, args.vertices, args.folds)
         for mode in ("loo", "gcv"):
             if mode in ours:
                 print(f"scikit-learn {seconds:.0f} s per layer; ours ({mode}) "
                       f"{ours[mode]:.1f} s: {seconds / ours[mode]:.1f}x faster")
+        if "loo" in ours:
+            agreement("scikit-learn", model, "loo", layers[0], Y, sizes[-1], train, test, args,
+                      alphas)
     if "kfold" in ours:
         from himalaya.backend import set_backend
         from himalaya.ridge import RidgeCV as HimalayaRidgeCV
         from sklearn.model_selection import KFold
 
         set_backend("numpy")
-        seconds = baseline("himalaya RidgeCV (5 contiguous folds)",
-                           lambda: HimalayaRidgeCV(alphas=alphas, cv=KFold(5)), X, Ytrain,
+        seconds, model = baseline("himalaya RidgeCV (5 contiguous folds)",
+                           lambda: HimalayaRidgeCV(alphas=alphas, cv=KFold(5),
+                                                   fit_intercept=True), X, Ytrain,
                            sizes, args.vertices, args.folds)
         print(f"himalaya {seconds:.0f} s per layer; ours (kfold) {ours['kfold']:.1f} s: "
               f"{seconds / ours['kfold']:.1f}x faster")
+        agreement("himalaya", model, "kfold", layers[0], Y, sizes[-1], train, test, args,
+                  alphas)
 
 
 if __name__ == "__main__":
