@@ -305,7 +305,8 @@ def _fit_predict(X_train, Y_train, X_test, alphas, selection, inner_folds, centr
     y_mean = 0.0 if centred else Y_train.mean(0)
     Yc = Y_train if centred else Y_train - y_mean
     fit = _Fit(X_train - x_mean, alphas, Yc, leverage=selection == "loo")
-    inner = _Inner(X_train - x_mean, alphas, inner_folds, Yc, n_threads) if selection == "kfold" else None
+    inner = (_Inner(X_train - x_mean, alphas, inner_folds, Yc, n_threads)
+             if selection == "kfold" else None)
     U, V, f = fit.get(False)
     Zt = _cast(_cast(X_test - x_mean, fit.U64) @ fit.V64, Yc)  # test design in the V basis
     t = Yc.shape[1]

@@ -134,7 +134,8 @@ def main() -> None:
         ours[mode] = seconds / args.layers
         noise = np.concatenate([scores[0, half:], scores[1:].ravel()])
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-        print(f"{mode:6s} all {args.layers} layers {seconds:8.1f} s   per layer {ours[mode]:6.1f} s"
+        print(f"{mode:6s} all {args.layers} layers {seconds:8.1f} s   per layer "
+              f"{ours[mode]:6.1f} s"
               f"   peak traced {peak:5.2f} GiB (process max RSS so far {rss:5.2f} GiB)")
         print(f"       mean r: planted targets of layer 0 {np.nanmean(scores[0, :half]):.4f};"
               f" pure noise ({noise.size} layer-targets) {np.nanmean(noise):+.5f} "

@@ -178,7 +178,8 @@ def test_cross_val_predict_gives_brain_score_per_fold(selection):
     valid, scalings = target_scaling(Y, 4)
     per_fold = []
     for (train, test), (center, scale) in zip(outer_folds(len(Y), 4), scalings):
-        per_fold.append(pearson_r(prediction[test][:, valid], (Y[test][:, valid] - center) / scale))
+        scaled = (Y[test][:, valid] - center) / scale
+        per_fold.append(pearson_r(prediction[test][:, valid], scaled))
     np.testing.assert_allclose(np.mean(per_fold, axis=0), brain_score(X, Y, **options)[valid],
                                atol=1e-6)
 
