@@ -15,10 +15,13 @@ penalty of each target is chosen on the training set only, by
 Speed: the decompositions are computed in float64 (they are small: features x features);
 the work that grows with the number of targets runs in the caller's dtype, on chunks of
 targets small enough to stay in cache while every penalty is evaluated on them, the chunks
-shared out over ``n_threads`` threads (one BLAS thread each). In float32, a target whose two
-best penalties are closer than float32 rounding could decide (relative gap under
-``TIE_TOLERANCE``) has its errors recomputed in float64, so float32 picks the same penalties
-as float64.
+shared out over ``n_threads`` threads (one BLAS thread each). In float32, the per-penalty
+factors (``a / (s^2 + a)`` for ``"loo"``, ``s / (s^2 + a)`` for ``"kfold"``) are applied
+through their low-rank form over penalties (about 12 terms serve 20 penalties, exact to
+``LOW_RANK_TOLERANCE``), squared errors are summed in float64, and a target whose best two
+penalties are closer than float32 rounding could decide (relative gap under
+``TIE_TOLERANCE``) has the penalties in question recomputed in float64, so float32 picks the
+same penalties as float64.
 
 Arrays may be numpy arrays or torch tensors (CPU or CUDA); everything stays on their device.
 """
@@ -114,6 +117,7 @@ class _Fit:
             self.factors64["weight"] = 1.0 / (1.0 - lev) ** 2
         self.like = like
         self._in = {}
+        self.get(False), self.get(True)  # before any thread reads them
 
     def get(self, double: bool):
         """``U``, ``V`` and the factors in float64 (``double``) or the working dtype."""
