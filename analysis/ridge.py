@@ -8,7 +8,7 @@ penalty of each target is chosen on the training set only, by
 - ``"loo"``: exact leave-one-out error, as scikit-learn's ``RidgeCV`` computes it (efficient
   form: residual / (1 - leverage), the intercept unpenalised);
 - ``"kfold"``: contiguous inner K-fold over time, as himalaya's ``RidgeCV`` does (each inner
-  training part centred, squared error summed over inner folds);
+  training part centred, mean squared error of each inner fold summed over folds);
 - ``"gcv"``: generalised cross-validation, ``n * RSS / (n - df - 1)^2``, the fast approximation
   (no per-sample leverage).
 
@@ -209,7 +209,9 @@ class _Inner:
         if not 2 <= n_folds <= n // 2:
             raise ValueError(f"inner_folds={n_folds} must be between 2 and n_train/2 = "
                              f"{n // 2}.")
-        self.bounds = np.linspace(0, n, n_folds + 1).astype(int)
+        sizes = np.full(n_folds, n // n_folds)
+        sizes[: n % n_folds] += 1  # as scikit-learn's KFold, which himalaya takes
+        self.bounds = np.r_[0, np.cumsum(sizes)]
 
         def one(lo, hi):
             train = np.r_[0:lo, hi:n]
@@ -227,7 +229,7 @@ class _Inner:
         self.n_alphas = len(alphas)
 
     def errors(self, YT, double: bool, rows=None):
-        """Squared validation error summed over inner folds: (n_alphas, m), for the targets
+        """Mean squared validation error summed over inner folds: (n_alphas, m), for the targets
         ``YT`` (m, n); with ``rows``, only those penalties' rows are computed."""
         n = YT.shape[1]
         errors = _cast(np.zeros((self.n_alphas, YT.shape[0])), self.folds[0][2].U64)
@@ -247,7 +249,7 @@ class _Inner:
                 else:
                     E = (P[j] @ T).reshape(target.shape)
                 E -= target
-                errors[j] += _sum_squares(E)
+                errors[j] += _sum_squares(E) / (hi - lo)  # mean over the fold, as himalaya
         return errors
 
 

@@ -57,7 +57,7 @@ def baseline(name: str, make, X, Y, sizes, n_vertices: int, n_folds: int):
     (its fixed cost) and on each of ``sizes`` vertices (the cost per vertex beyond it, the
     largest size counting), with the faster of 1 and 2 BLAS threads.
 
-    Returns the projected seconds and the model fitted on the largest size."""
+    Returns the projected seconds and the model fitted (float32) on the largest size."""
     from threadpoolctl import threadpool_limits
 
     best = np.inf
@@ -76,14 +76,16 @@ def baseline(name: str, make, X, Y, sizes, n_vertices: int, n_folds: int):
     return best, fits[-1][0]
 
 
-def agreement(name, model, mode, layer, Y, size, train, test, args, alphas) -> None:
-    """Largest |r difference| between ``model`` (fitted on the first outer fold) and ours
-    (``cross_val_predict``), on the first ``size`` vertices of that fold's test part."""
+def agreement(name, make, mode, layer, Y, size, train, test, args, alphas) -> None:
+    """Largest |r difference| between the baseline ``make()`` fitted in float64 on the first
+    outer fold and ours (``cross_val_predict``, float32 or not), on the first ``size``
+    vertices of that fold's test part."""
     from analysis.encoding import cross_val_predict, pearson_r
 
     X = (layer - layer[train].mean(0)) / layer[train].std(0)
-    theirs = pearson_r(np.asarray(model.predict(X[test].astype(np.float32)), dtype=np.float64),
-                       Y[test, :size].astype(np.float64))
+    X, Y64 = X.astype(np.float64), Y[:, :size].astype(np.float64)
+    model = make().fit(X[train], Y64[train])
+    theirs = pearson_r(np.asarray(model.predict(X[test]), dtype=np.float64), Y64[test])
     ours = pearson_r(cross_val_predict(layer, Y[:, :size], n_folds=args.folds, alphas=alphas,
                                        alpha_selection=mode, dtype=args.dtype)[test],
                      Y[test, :size].astype(np.float64))
@@ -124,59 +126,60 @@ def main() -> None:
     print(f"size: {args.samples} scans x {args.features} features -> {args.vertices} vertices, "
           f"{args.layers} layers, {args.folds} outer folds, {args.alphas} alphas "
           f"logspace(1, 8)", flush=True)
-    half = args.vertices // 2
-    ours = {}
-    for mode in args.modes:
-        scores, seconds, peak = timed(score_layers, layers, Y, n_folds=args.folds,
-                                      alphas=alphas, alpha_selection=mode,
-                                      backend=args.backend, dtype=args.dtype,
-                                      n_jobs=args.n_jobs, progress=True)
-        ours[mode] = seconds / args.layers
-        noise = np.concatenate([scores[0, half:], scores[1:].ravel()])
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-        print(f"{mode:6s} all {args.layers} layers {seconds:8.1f} s   per layer "
-              f"{ours[mode]:6.1f} s"
-              f"   peak traced {peak:5.2f} GiB (process max RSS so far {rss:5.2f} GiB)")
-        print(f"       mean r: planted targets of layer 0 {np.nanmean(scores[0, :half]):.4f};"
-              f" pure noise ({noise.size} layer-targets) {np.nanmean(noise):+.5f} "
-              f"({'within' if abs(np.nanmean(noise)) <= 0.005 else 'OUTSIDE'} +-0.005)",
-              flush=True)
-
+    # the baselines first (shorter), so that an interrupted run still has them
+    baselines = {}
     sizes = sorted(v for v in args.baseline_vertices if 16 < v <= args.vertices)
-    if not sizes:
-        return
     train, test = outer_folds(args.samples, args.folds)[0]
     X = (layers[0] - layers[0][train].mean(0)) / layers[0][train].std(0)
     X, Ytrain = X[train].astype(np.float32), Y[train].astype(np.float32)
     warnings.simplefilter("ignore")
-    if "loo" in ours or "gcv" in ours:
+    if sizes and {"loo", "gcv"} & set(args.modes):
         from sklearn.linear_model import RidgeCV
 
-        seconds, model = baseline("scikit-learn RidgeCV (leave-one-out, alpha_per_target)",
-                           lambda: RidgeCV(alphas=alphas, alpha_per_target=True), X, Ytrain,
-                           sizes, args.vertices, args.folds)
-        for mode in ("loo", "gcv"):
-            if mode in ours:
-                print(f"scikit-learn {seconds:.0f} s per layer; ours ({mode}) "
-                      f"{ours[mode]:.1f} s: {seconds / ours[mode]:.1f}x faster")
-        if "loo" in ours:
-            agreement("scikit-learn", model, "loo", layers[0], Y, sizes[-1], train, test, args,
+        def make():
+            return RidgeCV(alphas=alphas, alpha_per_target=True)
+
+        seconds, _ = baseline("scikit-learn RidgeCV (leave-one-out, alpha_per_target)", make,
+                              X, Ytrain, sizes, args.vertices, args.folds)
+        baselines["loo"] = baselines["gcv"] = ("scikit-learn", seconds)
+        if "loo" in args.modes:
+            agreement("scikit-learn", make, "loo", layers[0], Y, sizes[-1], train, test, args,
                       alphas)
-    if "kfold" in ours:
+    if sizes and "kfold" in args.modes:
         from himalaya.backend import set_backend
         from himalaya.ridge import RidgeCV as HimalayaRidgeCV
         from sklearn.model_selection import KFold
 
         set_backend("numpy")
-        seconds, model = baseline("himalaya RidgeCV (5 contiguous folds)",
-                           lambda: HimalayaRidgeCV(alphas=alphas, cv=KFold(5),
-                                                   fit_intercept=True), X, Ytrain,
-                           sizes, args.vertices, args.folds)
-        print(f"himalaya {seconds:.0f} s per layer; ours (kfold) {ours['kfold']:.1f} s: "
-              f"{seconds / ours['kfold']:.1f}x faster")
-        agreement("himalaya", model, "kfold", layers[0], Y, sizes[-1], train, test, args,
+        def make():
+            return HimalayaRidgeCV(alphas=alphas, cv=KFold(5), fit_intercept=True)
+
+        seconds, _ = baseline("himalaya RidgeCV (5 contiguous folds)", make, X, Ytrain, sizes,
+                              args.vertices, args.folds)
+        baselines["kfold"] = ("himalaya", seconds)
+        agreement("himalaya", make, "kfold", layers[0], Y, sizes[-1], train, test, args,
                   alphas)
 
+    half = args.vertices // 2
+    for mode in args.modes:
+        scores, seconds, peak = timed(score_layers, layers, Y, n_folds=args.folds,
+                                      alphas=alphas, alpha_selection=mode,
+                                      backend=args.backend, dtype=args.dtype,
+                                      n_jobs=args.n_jobs, progress=True)
+        per_layer = seconds / args.layers
+        noise = np.concatenate([scores[0, half:], scores[1:].ravel()])
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+        print(f"{mode:6s} all {args.layers} layers {seconds:8.1f} s   per layer "
+              f"{per_layer:6.1f} s"
+              f"   peak traced {peak:5.2f} GiB (process max RSS so far {rss:5.2f} GiB)")
+        print(f"       mean r: planted targets of layer 0 {np.nanmean(scores[0, :half]):.4f};"
+              f" pure noise ({noise.size} layer-targets) {np.nanmean(noise):+.5f} "
+              f"({'within' if abs(np.nanmean(noise)) <= 0.005 else 'OUTSIDE'} +-0.005)",
+              flush=True)
+        if mode in baselines:
+            name, base = baselines[mode]
+            print(f"       {name} {base:.0f} s per layer; ours ({mode}) {per_layer:.1f} s: "
+                  f"{base / per_layer:.1f}x faster", flush=True)
 
 if __name__ == "__main__":
     main()
