@@ -8,17 +8,20 @@ penalty of each target is chosen on the training set only, by
 - ``"loo"``: exact leave-one-out error, as scikit-learn's ``RidgeCV`` computes it (efficient
   form: residual / (1 - leverage), the intercept unpenalised);
 - ``"kfold"``: contiguous inner K-fold over time, as himalaya's ``RidgeCV`` does (each inner
-  training part centred, squared error summed over inner folds);
+  training part centred, mean squared error of each inner fold summed over folds);
 - ``"gcv"``: generalised cross-validation, ``n * RSS / (n - df - 1)^2``, the fast approximation
   (no per-sample leverage).
 
 Speed: the decompositions are computed in float64 (they are small: features x features);
 the work that grows with the number of targets runs in the caller's dtype, on chunks of
 targets small enough to stay in cache while every penalty is evaluated on them, the chunks
-shared out over ``n_threads`` threads (one BLAS thread each). In float32, a target whose two
-best penalties are closer than float32 rounding could decide (relative gap under
-``TIE_TOLERANCE``) has its errors recomputed in float64, so float32 picks the same penalties
-as float64.
+shared out over ``n_threads`` threads (one BLAS thread each). In float32, the per-penalty
+factors (``a / (s^2 + a)`` for ``"loo"``, ``s / (s^2 + a)`` for ``"kfold"``) are applied
+through their low-rank form over penalties (about 12 terms serve 20 penalties, exact to
+``LOW_RANK_TOLERANCE``), squared errors are summed in float64, and a target whose best two
+penalties are closer than float32 rounding could decide (relative gap under
+``TIE_TOLERANCE``) has the penalties in question recomputed in float64, so float32 picks the
+same penalties as float64.
 
 Arrays may be numpy arrays or torch tensors (CPU or CUDA); everything stays on their device.
 """
@@ -30,8 +33,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 SELECTIONS = ("loo", "kfold", "gcv")
-TIE_TOLERANCE = 1e-4  # relative error gap below which float32 errors are recomputed in float64
-CHUNK = 256  # targets processed together (their arrays stay in cache across penalties)
+TIE_TOLERANCE = 1e-6  # relative error gap under which float64 decides (float32 sums: <2e-7 seen)
+LOW_RANK_TOLERANCE = 1e-9  # relative, below float32 rounding
+CHUNK = 128  # targets processed together (their arrays stay in cache across penalties)
 
 
 def _is_torch(x) -> bool:
@@ -105,87 +109,163 @@ class _Fit:
                           "coef": s2 ** 0.5 / (s2 + a),  # coefficient in the V basis per U^T y
                           "keep2": (a / (s2 + a)) ** 2,
                           "df": shrink.sum(1)}
+        # Low-rank forms over penalties, F = P @ Q (P: (n_alphas, r), Q: (r, k)), exact to
+        # LOW_RANK_TOLERANCE: r products serve every penalty (float32 work only)
+        self.low_rank64 = {name: _low_rank(self.factors64[name]) for name in ("keep", "coef")}
         if leverage:  # 1 / (1 - leverage)^2, the intercept unpenalised: (n_alphas, n)
             lev = shrink @ (self.U64 * self.U64).T + 1.0 / self.n
             self.factors64["weight"] = 1.0 / (1.0 - lev) ** 2
         self.like = like
         self._in = {}
+        self.get(False), self.get(True)  # before any thread reads them
 
     def get(self, double: bool):
         """``U``, ``V`` and the factors in float64 (``double``) or the working dtype."""
         if double not in self._in:
             cast = (lambda x: _cast(x, self.like, double=double))
-            self._in[double] = (cast(self.U64), cast(self.V64),
-                                {k: cast(v) for k, v in self.factors64.items()})
+            factors = {k: cast(v) for k, v in self.factors64.items()}
+            factors.update({"low_" + k: (cast(P), cast(Q))
+                            for k, (P, Q) in self.low_rank64.items()})
+            self._in[double] = (cast(self.U64), cast(self.V64), factors)
         return self._in[double]
 
+    def low_rank(self, name: str, double: bool):
+        """``(P, Q)`` of factor ``name`` in the working dtype when it saves work, else None."""
+        P, _ = self.low_rank64[name]
+        if double or P.shape[1] > 0.75 * P.shape[0]:
+            return None
+        return self.get(double)[2]["low_" + name]
 
-def _loo(fit: _Fit, Yc, A, double: bool):
-    """Leave-one-out squared error summed over samples: (n_alphas, m), for Yc (n, m)."""
+
+def _low_rank(F):
+    """``(P, Q)`` with ``P @ Q`` equal to ``F`` (n_alphas, k) within LOW_RANK_TOLERANCE of its
+    largest singular value; Q has orthonormal rows."""
+    if _is_torch(F):
+        import torch
+
+        W, S, Qt = torch.linalg.svd(F, full_matrices=False)
+    else:
+        W, S, Qt = np.linalg.svd(F, full_matrices=False)
+    r = max(1, int((S > S[0] * LOW_RANK_TOLERANCE).sum())) if len(S) and S[0] > 0 else len(S)
+    return W[:, :r] * S[:r], Qt[:r]
+
+
+def _combine(Q, AT, M):
+    """``T`` (r, m, n) with ``T[i] = (AT * Q[i]) @ M.T``, for AT (m, k), M (n, k): one product."""
+    r, (m, k) = Q.shape[0], AT.shape
+    return ((Q[:, None, :] * AT[None]).reshape(r * m, k) @ M.T).reshape(r, m, -1)
+
+
+def _transposed(x):
+    """``x.T`` as a C-contiguous array."""
+    return x.T.contiguous() if _is_torch(x) else np.ascontiguousarray(x.T)
+
+
+def _loo(fit: _Fit, YT, AT, double: bool, rows=None):
+    """Leave-one-out squared error summed over samples: (n_alphas, m), for the centred
+    targets ``YT`` (m, n) and ``AT = YT @ U`` (m, k); with ``rows`` (penalty indices), only
+    those rows are computed (the others are left at 0)."""
     U, _, f = fit.get(double)
-    R0 = Yc - U @ A  # residual outside the span of the design
-    errors = _empty((len(fit.alphas), Yc.shape[1]), Yc)
-    for j in range(len(fit.alphas)):
-        E = U @ (f["keep"][j][:, None] * A)
+    R0 = YT - AT @ U.T  # residual outside the span of the design: (m, n)
+    errors = _cast(np.zeros((len(fit.alphas), YT.shape[0])), fit.U64)  # float64 sums
+    weight = fit.factors64["weight"]
+    low = None if rows is not None else fit.low_rank("keep", double)
+    if low is not None:
+        P, Q = low
+        T = _combine(Q, AT, U).reshape(Q.shape[0], -1)
+    for j in range(len(fit.alphas)) if rows is None else rows:
+        if low is None:  # residual = R0 + U diag(keep) A
+            E = (f["keep"][j] * AT) @ U.T
+        else:
+            E = (P[j] @ T).reshape(R0.shape)
         E += R0
         E *= E
-        errors[j] = f["weight"][j] @ E
+        errors[j] = _cast(E, weight) @ weight[j]
     return errors
 
 
-def _gcv(fit: _Fit, Yc, A, double: bool):
+def _gcv(fit: _Fit, YT, AT, double: bool):
     """Generalised cross-validation criterion: (n_alphas, m)."""
-    _, _, f = fit.get(double)
+    f = fit.factors64  # the work per penalty is small: all in float64
+    A = _cast(AT, f["keep2"])
     A2 = A * A
-    outside = (Yc * Yc).sum(0) - A2.sum(0)
-    rss = f["keep2"] @ A2 + outside
+    outside = _sum_squares(YT) - A2.sum(1)
+    rss = f["keep2"] @ A2.T + outside
     return fit.n * rss / ((fit.n - f["df"] - 1.0) ** 2)[:, None]
+
+
+def _sum_squares(E):
+    """Row sums of ``E * E`` accumulated in float64: (m,)."""
+    if _is_torch(E):
+        return (E.double() ** 2).sum(1)
+    return np.einsum("ij,ij->i", E, E, dtype=np.float64)
 
 
 class _Inner:
     """Contiguous inner folds of a centred training set, for ``"kfold"``."""
 
-    def __init__(self, Xc, alphas, n_folds: int, like):
+    def __init__(self, Xc, alphas, n_folds: int, like, n_threads: int = 1):
         n = Xc.shape[0]
         if not 2 <= n_folds <= n // 2:
             raise ValueError(f"inner_folds={n_folds} must be between 2 and n_train/2 = "
                              f"{n // 2}.")
-        self.bounds = np.linspace(0, n, n_folds + 1).astype(int)
-        self.folds = []
-        for lo, hi in zip(self.bounds[:-1], self.bounds[1:]):
+        sizes = np.full(n_folds, n // n_folds)
+        sizes[: n % n_folds] += 1  # as scikit-learn's KFold, which himalaya takes
+        self.bounds = np.r_[0, np.cumsum(sizes)]
+
+        def one(lo, hi):
             train = np.r_[0:lo, hi:n]
             x_mean = Xc[train].mean(0)
             fit = _Fit(Xc[train] - x_mean, alphas, like, leverage=False)
             Z = (_cast(Xc[lo:hi], fit.U64) - _cast(x_mean, fit.U64)) @ fit.V64
-            self.folds.append((lo, hi, fit, {False: _cast(Z, like), True: _cast(Z, like, True)}))
+            return lo, hi, fit, {False: _cast(Z, like), True: _cast(Z, like, True)}
+
+        pairs = list(zip(self.bounds[:-1], self.bounds[1:]))
+        if n_threads > 1 and not _is_torch(like):  # the decompositions run side by side
+            with ThreadPoolExecutor(n_threads) as pool:
+                self.folds = list(pool.map(lambda b: one(*b), pairs))
+        else:
+            self.folds = [one(lo, hi) for lo, hi in pairs]
         self.n_alphas = len(alphas)
 
-    def errors(self, Yc, double: bool):
-        """Squared validation error summed over inner folds: (n_alphas, m), for Yc (n, m)."""
-        n = Yc.shape[0]
-        errors = _empty((self.n_alphas, Yc.shape[1]), Yc)
-        errors[:] = 0
-        total = Yc.sum(0)
+    def errors(self, YT, double: bool, rows=None):
+        """Mean squared validation error summed over inner folds: (n_alphas, m), for the targets
+        ``YT`` (m, n); with ``rows``, only those penalties' rows are computed."""
+        n = YT.shape[1]
+        errors = _cast(np.zeros((self.n_alphas, YT.shape[0])), self.folds[0][2].U64)
+        total = YT.sum(1)
         for lo, hi, fit, Zs in self.folds:
             U, _, f = fit.get(double)
             Z = Zs[double]
-            B = U[:lo].T @ Yc[:lo] + U[lo:].T @ Yc[hi:]  # U's columns sum to 0: no centring
-            target = Yc[lo:hi] - (total - Yc[lo:hi].sum(0)) / (n - (hi - lo))  # inner-centred
-            for j in range(self.n_alphas):
-                E = Z @ (f["coef"][j][:, None] * B)
+            B = YT[:, :lo] @ U[:lo] + YT[:, hi:] @ U[lo:]  # U's columns sum to 0: no centring
+            target = YT[:, lo:hi] - ((total - YT[:, lo:hi].sum(1)) / (n - (hi - lo)))[:, None]
+            low = None if rows is not None else fit.low_rank("coef", double)
+            if low is not None:
+                P, Q = low
+                T = _combine(Q, B, Z).reshape(Q.shape[0], -1)
+            for j in range(self.n_alphas) if rows is None else rows:
+                if low is None:
+                    E = (f["coef"][j] * B) @ Z.T
+                else:
+                    E = (P[j] @ T).reshape(target.shape)
                 E -= target
-                E *= E
-                errors[j] += E.sum(0)
+                errors[j] += _sum_squares(E) / (hi - lo)  # mean over the fold, as himalaya
         return errors
 
 
 def _ties(errors, tolerance: float):
-    """Targets whose best two errors are closer than ``tolerance`` (relative)."""
+    """Near ties: ``(targets, rows)``, the targets whose best two errors are closer than
+    ``tolerance`` (relative), and the penalties that are that close to any of them."""
+    best = errors.min(0)
     if _is_torch(errors):
-        two = errors.topk(2, dim=0, largest=False).values
-        return ((two[1] - two[0]) <= tolerance * two[0].abs()).nonzero().flatten()
-    two = np.partition(errors, 1, axis=0)[:2]
-    return np.flatnonzero(two[1] - two[0] <= tolerance * np.abs(two[0]))
+        near = errors <= best + tolerance * best.abs()
+        targets = (near.sum(0) > 1).nonzero().flatten()
+        rows = near[:, targets].any(1).nonzero().flatten().tolist()
+    else:
+        near = errors <= best + tolerance * np.abs(best)
+        targets = np.flatnonzero(near.sum(0) > 1)
+        rows = np.flatnonzero(near[:, targets].any(1)).tolist()
+    return targets, rows
 
 
 def fit_predict(X_train, Y_train, X_test, alphas: Sequence[float], selection: str = "loo",
@@ -231,33 +311,34 @@ def _fit_predict(X_train, Y_train, X_test, alphas, selection, inner_folds, centr
     y_mean = 0.0 if centred else Y_train.mean(0)
     Yc = Y_train if centred else Y_train - y_mean
     fit = _Fit(X_train - x_mean, alphas, Yc, leverage=selection == "loo")
-    inner = _Inner(X_train - x_mean, alphas, inner_folds, Yc) if selection == "kfold" else None
+    inner = (_Inner(X_train - x_mean, alphas, inner_folds, Yc, n_threads)
+             if selection == "kfold" else None)
     U, V, f = fit.get(False)
     Zt = _cast(_cast(X_test - x_mean, fit.U64) @ fit.V64, Yc)  # test design in the V basis
     t = Yc.shape[1]
     prediction = _empty((X_test.shape[0], t), Yc)
     double = _is_double(Yc)
 
-    def errors_of(Ycc, Acc, in_double):
+    def errors_of(YT, AT, in_double, rows=None):
         if selection == "loo":
-            return _loo(fit, Ycc, Acc, in_double)
+            return _loo(fit, YT, AT, in_double, rows)
         if selection == "gcv":
-            return _gcv(fit, Ycc, Acc, in_double)
-        return inner.errors(Ycc, in_double)
+            return _gcv(fit, YT, AT, in_double)
+        return inner.errors(YT, in_double, rows)
 
     def run(start):
         cols = slice(start, min(start + chunk, t))
-        Ycc = Yc[:, cols]
-        A = U.T @ Ycc
-        errors = errors_of(Ycc, A, double)
+        YT = _transposed(Yc[:, cols])  # (m, n): each target's samples contiguous
+        AT = YT @ U
+        errors = errors_of(YT, AT, double)
         chosen = errors.argmin(0)
         if not double and errors.shape[0] > 1:  # near ties: decided in float64
-            ties = _ties(errors, TIE_TOLERANCE)
+            ties, rows = _ties(errors, TIE_TOLERANCE)
             if len(ties):
-                Y64 = _cast(Ycc[:, ties], Ycc, double=True)
-                U64 = fit.get(True)[0]
-                chosen[ties] = errors_of(Y64, U64.T @ Y64, True).argmin(0)
-        prediction[:, cols] = Zt @ (f["coef"][chosen].T * A)
+                Y64 = _cast(YT[ties], YT, double=True)
+                exact = errors_of(Y64, Y64 @ fit.get(True)[0], True, rows)[rows]
+                chosen[ties] = _cast(rows, chosen)[exact.argmin(0)]
+        prediction[:, cols] = Zt @ (f["coef"][chosen] * AT).T
         return chosen
 
     starts = range(0, t, chunk)

@@ -89,7 +89,8 @@ def test_loo_matches_scikit_learn_ridgecv_on_every_target():
     np.testing.assert_allclose(ours, np.mean(folds, axis=0), atol=1e-3)
 
 
-def test_kfold_matches_himalaya_ridgecv_with_the_same_inner_folds():
+@pytest.mark.parametrize("inner", [4, 7])  # 7 does not divide 240: unequal inner folds
+def test_kfold_matches_himalaya_ridgecv_with_the_same_inner_folds(inner):
     from himalaya.backend import set_backend
     from himalaya.ridge import RidgeCV
     from sklearn.model_selection import KFold
@@ -98,12 +99,13 @@ def test_kfold_matches_himalaya_ridgecv_with_the_same_inner_folds():
     set_backend("numpy")
     X, Y = autocorrelated(seed=1)
     alphas = np.logspace(-1, 4, 12)
-    ours = brain_score(X, Y, n_folds=5, alphas=alphas, alpha_selection="kfold", inner_folds=4)
+    ours = brain_score(X, Y, n_folds=5, alphas=alphas, alpha_selection="kfold",
+                       inner_folds=inner)
     folds = []
     for train, test in KFold(5).split(X):
         sx = StandardScaler().fit(X[train])
         sy = RobustScaler().fit(Y[train])
-        model = RidgeCV(alphas=alphas, cv=KFold(4), fit_intercept=True)
+        model = RidgeCV(alphas=alphas, cv=KFold(inner), fit_intercept=True)
         model.fit(sx.transform(X[train]), sy.transform(Y[train]))
         prediction = np.asarray(model.predict(sx.transform(X[test])))
         folds.append(pearson_r(prediction, sy.transform(Y[test])))
@@ -178,7 +180,8 @@ def test_cross_val_predict_gives_brain_score_per_fold(selection):
     valid, scalings = target_scaling(Y, 4)
     per_fold = []
     for (train, test), (center, scale) in zip(outer_folds(len(Y), 4), scalings):
-        per_fold.append(pearson_r(prediction[test][:, valid], (Y[test][:, valid] - center) / scale))
+        scaled = (Y[test][:, valid] - center) / scale
+        per_fold.append(pearson_r(prediction[test][:, valid], scaled))
     np.testing.assert_allclose(np.mean(per_fold, axis=0), brain_score(X, Y, **options)[valid],
                                atol=1e-6)
 
