@@ -26,16 +26,20 @@ def tiny_config(**overrides):
     return Wav2Vec2Config(**settings)
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory):
-    """A tiny wav2vec 2.0 saved to a folder, as a reader's own model would be."""
+def save_tiny_model(folder, seed: int = 0):
+    """A tiny wav2vec 2.0 initialised with ``seed``, saved to ``folder``; returns ``folder``."""
     import torch
     from transformers import Wav2Vec2Model
 
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny-model")
+    torch.manual_seed(seed)
     Wav2Vec2Model(tiny_config()).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny wav2vec 2.0 saved to a folder, as a reader's own model would be."""
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-model"))
 
 
 @pytest.fixture(scope="session")

@@ -17,17 +17,10 @@ QUICK = {"n_participants": 2, "sections": [1], "n_folds": 2, "inner_folds": 2,
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
     """Four tiny wav2vec 2.0 models, each with its own weights."""
-    import torch
-    from transformers import Wav2Vec2Model
+    from conftest import save_tiny_model
 
-    from conftest import tiny_config
-
-    folders = {}
-    for seed, label in enumerate(["native", "non-native", "non-speech", "random"]):
-        torch.manual_seed(seed)
-        folders[label] = tmp_path_factory.mktemp(f"tiny-{label}")
-        Wav2Vec2Model(tiny_config()).save_pretrained(folders[label])
-    return {label: str(path) for label, path in folders.items()}
+    return {label: str(save_tiny_model(tmp_path_factory.mktemp(f"tiny-{label}"), seed))
+            for seed, label in enumerate(["native", "non-native", "non-speech", "random"])}
 
 
 def run(name, tmp_path, parameters):

@@ -67,14 +67,9 @@ def test_bad_settings_are_refused(tmp_path):
 @pytest.fixture(scope="session")
 def other_model_dir(tmp_path_factory):
     """A second tiny wav2vec 2.0 (another seed), as a second model of the registry."""
-    import torch
-    from conftest import tiny_config
-    from transformers import Wav2Vec2Model
+    from conftest import save_tiny_model
 
-    torch.manual_seed(1)
-    folder = tmp_path_factory.mktemp("other-model")
-    Wav2Vec2Model(tiny_config()).save_pretrained(folder)
-    return folder
+    return save_tiny_model(tmp_path_factory.mktemp("other-model"), seed=1)
 
 
 def quick_lpp():
