@@ -358,7 +358,14 @@ def _visible_gpus() -> int:
 
 
 def _last_line(error: BaseException) -> str:
-    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    """The line of ``error`` that says what went wrong: the last line of the job's traceback
+    (submitit's ``FailedJobError`` wraps it between dashed rules, then lists the log paths),
+    else the last line of the message."""
+    text = str(error)
+    parts = text.split("-" * 22)
+    if len(parts) >= 3:  # submitit: header, traceback, footer with the log paths
+        text = parts[1]
+    lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else type(error).__name__
 
 
