@@ -16,7 +16,12 @@ Stages, one module each, in data-flow order:
 - :mod:`analysis.pipeline` chains the stages for one profile, with caching;
 - :mod:`analysis.fitting` scores one participant in bounded memory (memory-mapped
   regressors); :mod:`analysis.jobs` runs every participant x model as jobs (joblib, submitit);
-- :mod:`analysis.plotting` and :mod:`analysis.figures` draw and save figures;
+- :mod:`analysis.roi_summary` summarises scores per region and tests them for the figures;
+  :mod:`analysis.abx` and :mod:`analysis.perceptimatic` score phone discrimination (models,
+  listeners); :mod:`analysis.probing` decodes what each layer encodes; :mod:`analysis.predictions`
+  gives held-out predictions of example vertices;
+- :mod:`analysis.plotting`, :mod:`analysis.barplots`, :mod:`analysis.interactive` and
+  :mod:`analysis.figures` draw and save figures;
 - :mod:`analysis.book` executes the notebooks and builds the HTML book.
 """
 import logging

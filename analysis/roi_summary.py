@@ -1,5 +1,5 @@
-"""Group summaries of brain scores for the figures: layer choice, region means with bootstrap
-intervals and paired tests, thresholded maps, the map of most specific contrasts, and the
+"""Group summaries of brain scores for the figures: layer choice, each region's layer profile,
+region means with bootstrap intervals and paired tests, thresholded maps, the map of most specific contrasts, and the
 table that sets this run's numbers beside the paper's.
 
 Statistics follow :mod:`analysis.stats` (documented on the methods page): paired two-sided
@@ -81,6 +81,55 @@ def resolve_conditions(conditions: dict[str, str], language: str,
                              f"model for language {language!r} under profile {profile!r}: "
                              f"{exc}") from exc
         out[label] = name
+    return out
+
+
+def layer_profiles(result: LayerScores, masks: dict[str, np.ndarray]) -> dict[str, dict]:
+    """How well, and how deep, each region is fit: its layer curve, the score of its best
+    layer, and the mean best layer of its vertices (which should deepen from A1+A2 to IFG).
+
+    Parameters
+    ----------
+    result : :func:`analysis.pipeline.layer_scores`'s output; ``scores`` of shape
+        (n_participants, n_layers, n_vertices)
+    masks : region name -> boolean array of shape (n_vertices,)
+        (:func:`analysis.regions.region_masks`)
+
+    Returns
+    -------
+    dict region -> dict with
+
+    - ``mean_r_per_layer`` (n_layers,): r averaged over the region's vertices and the
+      participants, per layer;
+    - ``mean_r``: the largest of those (the region's score at its best layer);
+    - ``best_layer``: that layer (index as in ``result.layers``);
+    - ``mean_best_layer``: each vertex's best layer (per participant), averaged over the
+      region's vertices and the participants;
+    - ``n_vertices``: vertices in the region.
+    """
+    scores = np.asarray(result.scores)
+    if scores.ndim != 3:
+        raise ValueError(f"result.scores has shape {scores.shape}; expected (n_participants, "
+                         "n_layers, n_vertices).")
+    layers = np.asarray(result.layers)
+    out = {}
+    for name, mask in masks.items():
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (scores.shape[2],):
+            raise ValueError(f"masks[{name!r}] has shape {mask.shape}; expected "
+                             f"({scores.shape[2]},).")
+        if not mask.any():
+            raise ValueError(f"masks[{name!r}] selects no vertex.")
+        region = scores[:, :, mask]  # (n_participants, n_layers, n_region)
+        curve = np.nanmean(region, axis=(0, 2))
+        best = int(np.nanargmax(curve))
+        fitted = np.isfinite(region).any(axis=1)  # (n_participants, n_region)
+        best_per_vertex = layers[np.nanargmax(np.where(np.isfinite(region), region, -np.inf),
+                                              axis=1)]
+        out[name] = {"mean_r_per_layer": curve, "mean_r": float(curve[best]),
+                     "best_layer": int(layers[best]),
+                     "mean_best_layer": float(best_per_vertex[fitted].mean()),
+                     "n_vertices": int(mask.sum())}
     return out
 
 

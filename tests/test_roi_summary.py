@@ -119,3 +119,20 @@ def test_a_hub_model_missing_offline_fails_before_anything_runs(monkeypatch, tmp
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
     with pytest.raises(ValueError, match=r"conditions\['supervised'\].*HF_HUB_OFFLINE"):
         roi_summary.resolve_conditions({"supervised": "supervised"}, "en", "lpp")
+
+
+def test_layer_profiles_give_each_region_its_curve_peak_and_mean_best_layer():
+    scores = np.zeros((2, 3, 6))  # 2 participants, layers 7..9, 6 vertices
+    scores[:, 0, :3] = 0.3  # vertices 0-2 peak at layer 7
+    scores[:, 2, 3:] = 0.2  # vertices 3-5 peak at layer 9
+    scores[1, 1, 5] = 0.5   # ... except vertex 5 of participant 2, at layer 8
+    result = LayerScores(scores, np.full_like(scores, np.nan), ["a", "b"], [7, 8, 9], 7)
+    masks = {"early": np.arange(6) < 3, "late": np.arange(6) >= 3}
+    out = roi_summary.layer_profiles(result, masks)
+    assert out["early"]["best_layer"] == 7 and out["early"]["mean_r"] == pytest.approx(0.3)
+    assert out["early"]["mean_best_layer"] == 7
+    assert out["late"]["best_layer"] == 9
+    assert out["late"]["mean_best_layer"] == pytest.approx((9 * 5 + 8) / 6)
+    np.testing.assert_allclose(out["late"]["mean_r_per_layer"], [0, 0.5 / 6, 0.2])
+    with pytest.raises(ValueError, match="masks\\['none'\\] selects no vertex"):
+        roi_summary.layer_profiles(result, {"none": np.zeros(6, bool)})
