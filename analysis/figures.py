@@ -76,34 +76,54 @@ def simulated_data_notice(simulated: bool):
         "use the real Le Petit Prince fMRI data.</p></div>")
 
 
-def comparison_table(rows, *, profile: str, model: str, participants) -> pd.DataFrame:
+def comparison_table(rows, *, profile: str, model: str | None = None,
+                     participants=None) -> pd.DataFrame:
     """The paper's numbers beside this run's, with what produced them (one table per figure).
 
     Parameters
     ----------
-    rows : iterable of ``(quantity, paper, this_run)``; ``paper`` is a number or the paper's
-        text (e.g. ``"≈0.0265"``), ``this_run`` a number, a text, or None when this run
-        cannot give it (shown as "n/a")
-    profile, model : what produced this run's numbers
-    participants : participant ids analysed in this run
+    rows : iterable of ``(quantity, paper, this_run)``, or of dicts with those keys and,
+        optionally, ``model`` and ``participants`` for a row produced by other models or
+        people than the rest (a comparison of models, human listeners); ``paper`` is a number
+        or the paper's text (e.g. ``"≈0.0265"``), ``this_run`` a number, a text, or None when
+        this run cannot give it (shown as "n/a")
+    profile : the profile that produced this run's numbers
+    model : the model of every row that does not name its own
+    participants : participant ids analysed in this run (or a text saying who), for every row
+        that does not name its own
 
     Returns
     -------
     DataFrame indexed by ``quantity`` with columns ``paper, this run, profile, model,
-    participants`` (``participants`` as "n: first ids"); ``.reset_index().to_dict(
-    orient="records")`` is JSON-ready
+    participants`` (``participants`` as "n: first ids"), numbers with 4 significant digits;
+    ``.reset_index().to_dict(orient="records")`` is JSON-ready
     """
-    ids = list(participants)
-    shown = ", ".join(ids[:4]) + (f", … ({len(ids) - 4} more)" if len(ids) > 4 else "")
-    people = f"{len(ids)}: {shown}" if ids else "none"
     records = []
-    for quantity, paper, this_run in rows:
-        records.append({"quantity": quantity, "paper": _cell(paper),
-                        "this run": _cell(this_run), "profile": profile, "model": model,
-                        "participants": people})
+    for row in rows:
+        if not isinstance(row, dict):
+            row = dict(zip(("quantity", "paper", "this_run"), row))
+        missing = [k for k in ("quantity", "paper", "this_run") if k not in row]
+        if missing:
+            raise ValueError(f"rows: {row} lacks {missing}.")
+        who = row.get("model", model)
+        if who is None:
+            raise ValueError(f"rows: {row['quantity']!r} names no model and no `model` was "
+                             "given for the table.")
+        records.append({"quantity": row["quantity"], "paper": _cell(row["paper"]),
+                        "this run": _cell(row["this_run"]), "profile": profile, "model": who,
+                        "participants": _people(row.get("participants", participants))})
     if not records:
         raise ValueError("rows: a comparison table needs at least one quantity.")
     return pd.DataFrame.from_records(records).set_index("quantity")
+
+
+def _people(participants) -> str:
+    """Who produced a number: a text as given, ids as "n: first ids"."""
+    if isinstance(participants, str):
+        return participants
+    ids = list(participants or [])
+    shown = ", ".join(ids[:4]) + (f", … ({len(ids) - 4} more)" if len(ids) > 4 else "")
+    return f"{len(ids)}: {shown}" if ids else "none"
 
 
 def _cell(value) -> str:

@@ -1,6 +1,6 @@
 """Group summaries of brain scores for the figures: layer choice, each region's layer profile,
-region means with bootstrap intervals and paired tests, thresholded maps, the map of most specific contrasts, and the
-table that sets this run's numbers beside the paper's.
+region means with bootstrap intervals and paired tests, thresholded maps, and the map of most specific contrasts
+(the table of the paper's numbers beside this run's is :func:`analysis.figures.comparison_table`).
 
 Statistics follow :mod:`analysis.stats` (documented on the methods page): paired two-sided
 Wilcoxon signed-rank tests across participants for model comparisons, one-sided Wilcoxon
@@ -290,37 +290,3 @@ def contrast_map(maps: dict[str, np.ndarray], alpha: float = 0.05,
         _, q[label] = significant_map(diff)
         codes[(codes == -1) & (q[label] < alpha)] = i
     return codes, q
-
-
-def paper_table(rows: list[dict]) -> pd.DataFrame:
-    """The table under a figure: each quantity, the paper's number, this run's number, and
-    what produced it.
-
-    Parameters
-    ----------
-    rows : dicts with keys ``quantity, paper, this_run, profile, model, participants``
-
-    Returns
-    -------
-    DataFrame with those columns, ``paper`` and ``this_run`` rounded to 4 digits; a value
-    below 1e-3 (a p-value) becomes a string with 2 significant digits, e.g. ``"2.3e-07"``,
-    so that no later rounding turns it into 0
-    """
-    columns = ["quantity", "paper", "this_run", "profile", "model", "participants"]
-    for row in rows:
-        missing = [c for c in columns if c not in row]
-        if missing:
-            raise ValueError(f"paper_table: row {row} lacks {missing}.")
-    table = pd.DataFrame(rows, columns=columns)
-    for column in ("paper", "this_run"):
-        table[column] = [_round(v) for v in table[column]]
-    return table
-
-
-def _round(value):
-    if value is None or isinstance(value, str):
-        return value
-    value = float(value)
-    if not np.isfinite(value):
-        return value
-    return f"{value:.2g}" if 0 < abs(value) < 1e-3 else round(value, 4)

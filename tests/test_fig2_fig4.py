@@ -43,7 +43,8 @@ def test_fig2_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, tmp_path):
     assert {b["region"] for b in bars} == {"A1+A2", "STG", "STS", "IFG"}
     assert all(np.isfinite(b["mean"]) for b in bars)
     table = numbers["paper_table"]
-    assert table[0]["paper"] == 0.087 and table[0]["profile"] == "lpp"
+    assert table[0]["paper"] == "0.087" and table[0]["profile"] == "lpp"
+    assert table[0]["participants"].startswith("2: sub-FR")
     assert (tmp_path / "figures" / "fig2.png").exists()
 
 
@@ -67,7 +68,8 @@ def test_fig4_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, tmp_path, monke
     assert {b["region"] for b in numbers["panels"]["C"]["bars"]} == {"A1+A2", "STS", "IFG",
                                                                     "motor"}
     assert len(numbers["panels"]["D"]["code_per_vertex"]) == 20484
-    assert numbers["paper_table"][0]["paper"] == 0.61
+    assert numbers["paper_table"][0]["paper"] == "0.61"
+    assert numbers["paper_table"][0]["participants"] == "8 listeners"
     assert (tmp_path / "figures" / "fig4.svg").exists()
 
 

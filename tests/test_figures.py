@@ -42,6 +42,25 @@ def test_comparison_table_sets_the_paper_beside_the_run():
         comparison_table([], profile="demo", model="random", participants=[])
 
 
+def test_comparison_table_rows_may_name_their_own_model_and_people():
+    from analysis.figures import comparison_table
+
+    table = comparison_table([
+        {"quantity": "A: humans", "paper": 0.61, "this_run": "no data offline",
+         "model": "humans", "participants": "0 listeners"},
+        {"quantity": "C: p", "paper": "<1e-46", "this_run": 2.345e-7, "model": "a vs b"},
+        ("C: mean R", 0.033, 0.0312345)], profile="demo", model="demo-english",
+        participants=["sub-EN01", "sub-EN02"])
+    assert table.model.tolist() == ["humans", "a vs b", "demo-english"]
+    assert table.participants.tolist() == ["0 listeners", "2: sub-EN01, sub-EN02",
+                                           "2: sub-EN01, sub-EN02"]
+    assert table["this run"].tolist() == ["no data offline", "2.345e-07", "0.03123"]
+    with pytest.raises(ValueError, match="lacks"):
+        comparison_table([{"quantity": "x"}], profile="demo", model="m")
+    with pytest.raises(ValueError, match="names no model"):
+        comparison_table([("x", 1, 2)], profile="demo")
+
+
 @pytest.mark.slow
 def test_fig1_runs_on_the_lpp_miniature(lpp_bucket, tiny_model_dir, tmp_path):
     """Figure 1 under profile="lpp": participants from the corpus's participants.tsv (fetched

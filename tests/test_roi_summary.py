@@ -68,18 +68,6 @@ def test_contrast_map_gives_the_most_specific_significant_contrast():
         roi_summary.contrast_map({"random": base})
 
 
-def test_paper_table_rounds_and_checks_rows():
-    table = roi_summary.paper_table([
-        {"quantity": "A1+A2", "paper": 0.1, "this_run": 0.123456, "profile": "demo",
-         "model": "random", "participants": "3"},
-        {"quantity": "p", "paper": "<1e-46", "this_run": 2.345e-7, "profile": "demo",
-         "model": "x", "participants": "3"}])
-    assert table.this_run.tolist() == [0.1235, "2.3e-07"]
-    assert table.paper.tolist() == [0.1, "<1e-46"]
-    with pytest.raises(ValueError, match="lacks"):
-        roi_summary.paper_table([{"quantity": "x"}])
-
-
 def test_conditions_resolve_or_fail_naming_the_panel(tiny_model_dir, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     out = roi_summary.resolve_conditions({"untrained": "random", "mine": str(tiny_model_dir)},
