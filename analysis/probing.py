@@ -16,20 +16,22 @@ s) gets targets from the stimulus and its timing tables:
 
 Decoders are fitted on the training sections and scored on held-out sections (the last
 ``held_out`` of the language, which the demo models never trained on); each target column's
-penalty is chosen on a contiguous validation part of the training frames
-(:func:`ridge_fit_predict`), features standardised on the training frames. Results are cached
+penalty is chosen by contiguous inner folds of the training frames (:func:`ridge_fit_predict`,
+the encoding models' solver), features standardised on the training frames. Results are cached
 per model (keyed by its fingerprint, the stimuli and this module's code).
 """
 from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections import Counter
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from analysis import ridge
 from analysis.cache import Cache, source_digest
 from analysis.config import cache_dir
 from analysis.datasets import Dataset, Stimulus
@@ -106,13 +108,10 @@ def targets(stimulus: Stimulus, n_frames: int, inventory: dict[str, int],
 
 
 def ridge_fit_predict(X_train: np.ndarray, Y_train: np.ndarray, X_test: np.ndarray,
-                      alphas=ALPHAS, validation: float = 0.2) -> np.ndarray:
-    """Ridge predictions of ``X_test``, one penalty per target column.
-
-    The penalty of each column is the one with the least squared error on the last
-    ``validation`` share of the training frames (contiguous in time) when fitted on the rest;
-    the model is then refitted on every training frame. Solved through the eigendecomposition
-    of the (centred) Gram matrix, so its cost grows with n_features, not n_frames, squared.
+                      alphas=ALPHAS, inner_folds: int = 5) -> np.ndarray:
+    """Ridge predictions of ``X_test``, one penalty per target column chosen on the training
+    frames by contiguous inner folds (the encoding models' solver,
+    :func:`analysis.ridge.fit_predict`), in float64.
 
     Parameters
     ----------
@@ -124,24 +123,11 @@ def ridge_fit_predict(X_train: np.ndarray, Y_train: np.ndarray, X_test: np.ndarr
     -------
     array of shape (n_test, n_targets)
     """
-    X_train, Y_train = np.asarray(X_train, np.float64), np.asarray(Y_train, np.float64)
-    cut = int(len(X_train) * (1 - validation))
-
-    def solve(X, Y):
-        x_mean, y_mean = X.mean(0), Y.mean(0)
-        gram = X.T @ X - len(X) * np.outer(x_mean, x_mean)
-        values, vectors = np.linalg.eigh(gram)
-        projected = vectors.T @ (X.T @ Y - len(X) * np.outer(x_mean, y_mean))
-        return x_mean, y_mean, np.clip(values, 0, None), vectors, projected
-
-    x_mean, y_mean, values, vectors, projected = solve(X_train[:cut], Y_train[:cut])
-    held = (X_train[cut:] - x_mean) @ vectors
-    errors = np.stack([(((held / (values + a)) @ projected + y_mean - Y_train[cut:]) ** 2).sum(0)
-                       for a in alphas])
-    best = np.asarray(alphas)[errors.argmin(0)]  # (n_targets,)
-    x_mean, y_mean, values, vectors, projected = solve(X_train, Y_train)
-    coef = vectors @ (projected / (values[:, None] + best[None, :]))
-    return (np.asarray(X_test, np.float64) - x_mean) @ coef + y_mean
+    prediction, _ = ridge.fit_predict(np.asarray(X_train, np.float64),
+                                      np.asarray(Y_train, np.float64),
+                                      np.asarray(X_test, np.float64), alphas, "kfold",
+                                      inner_folds)
+    return prediction
 
 
 def _score(target: str, X_train, y_train, X_test, y_test) -> float:
@@ -228,7 +214,7 @@ def probe(model: str, dataset: Dataset, language: str = "en", held_out: int = 1)
 
     stimuli, inventory, frequencies, held = _layout(dataset, language, held_out)
     fingerprint = {"name": BASELINE} if model == BASELINE else models.fingerprint(model)
-    key = {"stage": "probing", "code": source_digest(__import__(__name__, fromlist=["x"])),
+    key = {"stage": "probing", "code": source_digest(sys.modules[__name__], ridge),
            "model": fingerprint, "stimuli": [s.digest() for s in stimuli],
            "phones": sorted(inventory), "held_out": held_out, "language": language}
 
