@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis import encoding, models, pipeline, regressors
+from analysis import encoding, fitting, models, pipeline, regressors
 from analysis.cache import Cache, key_digest, source_digest
 from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset
@@ -90,9 +90,7 @@ def example_predictions(dataset: Dataset, profile: Profile, model: str, language
     if not 0 <= layer < len(designs):
         raise ValueError(f"layer={layer}: {model} has layers 0 to {len(designs) - 1}.")
     stimuli = dataset.stimuli[language]
-    fit = {"n_folds": profile.n_folds, "inner_folds": profile.inner_folds,
-           "alphas": list(profile.alphas), "alpha_selection": profile.alpha_selection,
-           "dtype": profile.precision}
+    fit = fitting.fit_parameters(profile)
     key = {"stage": "predictions", "code": source_digest(encoding, encoding.ridge),
            "regressors": [key_digest(pipeline.regressor_keys(models.fingerprint(
                model), s)[1]) for s in stimuli],
