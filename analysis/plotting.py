@@ -30,7 +30,28 @@ def plot_layer_curve(ax, layers, mean_r, sem, null_mean_r=None, n_conv: int = 7)
     ax.set_xticks(layers)
     ax.set_xlabel("layer")
     ax.set_ylabel("mean R over vertices")
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.legend(frameon=False, fontsize=8, loc="best")
+    return ax
+
+
+def plot_layer_shares(ax, shares, n_conv: int = 7):
+    """Figure 3C: for each region, the share of its vertices whose best layer is each layer.
+
+    Parameters
+    ----------
+    shares : DataFrame from :func:`analysis.roi_summary.layer_shares` (regions x layers,
+        percent, and ``n_vertices``)
+    """
+    layers = [c for c in shares.columns if c != "n_vertices"]
+    ax.axvspan(layers[0] - 0.5, n_conv - 0.5, color="0.92", zorder=0)
+    for region, row in shares.iterrows():
+        ax.plot(layers, row[layers].to_numpy(dtype=float), "o-", ms=3, lw=1.2,
+                label=f"{region} ({int(row['n_vertices'])} vertices)")
+    ax.set_xticks(layers)
+    ax.set_xlabel("best layer")
+    ax.set_ylabel("% of the region's vertices")
+    ax.set_ylim(0, None)
+    ax.legend(frameon=False, fontsize=8, loc="best")
     return ax
 
 

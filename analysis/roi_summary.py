@@ -1,5 +1,6 @@
 """Group summaries of brain scores for the figures: layer choice, each region's layer profile,
-region means with bootstrap intervals and paired tests, thresholded maps, and the map of most specific contrasts
+each vertex's best layer and the share of each region each layer wins, region means with
+bootstrap intervals and paired tests, thresholded maps, and the map of most specific contrasts
 (the table of the paper's numbers beside this run's is :func:`analysis.figures.comparison_table`).
 
 Statistics follow :mod:`analysis.stats` (documented on the methods page): paired two-sided
@@ -39,6 +40,13 @@ PAPER_FIG4 = {
           "IFG": {"native": 0.039, "non-native": 0.037, "non-speech": 0.034, "random": 0.026},
           "motor": {"native": 0.020, "non-native": 0.019, "non-speech": 0.018,
                     "random": 0.015}},
+}
+
+PAPER_FIG3 = {
+    "B": {"peak_layer": 13, "peak_mean_r": 0.0265, "convolutional": (0.011, 0.018),
+          "transformer": (0.018, 0.027)},
+    # modal best layer of each region and its share of the region's voxels (%)
+    "C": {"A1+A2": (7, 67), "STG": (13, 38), "STS": (13, 54), "IFG": (13, 34)},
 }
 
 # Figure 4D: (label, more specific model, less specific model); None means "against zero".
@@ -133,6 +141,47 @@ def layer_profiles(result: LayerScores, masks: dict[str, np.ndarray]) -> dict[st
     return out
 
 
+def qualitative_pattern(profiles: dict[str, dict[str, dict]]) -> list[dict]:
+    """Whether the paper's qualitative pattern holds, aim by aim, with the numbers.
+
+    Parameters
+    ----------
+    profiles : condition (``"native"``, ``"non-native"``, ``"non-speech"``, ``"random"``) ->
+        :func:`layer_profiles` output for the same listeners; an aim is checked only when its
+        conditions and regions are there
+
+    Returns
+    -------
+    list of dicts with ``aim`` (text), ``holds`` (bool) and ``numbers`` (text)
+    """
+    def mean_r(condition, region):
+        return profiles[condition][region]["mean_r"]
+
+    aims = []
+    if {"native", "random"} <= set(profiles):
+        regions = [r for r in profiles["native"] if r in profiles["random"]]
+        aims.append({"aim": "trained (native) > random in every region",
+                     "holds": all(mean_r("native", r) > mean_r("random", r) for r in regions),
+                     "numbers": ", ".join(f"{r} {mean_r('native', r):.3f} vs "
+                                          f"{mean_r('random', r):.3f}" for r in regions)})
+    if "native" in profiles and {"A1+A2", "IFG"} <= set(profiles["native"]):
+        depth = {r: v["mean_best_layer"] for r, v in profiles["native"].items()}
+        aims.append({"aim": "the native model's best layer is deeper in IFG than in A1+A2",
+                     "holds": depth["IFG"] > depth["A1+A2"],
+                     "numbers": "mean best layer " + ", ".join(f"{r} {d:.2f}"
+                                                               for r, d in depth.items())})
+    order = ["native", "non-native", "non-speech", "random"]
+    if set(order) <= set(profiles):
+        for region in ("STS", "IFG"):
+            if all(region in profiles[c] for c in order):
+                values = [mean_r(c, region) for c in order]
+                aims.append({"aim": f"native > non-native > non-speech > random in {region}",
+                             "holds": all(a > b for a, b in zip(values, values[1:])),
+                             "numbers": ", ".join(f"{c} {v:.4f}"
+                                                  for c, v in zip(order, values))})
+    return aims
+
+
 def choose_layer(result: LayerScores, layer: int | str = "best") -> int:
     """Index (into ``result.layers``) of the layer a figure shows.
 
@@ -157,6 +206,61 @@ def layer_map(result: LayerScores, layer: int | str = "best") -> tuple[int, np.n
     n_vertices))``."""
     index = choose_layer(result, layer)
     return result.layers[index], result.scores[:, index]
+
+
+def best_layer_map(result: LayerScores, percentile: float = 99.0) -> tuple[np.ndarray, float]:
+    """Each vertex's best layer (Figure 3A): the layer whose score, averaged over
+    participants, is highest there, kept where that highest score exceeds the ``percentile``
+    of the same maximum over layers computed on the null scores (regressors shifted in time).
+
+    Returns
+    -------
+    best : array of shape (n_vertices,), layer numbers (as in ``result.layers``); NaN where
+        not kept
+    threshold : the null percentile the highest score had to exceed
+    """
+    def peak(scores):  # participant means (n_layers, n_vertices) -> best index, best value
+        mean = np.asarray(scores, dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # vertices never fitted
+            mean = np.nanmean(mean, axis=0)
+        mean = np.where(np.isfinite(mean), mean, -np.inf)
+        index = mean.argmax(axis=0)
+        return index, np.take_along_axis(mean, index[None], axis=0)[0]
+
+    index, top = peak(result.scores)
+    _, null_top = peak(result.null_scores)
+    threshold = float(np.percentile(null_top[np.isfinite(null_top)], percentile))
+    best = np.asarray(result.layers, dtype=float)[index]
+    best[~(top > threshold)] = np.nan
+    return best, threshold
+
+
+def layer_shares(best: np.ndarray, masks: dict[str, np.ndarray],
+                 layers: list[int]) -> pd.DataFrame:
+    """Share of each region's kept vertices whose best layer is each layer (Figure 3C).
+
+    Parameters
+    ----------
+    best : array of shape (n_vertices,), from :func:`best_layer_map` (NaN: not kept)
+    masks : region name -> boolean array of shape (n_vertices,)
+    layers : every layer number, the columns of the result
+
+    Returns
+    -------
+    DataFrame indexed by region: one column per layer (percent of the region's kept
+    vertices; NaN where none is kept) and ``n_vertices``, the kept vertices counted
+    """
+    rows = {}
+    for name, mask in masks.items():
+        if np.shape(mask) != np.shape(best):
+            raise ValueError(f"masks[{name!r}] has shape {np.shape(mask)}; best has "
+                             f"{np.shape(best)}.")
+        kept = best[np.asarray(mask, dtype=bool) & np.isfinite(best)]
+        counts = np.array([(kept == layer).sum() for layer in layers], dtype=float)
+        shares = 100 * counts / len(kept) if len(kept) else np.full(len(layers), np.nan)
+        rows[name] = {**dict(zip(layers, shares)), "n_vertices": len(kept)}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def region_means(scores: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -101,11 +101,17 @@ def test_fig3_runs_on_the_lpp_miniature(lpp_bucket, tiny_model_dir, tmp_path):
                  "alphas": [1.0, 100.0, 10000.0]}
     book.execute_notebook(book.notebooks()["fig3"], tmp_path / "fig3.ipynb",
                           {"profile": "lpp", "language": "fr", "model": str(tiny_model_dir),
-                           "overrides": overrides, "output_dir": str(out)})
+                           "regions": "coordinates", "overrides": overrides,
+                           "output_dir": str(out)})
     numbers = json.loads((out / "fig3.json").read_text())
     assert numbers["participants"] == ["sub-FR001", "sub-FR002"]
     assert len(numbers["panels"]["B"]["mean_r"]) == 9  # the tiny model: 7 conv + 2 blocks
     assert np.isfinite(numbers["panels"]["B"]["mean_r"]).all()
+    best = np.array(numbers["panels"]["A"]["best_layer_per_vertex"], dtype=float)
+    assert best.shape == (20484,)
+    assert set(best[np.isfinite(best)]) <= set(range(9))
+    assert set(numbers["panels"]["C"]["shares_percent"]) == {"A1+A2", "STG", "STS", "IFG"}
+    assert numbers["paper_table"]
     assert (out / "fig3.png").exists()
     served = {path for path, ranges in lpp_bucket.requests.items() if ranges}
     assert "derivatives/sub-FR002/func/sub-FR002_task-lppFR_run-01_space-MNIColin27_desc-" \

@@ -2,7 +2,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from analysis.plotting import plot_cortex, plot_layer_curve
+from analysis.plotting import plot_cortex, plot_layer_curve, plot_layer_shares
 
 matplotlib.use("Agg")
 
@@ -15,6 +15,20 @@ def test_layer_curve_marks_both_parts():
                      np.zeros(19), n_conv=7)
     texts = [t.get_text() for t in ax.texts]
     assert "convolutional" in texts and "transformer" in texts
+    plt.close(fig)
+
+
+def test_layer_shares_draw_one_curve_per_region_with_its_count():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    shares = pd.DataFrame({7: [80.0, 10.0], 8: [20.0, 90.0], "n_vertices": [5, 10]},
+                          index=["A1+A2", "IFG"])
+    fig, ax = plt.subplots()
+    plot_layer_shares(ax, shares, n_conv=7)
+    assert [line.get_ydata().tolist() for line in ax.lines] == [[80.0, 20.0], [10.0, 90.0]]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "A1+A2 (5 vertices)", "IFG (10 vertices)"]
     plt.close(fig)
 
 

@@ -124,3 +124,47 @@ def test_layer_profiles_give_each_region_its_curve_peak_and_mean_best_layer():
     np.testing.assert_allclose(out["late"]["mean_r_per_layer"], [0, 0.5 / 6, 0.2])
     with pytest.raises(ValueError, match="masks\\['none'\\] selects no vertex"):
         roi_summary.layer_profiles(result, {"none": np.zeros(6, bool)})
+
+
+def test_best_layer_map_keeps_vertices_above_the_null_and_shares_count_them():
+    rng = np.random.default_rng(0)
+    n_vertices = 200
+    null = rng.normal(0, 0.01, (3, 3, n_vertices))
+    scores = null.copy()
+    scores[:, 0, :50] += 0.3  # early layer wins the first 50 vertices
+    scores[:, 2, 50:80] += 0.3  # the last layer wins the next 30
+    scores[:, :, 80:] = null[:, :, 80:]  # the rest: noise only
+    scores[:, :, 199] = np.nan  # never fitted
+    result = LayerScores(scores, null, ["a", "b", "c"], [7, 8, 9], 7)
+    best, threshold = roi_summary.best_layer_map(result, percentile=99)
+    assert 0 < threshold < 0.05
+    assert (best[:50] == 7).all() and (best[50:80] == 9).all()
+    assert np.isnan(best[199])
+    assert np.isfinite(best[80:]).sum() <= 3  # about 1 % of noise vertices pass at most
+    masks = {"early": np.arange(n_vertices) < 50, "both": np.arange(n_vertices) < 80,
+             "noise": np.arange(n_vertices) >= 100}
+    shares = roi_summary.layer_shares(best, masks, [7, 8, 9])
+    assert shares.loc["early", 7] == 100 and shares.loc["early", "n_vertices"] == 50
+    np.testing.assert_allclose(shares.loc["both", [7, 8, 9]], [62.5, 0, 37.5])
+    assert shares.loc["noise", "n_vertices"] == np.isfinite(best[100:]).sum()
+    with pytest.raises(ValueError, match="masks\\['bad'\\]"):
+        roi_summary.layer_shares(best, {"bad": np.ones(3, bool)}, [7, 8, 9])
+
+
+def test_qualitative_pattern_checks_each_aim_with_its_numbers():
+    def profile(r, depth):
+        return {region: {"mean_r": value, "mean_best_layer": d}
+                for region, value, d in zip(("A1+A2", "STS", "IFG"), r, depth)}
+
+    profiles = {"native": profile([0.30, 0.20, 0.10], [1, 3, 4]),
+                "non-native": profile([0.29, 0.19, 0.11], [1, 3, 4]),
+                "non-speech": profile([0.28, 0.18, 0.09], [1, 2, 3]),
+                "random": profile([0.27, 0.17, 0.08], [1, 1, 1])}
+    aims = {a["aim"]: a for a in roi_summary.qualitative_pattern(profiles)}
+    assert aims["trained (native) > random in every region"]["holds"]
+    assert aims["the native model's best layer is deeper in IFG than in A1+A2"]["holds"]
+    assert aims["native > non-native > non-speech > random in STS"]["holds"]
+    ifg = aims["native > non-native > non-speech > random in IFG"]
+    assert not ifg["holds"] and "non-native 0.1100" in ifg["numbers"]
+    only_two = roi_summary.qualitative_pattern({k: profiles[k] for k in ("native", "random")})
+    assert len(only_two) == 2
