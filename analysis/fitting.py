@@ -7,7 +7,8 @@ Two cached products, shared by :func:`analysis.pipeline.layer_scores` (in-proces
   time (optionally reduced by PCA), and the same circularly shifted for the null baseline,
   one ``.npy`` file per layer, read back memory-mapped;
 - *participant scores* (one per participant and model): the brain score of every layer and
-  vertex, and its null.
+  vertex; and, a separate product, the same with the shifted regressors (the null), computed
+  only when asked for, so a figure that needs no null reuses the scores of one that did.
 
 A participant's fit loads its BOLD once (array of shape (n_scans, n_vertices)) and reads each
 layer's regressors from its memory-mapped file only while that layer is fitted, so it never
@@ -144,13 +145,23 @@ def fit_parameters(profile: Profile) -> dict:
 
 
 def scores_key(designs_digest: str, participant_digest: str, profile: Profile,
-               layers: Sequence[int] | None = None, null: bool = True) -> dict:
+               layers: Sequence[int] | None = None) -> dict:
     """Cache key of one participant's scores (``participant_digest``: its
-    :meth:`~analysis.datasets.Participant.digest`)."""
+    :meth:`~analysis.datasets.Participant.digest`); :func:`null_key` derives its null's."""
     return {"stage": SCORES, "code": source_digest(encoding, encoding.ridge),
             "designs": designs_digest, "participant": participant_digest,
-            "layers": None if layers is None else list(layers), "null": null,
-            **fit_parameters(profile)}
+            "layers": None if layers is None else list(layers), **fit_parameters(profile)}
+
+
+def null_key(key: dict) -> dict:
+    """Cache key of the null scores (shifted regressors) that go with the scores of ``key``."""
+    return {**key, "shifted": pipeline.NULL_SHIFT}
+
+
+def scores_done(cache: Cache, key: dict, null: bool) -> bool:
+    """Whether the scores of ``key`` (and their null, when ``null``) are cached."""
+    return all(cache.load(SCORES, k) is not None
+               for k in ([key, null_key(key)] if null else [key]))
 
 
 def participant_scores(participant: Participant, designs: Designs, profile: Profile,
@@ -176,20 +187,23 @@ def participant_scores(participant: Participant, designs: Designs, profile: Prof
             raise ValueError(f"layers={list(layers)}: the model has layers 0 to "
                              f"{designs.n_layers - 1}.")
     if key is None:
-        key = scores_key(designs.digest, participant.digest(), profile, layers, null)
+        key = scores_key(designs.digest, participant.digest(), profile, layers)
     fit = fit_parameters(profile)
     jobs = pipeline.n_jobs() if n_jobs is None else n_jobs
 
-    def compute():
-        Y = responses(participant, designs.n_scans)
-        scores = encoding.score_layers([designs.layer(i) for i in indices], Y, n_jobs=jobs,
-                                       **fit)
-        if not null:
-            return {"scores": scores, "null_scores": np.full_like(scores, np.nan)}
-        return {"scores": scores, "null_scores": encoding.score_layers(
-            [designs.layer(i, null=True) for i in indices], Y, n_jobs=jobs, **fit)}
+    bold = []  # the participant's BOLD, loaded once if either product is computed
 
-    return cache.get(SCORES, key, compute)
+    def scored(shifted: bool):
+        def compute():
+            if not bold:
+                bold.append(responses(participant, designs.n_scans))
+            return {"scores": encoding.score_layers(
+                [designs.layer(i, null=shifted) for i in indices], bold[0], n_jobs=jobs, **fit)}
+        return cache.get(SCORES, null_key(key) if shifted else key, compute)["scores"]
+
+    scores = scored(False)
+    return {"scores": scores,
+            "null_scores": scored(True) if null else np.full_like(scores, np.nan)}
 
 
 def responses(participant: Participant, n_scans: int) -> np.ndarray:

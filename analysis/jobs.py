@@ -119,7 +119,7 @@ class FitJob:
         return f"fit-{_label(self.features.model)}-{self.participant.id}"
 
     def done(self) -> bool:
-        return Cache(self.features.cache_root).load(fitting.SCORES, self.key) is not None
+        return fitting.scores_done(Cache(self.features.cache_root), self.key, self.null)
 
     def __call__(self) -> str:
         cache = Cache(self.features.cache_root)
@@ -184,7 +184,7 @@ def plan(dataset: Dataset, profile: Profile, model_names: Sequence[str] | None =
                 if participant.id not in digests:
                     digests[participant.id] = participant.digest()
                 key = fitting.scores_key(key_digest(job.key), digests[participant.id], profile,
-                                         layers, null)
+                                         layers)
                 fits.append(FitJob(participant, job, profile, key,
                                    None if layers is None else tuple(layers), null))
     return Plan(features, fits)

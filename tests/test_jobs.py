@@ -117,7 +117,10 @@ def test_job_graph_on_submitit_local_resumes_a_killed_job_and_equals_in_process(
     assert isinstance(designs.layer(3), np.memmap) and designs.n_layers == 9
     np.testing.assert_array_equal(designs.layer(3, null=True),
                                   np.roll(designs.layer(3), designs.n_scans // 2, axis=0))
-    products = {job.name: cache.load(fitting.SCORES, job.key) for job in plan.fits}
+    products = {job.name: {"scores": cache.load(fitting.SCORES, job.key)["scores"],
+                           "null_scores": cache.load(fitting.SCORES,
+                                                     fitting.null_key(job.key))["scores"]}
+                for job in plan.fits}
 
     # the notebooks' call assembles the jobs' products: nothing is fitted again
     def fail(*args, **kwargs):

@@ -33,6 +33,31 @@ def test_layer_scores_end_to_end_then_from_cache(tiny_world, tiny_profile, tiny_
     monkeypatch.setattr(pipeline.models, "load_model", fail)
     again = pipeline.layer_scores(tiny_world, tiny_profile, str(tiny_model_dir), "en")
     np.testing.assert_array_equal(again.scores, result.scores)
+    # the scores without their null are the same cached product
+    no_null = pipeline.layer_scores(tiny_world, tiny_profile, str(tiny_model_dir), "en",
+                                    null=False)
+    np.testing.assert_array_equal(no_null.scores, result.scores)
+    assert np.isnan(no_null.null_scores).all()
+
+
+def test_the_null_is_fitted_only_when_asked_for_and_reuses_the_scores(
+        tiny_world, tiny_profile, tiny_model_dir, monkeypatch):
+    calls = []
+    real = encoding.score_layers
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(encoding, "score_layers", counted)
+    first = pipeline.layer_scores(tiny_world, tiny_profile, "random", "en", null=False,
+                                  participants=["sub-EN01"])
+    assert len(calls) == 1 and np.isnan(first.null_scores).all()
+    both = pipeline.layer_scores(tiny_world, tiny_profile, "random", "en",
+                                 participants=["sub-EN01"])
+    assert len(calls) == 2  # only the null was fitted
+    np.testing.assert_array_equal(both.scores, first.scores)
+    assert np.isfinite(both.null_scores).mean() > 0.99
 
 
 def test_unknown_language_or_participant_is_refused(tiny_world, tiny_profile):
