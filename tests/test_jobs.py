@@ -1,4 +1,5 @@
 import logging
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,13 @@ def test_job_graph_on_submitit_local_resumes_a_killed_job_and_equals_in_process(
     victim = plan.fits[1]
     executor = submitit.AutoExecutor(folder=tmp_path / "killed" / "%j", cluster="local")
     executor.update_parameters(timeout_min=10)
-    handle = executor.submit(jobs.run_task, victim, 1)
+    # cancel() interrupts the job with SIGINT, which a test run started in the background
+    # inherits as ignored (and so would the job): give the job Python's default handler
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        handle = executor.submit(jobs.run_task, victim, 1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     wait_for(Path(handle.paths.stderr), f"job {victim.name}: started")
     handle.cancel()
     handle.wait()
