@@ -17,6 +17,7 @@ holds more than one layer's regressors per fitting process (see
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -191,14 +192,13 @@ def participant_scores(participant: Participant, designs: Designs, profile: Prof
     fit = fit_parameters(profile)
     jobs = pipeline.n_jobs() if n_jobs is None else n_jobs
 
-    bold = []  # the participant's BOLD, loaded once if either product is computed
+    # the participant's BOLD, loaded once if either product is computed
+    bold = functools.cache(lambda: responses(participant, designs.n_scans))
 
     def scored(shifted: bool):
         def compute():
-            if not bold:
-                bold.append(responses(participant, designs.n_scans))
             return {"scores": encoding.score_layers(
-                [designs.layer(i, null=shifted) for i in indices], bold[0], n_jobs=jobs, **fit)}
+                [designs.layer(i, null=shifted) for i in indices], bold(), n_jobs=jobs, **fit)}
         return cache.get(SCORES, null_key(key) if shifted else key, compute)["scores"]
 
     scores = scored(False)
