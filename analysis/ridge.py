@@ -21,7 +21,11 @@ through their low-rank form over penalties (about 12 terms serve 20 penalties, e
 ``LOW_RANK_TOLERANCE``), squared errors are summed in float64, and a target whose best two
 penalties are closer than float32 rounding could decide (relative gap under
 ``TIE_TOLERANCE``) has the penalties in question recomputed in float64, so float32 picks the
-same penalties as float64.
+same penalties as float64. For ``"kfold"``, whose validation predictions dominate the cost, a
+first pass uses only ``SCREEN_RANK`` low-rank terms with a bound on the rest, and only the
+penalties that this bound cannot rule out are computed in full; its errors are compared
+without the targets' own sum of squares, so that large penalties' small differences survive
+float32 (ties are then relative to ``|t| |p|``, see :meth:`_Inner.errors`).
 
 Arrays may be numpy arrays or torch tensors (CPU or CUDA); everything stays on their device.
 """
@@ -36,6 +40,8 @@ SELECTIONS = ("loo", "kfold", "gcv")
 TIE_TOLERANCE = 1e-6  # relative error gap under which float64 decides (float32 sums: <2e-7 seen)
 LOW_RANK_TOLERANCE = 1e-9  # relative, below float32 rounding
 CHUNK = 128  # targets processed together (their arrays stay in cache across penalties)
+SCREEN_RANK = 6  # "kfold" screening terms (see _Inner.errors; 6 measured fastest at LPP size)
+SCREEN_MARGIN = TIE_TOLERANCE  # relative: float32 decides beyond it, as for ties
 
 
 def _is_torch(x) -> bool:
@@ -111,7 +117,8 @@ class _Fit:
                           "df": shrink.sum(1)}
         # Low-rank forms over penalties, F = P @ Q (P: (n_alphas, r), Q: (r, k)), exact to
         # LOW_RANK_TOLERANCE: r products serve every penalty (float32 work only)
-        self.low_rank64 = {name: _low_rank(self.factors64[name]) for name in ("keep", "coef")}
+        self.low_rank64 = {"keep": _low_rank(self.factors64["keep"]),
+                           "coef": _low_rank(self.factors64["coef"], row_scaled=True)}
         if leverage:  # 1 / (1 - leverage)^2, the intercept unpenalised: (n_alphas, n)
             lev = shrink @ (self.U64 * self.U64).T + 1.0 / self.n
             self.factors64["weight"] = 1.0 / (1.0 - lev) ** 2
@@ -137,9 +144,13 @@ class _Fit:
         return self.get(double)[2]["low_" + name]
 
 
-def _low_rank(F):
+def _low_rank(F, row_scaled: bool = False):
     """``(P, Q)`` with ``P @ Q`` equal to ``F`` (n_alphas, k) within LOW_RANK_TOLERANCE of its
-    largest singular value; Q has orthonormal rows."""
+    largest singular value (``row_scaled``: each row within LOW_RANK_TOLERANCE of its own norm,
+    the terms ordered by importance); Q has orthonormal rows."""
+    norms = (F * F).sum(1) ** 0.5 if row_scaled else None
+    if row_scaled:
+        F = F / norms[:, None]
     if _is_torch(F):
         import torch
 
@@ -147,7 +158,8 @@ def _low_rank(F):
     else:
         W, S, Qt = np.linalg.svd(F, full_matrices=False)
     r = max(1, int((S > S[0] * LOW_RANK_TOLERANCE).sum())) if len(S) and S[0] > 0 else len(S)
-    return W[:, :r] * S[:r], Qt[:r]
+    P = W[:, :r] * S[:r]
+    return (P if norms is None else norms[:, None] * P), Qt[:r]
 
 
 def _combine(Q, AT, M):
@@ -196,9 +208,24 @@ def _gcv(fit: _Fit, YT, AT, double: bool):
 
 def _sum_squares(E):
     """Row sums of ``E * E`` accumulated in float64: (m,)."""
-    if _is_torch(E):
-        return (E.double() ** 2).sum(1)
-    return np.einsum("ij,ij->i", E, E, dtype=np.float64)
+    return _row_dot(E, E)
+
+
+def _row_dot(A, B):
+    """Row-wise dot products of ``A`` and ``B`` (m, n) accumulated in float64: (m,)."""
+    if _is_torch(A):
+        return (A.double() * B.double()).sum(1)
+    return np.einsum("ij,ij->i", A, B, dtype=np.float64)
+
+
+def _column_min(x):
+    """Minimum of each column: (m,) for ``x`` (n_alphas, m)."""
+    return x.min(0).values if _is_torch(x) else x.min(0)
+
+
+def _clip(x):
+    """``x`` with negative entries (rounding) set to 0."""
+    return x.clamp(min=0) if _is_torch(x) else np.maximum(x, 0)
 
 
 class _Inner:
@@ -218,7 +245,8 @@ class _Inner:
             x_mean = Xc[train].mean(0)
             fit = _Fit(Xc[train] - x_mean, alphas, like, leverage=False)
             Z = (_cast(Xc[lo:hi], fit.U64) - _cast(x_mean, fit.U64)) @ fit.V64
-            return lo, hi, fit, {False: _cast(Z, like), True: _cast(Z, like, True)}
+            return lo, hi, fit, {False: _cast(Z, like), True: _cast(Z, like, True)}, \
+                _Screen(fit, Z, like)
 
         pairs = list(zip(self.bounds[:-1], self.bounds[1:]))
         if n_threads > 1 and not _is_torch(like):  # the decompositions run side by side
@@ -227,42 +255,133 @@ class _Inner:
         else:
             self.folds = [one(lo, hi) for lo, hi in pairs]
         self.n_alphas = len(alphas)
+        self.screening = all(screen.useful for *_, screen in self.folds)
 
     def errors(self, YT, double: bool, rows=None):
-        """Mean squared validation error summed over inner folds: (n_alphas, m), for the targets
-        ``YT`` (m, n); with ``rows``, only those penalties' rows are computed."""
-        n = YT.shape[1]
-        errors = _cast(np.zeros((self.n_alphas, YT.shape[0])), self.folds[0][2].U64)
+        """Validation errors of every penalty for the targets ``YT`` (m, n): ``(errors, scale)``,
+        both (n_alphas, m); with ``rows``, only those penalties' rows are computed.
+
+        ``errors`` is the mean squared validation error summed over inner folds, less the
+        targets' own mean squares (the same for every penalty): ``|p|^2 - 2 t.p`` for the
+        prediction ``p`` of the validation target ``t``. Written so, the small differences
+        between large penalties are not lost in float32 rounding of ``|p - t|^2``; ``scale``
+        (``|t| |p|``, summed alike) is what that rounding is relative to.
+
+        In the working dtype (float32), each fold's errors are first screened with the
+        ``SCREEN_RANK`` leading terms of the coefficients' low-rank form, with a bound on what
+        the terms left out can change; the penalties that the bound cannot rule out are then
+        computed exactly (see :class:`_Screen`). Every other penalty is provably worse than the
+        best, so the choice is that of the exact errors."""
+        n, m = YT.shape[1], YT.shape[0]
+        like64 = self.folds[0][2].U64
+        errors, scale, slack = (_cast(np.zeros((self.n_alphas, m)), like64) for _ in range(3))
         total = YT.sum(1)
-        for lo, hi, fit, Zs in self.folds:
+        screening = self.screening and rows is None and not double
+        screened = []  # (fold, B, target, |target|^2) for the exact pass over the candidates
+        for fold in self.folds:
+            lo, hi, fit, Zs, screen = fold
             U, _, f = fit.get(double)
             Z = Zs[double]
             B = YT[:, :lo] @ U[:lo] + YT[:, hi:] @ U[lo:]  # U's columns sum to 0: no centring
             target = YT[:, lo:hi] - ((total - YT[:, lo:hi].sum(1)) / (n - (hi - lo)))[:, None]
-            low = None if rows is not None else fit.low_rank("coef", double)
+            tt = _sum_squares(target)
+            if screening:
+                low = screen.low
+                bound = screen.bound(B)  # (n_alphas, m): prediction error norms, at most
+                screened.append((fold, B, target, tt))
+            else:
+                low = None if rows is not None else fit.low_rank("coef", double)
             if low is not None:
                 P, Q = low
                 T = _combine(Q, B, Z).reshape(Q.shape[0], -1)
             for j in range(self.n_alphas) if rows is None else rows:
                 if low is None:
-                    E = (f["coef"][j] * B) @ Z.T
+                    p = (f["coef"][j] * B) @ Z.T
                 else:
-                    E = (P[j] @ T).reshape(target.shape)
-                E -= target
-                errors[j] += _sum_squares(E) / (hi - lo)  # mean over the fold, as himalaya
-        return errors
+                    p = (P[j] @ T).reshape(target.shape)
+                pp, tp = _sum_squares(p), _row_dot(p, target)
+                errors[j] += (pp - 2 * tp) / (hi - lo)  # mean over the fold, as himalaya
+                scale[j] += (tt * pp) ** 0.5 / (hi - lo)
+                if screening:  # |p - t| bounds how much an error d on p changes the error
+                    residual = _clip(pp - 2 * tp + tt) ** 0.5
+                    slack[j] += (2 * residual + bound[j]) * bound[j] / (hi - lo)
+        if screened:
+            self._refine(errors, scale, slack, screened)
+        return errors, scale
+
+    def _refine(self, errors, scale, slack, screened):
+        """Replace the screened errors and scales by exact ones (in place) wherever the
+        screening bound cannot rule a penalty out: (target, penalty) pairs whose lower bound is
+        under the best upper bound, on targets with more than one such pair."""
+        margin = SCREEN_MARGIN * scale
+        candidate = errors - slack - margin <= _column_min(errors + slack + margin)
+        targets = candidate.sum(0) > 1
+        if _is_torch(errors):
+            pen, tgt = (candidate & targets[None]).nonzero(as_tuple=True)
+        else:
+            pen, tgt = np.nonzero(candidate & targets[None])
+        if len(tgt) == 0:
+            return
+        exact, exact_scale = _cast(np.zeros(len(tgt)), errors), _cast(np.zeros(len(tgt)), errors)
+        for (lo, hi, fit, Zs, _), B, target, tt in screened:
+            coef = fit.get(False)[2]["coef"]
+            for start in range(0, len(tgt), CHUNK):
+                pairs = slice(start, start + CHUNK)
+                p = (coef[pen[pairs]] * B[tgt[pairs]]) @ Zs[False].T
+                pp, tp = _sum_squares(p), _row_dot(p, target[tgt[pairs]])
+                exact[pairs] += (pp - 2 * tp) / (hi - lo)
+                exact_scale[pairs] += (tt[tgt[pairs]] * pp) ** 0.5 / (hi - lo)
+        errors[pen, tgt] = exact
+        scale[pen, tgt] = exact_scale
 
 
-def _ties(errors, tolerance: float):
+class _Screen:
+    """The leading ``SCREEN_RANK`` terms of one inner fold's coefficient factors over
+    penalties, and a bound on the rest.
+
+    The terms come from the factors with each penalty's row scaled to unit norm, so that every
+    row, large penalties' small coefficients included, is approximated to the same relative
+    accuracy. With ``coef = P Q + R`` (``P Q`` the leading terms, ``R`` (n_alphas, k) the
+    remainder), the validation prediction of penalty ``j`` for the coefficients ``b`` (in the U
+    basis) is off by ``Z (R[j] * b)``, whose norm is at most
+    ``||Z||_2 * sqrt((R**2 @ b**2)[j])``; a squared error ``e`` is then off by at most
+    ``(2 sqrt(e) + d) d`` for that bound ``d``."""
+
+    def __init__(self, fit: _Fit, Z64, like):
+        P, Q = fit.low_rank64["coef"]  # row-scaled: its leading terms serve every row alike
+        full_rank = P.shape[1]
+        self.useful = (not _is_double(like) and SCREEN_RANK < full_rank
+                       and full_rank <= 0.75 * len(fit.alphas))
+        if not self.useful:
+            return
+        P, Q = P[:, :SCREEN_RANK], Q[:SCREEN_RANK]
+        R = fit.factors64["coef"] - P @ Q
+        small = Z64 @ Z64.T if Z64.shape[0] <= Z64.shape[1] else Z64.T @ Z64
+        eigvalsh = (__import__("torch").linalg.eigvalsh if _is_torch(small)
+                    else np.linalg.eigvalsh)
+        # ||Z||_2, with a relative safety factor for the float32 rounding of the bound itself
+        self.scale = float(eigvalsh(small).max()) ** 0.5 * (1 + 1e-3)
+        self.low = (_cast(P, like), _cast(Q, like))
+        self.R2 = _cast(R * R, like)
+
+    def bound(self, B):
+        """Upper bounds on the prediction errors' norms: (n_alphas, m) for ``B`` (m, k)."""
+        return self.scale * (self.R2 @ (B * B).T) ** 0.5
+
+
+def _ties(errors, tolerance: float, scale=None):
     """Near ties: ``(targets, rows)``, the targets whose best two errors are closer than
-    ``tolerance`` (relative), and the penalties that are that close to any of them."""
-    best = errors.min(0)
+    ``tolerance`` relative to ``scale`` (what their rounding is relative to: the errors
+    themselves when None), and the penalties that are that close to any of them."""
+    if scale is None:
+        best = _column_min(errors)
+        near = errors <= best + tolerance * (best.abs() if _is_torch(best) else np.abs(best))
+    else:
+        near = errors - tolerance * scale <= _column_min(errors + tolerance * scale)
     if _is_torch(errors):
-        near = errors <= best + tolerance * best.abs()
         targets = (near.sum(0) > 1).nonzero().flatten()
         rows = near[:, targets].any(1).nonzero().flatten().tolist()
     else:
-        near = errors <= best + tolerance * np.abs(best)
         targets = np.flatnonzero(near.sum(0) > 1)
         rows = np.flatnonzero(near[:, targets].any(1)).tolist()
     return targets, rows
@@ -320,23 +439,24 @@ def _fit_predict(X_train, Y_train, X_test, alphas, selection, inner_folds, centr
     double = _is_double(Yc)
 
     def errors_of(YT, AT, in_double, rows=None):
+        """``(errors, scale)``: (n_alphas, m) each, the scale None when it is the errors'."""
         if selection == "loo":
-            return _loo(fit, YT, AT, in_double, rows)
+            return _loo(fit, YT, AT, in_double, rows), None
         if selection == "gcv":
-            return _gcv(fit, YT, AT, in_double)
+            return _gcv(fit, YT, AT, in_double), None
         return inner.errors(YT, in_double, rows)
 
     def run(start):
         cols = slice(start, min(start + chunk, t))
         YT = _transposed(Yc[:, cols])  # (m, n): each target's samples contiguous
         AT = YT @ U
-        errors = errors_of(YT, AT, double)
+        errors, scale = errors_of(YT, AT, double)
         chosen = errors.argmin(0)
         if not double and errors.shape[0] > 1:  # near ties: decided in float64
-            ties, rows = _ties(errors, TIE_TOLERANCE)
+            ties, rows = _ties(errors, TIE_TOLERANCE, scale)
             if len(ties):
                 Y64 = _cast(YT[ties], YT, double=True)
-                exact = errors_of(Y64, Y64 @ fit.get(True)[0], True, rows)[rows]
+                exact = errors_of(Y64, Y64 @ fit.get(True)[0], True, rows)[0][rows]
                 chosen[ties] = _cast(rows, chosen)[exact.argmin(0)]
         prediction[:, cols] = Zt @ (f["coef"][chosen] * AT).T
         return chosen

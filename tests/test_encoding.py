@@ -199,3 +199,48 @@ def test_float32_picks_the_float64_penalties(selection):
                                     n_threads=2, chunk=64)
     np.testing.assert_array_equal(best32, best64)
     np.testing.assert_allclose(p32, p64, atol=1e-4, rtol=1e-3)
+
+
+@pytest.mark.parametrize("rank, decides_some", [(1, False), (4, True)])
+def test_kfold_screening_keeps_the_choices_of_the_exact_errors(monkeypatch, rank, decides_some):
+    """A coarse screen of the inner-fold errors (few low-rank terms) must not change any
+    target's penalty: whatever its bound cannot rule out is computed exactly."""
+    from analysis import ridge
+
+    X, Y = autocorrelated(seed=9, n=400, p=60, t=300)
+    Y[:, 150:] = np.random.default_rng(9).standard_normal((400, 150))  # flat error curves
+    X, Y = X.astype(np.float32), Y.astype(np.float32)
+    alphas = np.logspace(0, 6, 20)
+    _, best64 = ridge.fit_predict(X[:300].astype(np.float64), Y[:300].astype(np.float64),
+                                  X[300:].astype(np.float64), alphas, "kfold", 4)
+    monkeypatch.setattr(ridge, "SCREEN_RANK", rank)
+    centred = X[:300] - X[:300].mean(0)
+    assert ridge._Inner(centred, alphas, 4, Y).screening  # the screen is in use here
+    refined = []
+    refine = ridge._Inner._refine
+
+    def spy(self, errors, *args):
+        before = errors.copy()
+        refine(self, errors, *args)
+        refined.append((errors != before).any(0).mean())
+
+    monkeypatch.setattr(ridge._Inner, "_refine", spy)
+    _, best = ridge.fit_predict(X[:300], Y[:300], X[300:], alphas, "kfold", 4, chunk=64)
+    np.testing.assert_array_equal(best, best64)
+    assert np.mean(refined) > 0
+    assert (np.mean(refined) < 1) == decides_some  # targets decided by the screen alone
+
+
+@pytest.mark.parametrize("selection", ["loo", "kfold"])
+def test_torch_float32_picks_the_float64_penalties(selection):
+    """The torch path (the GPU's) screens, refines and breaks ties as the numpy one does."""
+    torch = pytest.importorskip("torch")
+    from analysis import ridge
+
+    X, Y = autocorrelated(seed=10, n=400, p=60, t=200)
+    Y[:, 100:] = np.random.default_rng(10).standard_normal((400, 100))  # flat error curves
+    alphas = np.logspace(0, 6, 20)
+    _, best64 = ridge.fit_predict(X[:300], Y[:300], X[300:], alphas, selection, 4)
+    as32 = [torch.from_numpy(a.astype(np.float32)) for a in (X[:300], Y[:300], X[300:])]
+    _, best32 = ridge.fit_predict(*as32, alphas, selection, 4)
+    np.testing.assert_array_equal(best32.numpy(), best64)
