@@ -239,6 +239,7 @@ def execute_notebook(source: Path, output: Path, parameters: dict, force: bool =
     folder = Path(parameters.get("output_dir") or figures_dir())
     written = [str(p) for p in folder.glob("*") if p.is_file() and p.stat().st_mtime >= started]
     stamp.write_text(json.dumps({"digest": digest, "outputs": sorted(written)}))
+    log.info("%s: executed in %.0f s", source.name, time.time() - started)
     return True
 
 
