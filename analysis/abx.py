@@ -56,7 +56,9 @@ CONTEXTS: dict[str, dict[str, list[tuple[str, str]]]] = {
     "en": {"consonant": [("a", "a")], "vowel": [("b", "b"), ("d", "d")]},
     "fr": {"consonant": [("a", "a")], "vowel": [("b", "b"), ("d", "d")]},
 }
-VOICE_VARIANTS = ("", "+f2", "+m3", "+f4")  # espeak-ng variants: speakers and pitches
+# espeak-ng variants: speakers and pitches. Not f2, f3 or f5: their breath noise is seeded
+# differently in each process, so the stimuli (and figure 4B) would change from run to run.
+VOICE_VARIANTS = ("", "+f1", "+m3", "+f4")
 _MARKS = str.maketrans("", "", "',#-;=")  # stress and boundary marks in espeak's phone events
 
 
