@@ -357,10 +357,14 @@ class _Screen:
         P, Q = P[:, :SCREEN_RANK], Q[:SCREEN_RANK]
         R = fit.factors64["coef"] - P @ Q
         small = Z64 @ Z64.T if Z64.shape[0] <= Z64.shape[1] else Z64.T @ Z64
-        eigvalsh = (__import__("torch").linalg.eigvalsh if _is_torch(small)
-                    else np.linalg.eigvalsh)
+        if _is_torch(small):
+            import torch
+
+            top = float(torch.linalg.eigvalsh(small).max())
+        else:
+            top = float(np.linalg.eigvalsh(small).max())
         # ||Z||_2, with a relative safety factor for the float32 rounding of the bound itself
-        self.scale = float(eigvalsh(small).max()) ** 0.5 * (1 + 1e-3)
+        self.scale = top ** 0.5 * (1 + 1e-3)
         self.low = (_cast(P, like), _cast(Q, like))
         self.R2 = _cast(R * R, like)
 
