@@ -1,28 +1,35 @@
 """Speech models against the brain: a reproduction of Millet et al. (2022).
 
-Stages, one module each, in data-flow order:
+The stages, from the entry points down (a module imports only from the layers below it; the
+layers contract in ``pyproject.toml`` keeps it so, and ``make test`` checks it):
 
-- :mod:`analysis.demo` builds the offline demo world (stimuli and simulated listeners);
-- :mod:`analysis.datasets.download` fetches the Le Petit Prince files, verified and resumable;
-  :mod:`analysis.datasets.lpp` reads them; :mod:`analysis.surface` projects runs onto
-  fsaverage5;
-- :mod:`analysis.models` resolves model names to loaded networks;
-- :mod:`analysis.features` extracts every layer's activations;
-- :mod:`analysis.regressors` turns activations into regressors at fMRI frame times;
-- :mod:`analysis.ridge` solves ridge with one penalty per target (loo, kfold, gcv);
-- :mod:`analysis.encoding` cross-validates encoding models: brain scores, noise ceilings;
-- :mod:`analysis.stats` tests group differences (Wilcoxon, FDR, bootstrap);
-- :mod:`analysis.regions` gives vertex masks of the regions of interest;
-- :mod:`analysis.pipeline` chains the stages for one profile, with caching;
-- :mod:`analysis.fitting` scores one participant in bounded memory (memory-mapped
-  regressors); :mod:`analysis.jobs` runs every participant x model as jobs (joblib, submitit);
-- :mod:`analysis.roi_summary` summarises scores per region and tests them for the figures;
-  :mod:`analysis.abx` and :mod:`analysis.perceptimatic` score phone discrimination (models,
-  listeners); :mod:`analysis.probing` decodes what each layer encodes; :mod:`analysis.predictions`
-  gives held-out predictions of example vertices;
-- :mod:`analysis.plotting`, :mod:`analysis.barplots`, :mod:`analysis.interactive` and
-  :mod:`analysis.figures` draw and save figures;
-- :mod:`analysis.book` executes the notebooks and builds the HTML book.
+=====================  ======================================================================
+layer                  modules
+=====================  ======================================================================
+entry points           :mod:`analysis.cli` (``python -m analysis``), :mod:`analysis.book`
+                       (notebooks to HTML), :mod:`analysis.jobs` (the full reproduction as jobs)
+notebook support       :mod:`analysis.settings` (a notebook's parameters, checked and
+                       resolved), :mod:`analysis.paper` (the paper's numbers beside this run's),
+                       :mod:`analysis.figures` (saving figures; cortex maps, panels, bars,
+                       interactive views)
+analyses               :mod:`analysis.layers` (layer choice and profiles),
+                       :mod:`analysis.group_stats` (region means, tests, FDR and contrast maps),
+                       :mod:`analysis.predictions`, :mod:`analysis.probing`,
+                       :mod:`analysis.abx`, :mod:`analysis.perceptimatic`;
+                       :mod:`analysis.demo` (the demo world, a data source and model family)
+scores                 :mod:`analysis.scores`: per-participant encoding fits, cached
+designs               :mod:`analysis.designs`: audio -> activations -> regressors, cached
+fits, models, data     :mod:`analysis.encoding`, :mod:`analysis.models`, :mod:`analysis.datasets`
+                       (Le Petit Prince: download, reader, loader)
+building blocks        :mod:`analysis.features`, :mod:`analysis.ridge`, :mod:`analysis.regressors`,
+                       :mod:`analysis.stats`, :mod:`analysis.surface`, :mod:`analysis.regions`,
+                       :mod:`analysis.synthesis`
+foundations            :mod:`analysis.framing`, :mod:`analysis.cache`, :mod:`analysis.config`,
+                       :mod:`analysis.html_assets`, :mod:`analysis.plugins`
+=====================  ======================================================================
+
+Data sources (Le Petit Prince, the demo world) and model families (the demo's own models)
+plug in by name through entry points (:mod:`analysis.plugins`): the core imports neither.
 """
 import logging
 import os

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from analysis import features, models
+from analysis import features, models, synthesis
 from analysis.cache import Cache, key_digest, source_digest
 from analysis.config import cache_dir
 
@@ -84,6 +84,21 @@ def triphone_text(prev: str, phone: str, nxt: str, kind: str) -> str:
     return f"[[{prev}'{phone}{nxt}]]" if kind == "vowel" else f"[[{prev}{phone}'{nxt}]]"
 
 
+def check_languages(languages) -> list[str]:
+    """``languages`` as a list, each one with ABX stimuli (:data:`CONTRASTS`).
+
+    Raises
+    ------
+    ValueError
+        naming a language without stimuli and the languages that have them.
+    """
+    for language in languages:
+        if language not in CONTRASTS:
+            raise ValueError(f"abx_languages: no ABX stimuli are defined for {language!r}; "
+                             f"choose among {', '.join(CONTRASTS)}.")
+    return list(languages)
+
+
 def item_table(languages=("en", "fr"), variants=VOICE_VARIANTS) -> pd.DataFrame:
     """Every triphone to synthesise: DataFrame with columns ``language, kind, prev, phone,
     next, voice`` (one row per triphone and voice)."""
@@ -113,10 +128,8 @@ def synthesize_stimuli(languages=("en", "fr"), variants=VOICE_VARIANTS,
     ValueError
         naming an item whose phones, as espeak-ng reports them, are not the ones asked for.
     """
-    from analysis.demo import speech
-
     items = item_table(languages, variants)
-    key = {"stage": "abx-stimuli", "code": source_digest(sys.modules[__name__], speech),
+    key = {"stage": "abx-stimuli", "code": source_digest(sys.modules[__name__], synthesis),
            "items": items.to_dict("list"), "rate": rate}
 
     def compute():
@@ -139,11 +152,9 @@ def synthesize_stimuli(languages=("en", "fr"), variants=VOICE_VARIANTS,
 
 
 def _speak_items(items: pd.DataFrame, rate: int) -> tuple[list[np.ndarray], list[list[str]]]:
-    from analysis.demo.speech import synthesize
-
     waves, phones = [], []
     for row in tqdm(list(items.itertuples()), desc="speaking ABX triphones"):
-        utt = synthesize(triphone_text(row.prev, row.phone, row.next, row.kind),
+        utt = synthesis.synthesize(triphone_text(row.prev, row.phone, row.next, row.kind),
                          voice=row.voice, rate=rate, phonemes=True)
         waves.append(utt.waveform)
         phones.append([p.translate(_MARKS) for p in utt.phones.phone])
@@ -313,7 +324,7 @@ def condition_abx(model_names: dict[str, dict[str, str]], stimuli: Stimuli,
     Parameters
     ----------
     model_names : stimulus language -> {panel label -> model name}, e.g. from
-        :func:`analysis.roi_summary.resolve_conditions` called with each language
+        :func:`analysis.settings.resolve_conditions` called with each language
     layer : see :func:`resolve_layer`
 
     Returns
@@ -337,6 +348,14 @@ def condition_abx(model_names: dict[str, dict[str, str]], stimuli: Stimuli,
     columns = ["condition", "model", "layer", "language", "kind", "contrast", "accuracy",
                "n_triplets"]
     return pd.concat(frames, ignore_index=True)[columns]
+
+
+def accuracy_by_contrast(table: pd.DataFrame, conditions) -> pd.DataFrame:
+    """Accuracy of each condition per contrast: DataFrame indexed by ``(language,
+    contrast)``, one column per condition of ``conditions`` (in that order), from
+    :func:`condition_abx`'s table."""
+    return table.pivot_table(index=["language", "contrast"], columns="condition",
+                             values="accuracy")[list(conditions)]
 
 
 def _subset(stimuli: Stimuli, language: str) -> Stimuli:

@@ -29,13 +29,18 @@ def key_digest(key: Mapping) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def file_digest(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    sha = hashlib.sha256()
+def file_digest(path: str | os.PathLike, chunk: int = 1 << 22, algorithm: str = "sha256") -> str:
+    """Hash (SHA-256, or ``algorithm`` of :mod:`hashlib`) of a file's bytes, hex."""
+    sha = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         while block := handle.read(chunk):
             sha.update(block)
     return sha.hexdigest()
+
+
+def md5sum(path: str | os.PathLike) -> str:
+    """MD5 of a file, hex (the checksums data sets publish)."""
+    return file_digest(path, algorithm="md5")
 
 
 def source_digest(*modules) -> str:

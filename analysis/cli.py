@@ -6,9 +6,12 @@ import logging
 import sys
 from pathlib import Path
 
-from analysis.config import PROFILES
-
-EXECUTORS = ("local", "slurm", "joblib", "inline")  # analysis.jobs.EXECUTORS (tested equal)
+from analysis import jobs
+from analysis.book import BookError, build_book, set_repository
+from analysis.config import PROFILES, check_positive_int, get_profile
+from analysis.datasets import download, load_dataset
+from analysis.jobs import EXECUTORS
+from analysis.models import REGISTRY
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,8 +95,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_run(commands, profile_help: str) -> None:
-    from analysis.models import REGISTRY  # light; analysis.jobs is imported only to run
-
     run = commands.add_parser(
         "run", help="score every participant under every model, as independent jobs",
         description="Plan one feature job per model and language and one fit job per "
@@ -126,10 +127,6 @@ def _add_run(commands, profile_help: str) -> None:
 
 
 def _run(args) -> int:
-    from analysis import jobs
-    from analysis.config import get_profile
-    from analysis.datasets import load_dataset
-
     try:
         params = {}
         for item in args.params:
@@ -156,8 +153,6 @@ def _run(args) -> int:
 
 
 def _fetch(args) -> int:
-    from analysis.datasets import download
-
     try:
         spec = PROFILES[args.profile]
         files = download.plan_lpp(args.languages, args.participants, spec.n_participants,
@@ -189,8 +184,6 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("analysis").setLevel(logging.INFO)
     if args.command == "book":
-        from analysis.book import BookError, build_book, set_repository
-
         if args.set_repository:
             try:
                 changed = set_repository(args.set_repository)
@@ -206,9 +199,6 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"done: {out}")
     elif args.command == "world":
-        from analysis.config import check_positive_int
-        from analysis.datasets import load_dataset
-
         try:
             if args.participants is not None:
                 check_positive_int("--participants", args.participants)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis import plugins
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -35,11 +37,11 @@ class Profile:
     precision : ``"float64"`` (exact alpha choices) or ``"float32"`` (twice as fast; a
         near-tie target may pick a neighbouring alpha, changing its r by about 1e-3).
     offline : whether the profile runs without internet.
-    simulated : whether the data are the demo world's.
+    source : the data source (:data:`analysis.plugins.SOURCES`): ``"demo"`` or ``"lpp"``.
     sections : story sections analysed (None: every section of the data set).
     model_family : which models the paper's conditions (random, native, non-native,
-        non-speech, supervised) name: ``"public"`` checkpoints or the ``"demo"``'s own small
-        models (see :func:`analysis.models.resolve_condition`).
+        non-speech, supervised) name: ``"public"`` checkpoints or a registered family such
+        as the ``"demo"``'s own small models (see :func:`analysis.models.resolve_condition`).
     """
 
     name: str
@@ -52,7 +54,7 @@ class Profile:
     alpha_selection: str = "loo"
     precision: str = "float64"
     offline: bool = True
-    simulated: bool = False
+    source: str = "lpp"
     sections: tuple[int, ...] | None = None
     model_family: str = "public"
 
@@ -60,7 +62,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "demo": Profile("demo", "embedded demo world: synthetic speech, simulated listeners",
                     languages=("en", "fr", "cn"), n_participants=3, n_folds=5, inner_folds=5,
-                    precision="float32", simulated=True, model_family="demo"),
+                    precision="float32", source="demo", model_family="demo"),
     "lpp": Profile("lpp", "Le Petit Prince fMRI, a few participants per language",
                    languages=("en", "fr", "cn"), n_participants=3, n_folds=10, inner_folds=5,
                    offline=False),
@@ -70,8 +72,14 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+ALPHA_SELECTIONS = ("loo", "kfold", "gcv")  # :data:`analysis.ridge.SELECTIONS`
+PRECISIONS = ("float32", "float64")
+LANGUAGES = ("en", "fr", "cn")
+N_SECTIONS = 9  # sections of the story in every source
+
+
 def get_profile(name: str, overrides: dict | None = None) -> Profile:
-    """Return the profile called ``name``, with ``overrides`` applied.
+    """Return the profile called ``name``, with ``overrides`` applied, every field checked.
 
     Parameters
     ----------
@@ -88,28 +96,40 @@ def get_profile(name: str, overrides: dict | None = None) -> Profile:
     if not isinstance(name, str) or name not in PROFILES:
         raise ValueError(f"profile={name!r} is not a profile; choose one of "
                          f"{', '.join(sorted(PROFILES))} (demo runs offline).")
-    spec = PROFILES[name]
-    if not overrides:
-        return spec
-    fields = {f.name for f in dataclasses.fields(Profile)} - {"name", "simulated", "offline"}
+    overrides = dict(overrides or {})
+    fields = {f.name for f in dataclasses.fields(Profile)} - {"name", "offline", "description"}
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise ValueError(f"overrides: {unknown} are not settings of a profile; choose among "
                          f"{', '.join(sorted(fields))}.")
     values = {k: tuple(v) if isinstance(v, (list, tuple, range)) else v
               for k, v in overrides.items()}
+    spec = dataclasses.replace(PROFILES[name], **values)
+    check_profile(spec, "overrides" if overrides else f"profile {name!r}")
+    return spec
+
+
+def check_profile(spec: Profile, where: str = "profile") -> None:
+    """Raise a ValueError naming the first field of ``spec`` with a wrong value (``where``
+    says where it came from, e.g. ``"overrides"``)."""
     for key in ("n_folds", "inner_folds"):
-        if key in values:
-            check_positive_int(f"overrides[{key!r}]", values[key], minimum=2)
-    if "model_family" in values:
-        check_choice("overrides['model_family']", values["model_family"], ("public", "demo"))
-    if "n_participants" in values:
-        check_positive_int("overrides['n_participants']", values["n_participants"], minimum=0)
-    if values.get("sections") is not None:
-        if not values["sections"] or not set(values["sections"]) <= set(range(1, 10)):
-            raise ValueError(f"overrides['sections']={list(values['sections'])} must be "
-                             "story sections between 1 and 9.")
-    return dataclasses.replace(spec, **values)
+        check_positive_int(f"{where}[{key!r}]", getattr(spec, key), minimum=2)
+    check_positive_int(f"{where}['n_participants']", spec.n_participants, minimum=0)
+    if not spec.languages or not set(spec.languages) <= set(LANGUAGES):
+        raise ValueError(f"{where}['languages']={list(spec.languages)} must be among "
+                         f"{', '.join(LANGUAGES)}.")
+    alphas = np.asarray(spec.alphas, dtype=float)
+    if alphas.ndim != 1 or not len(alphas) or not np.all(np.isfinite(alphas) & (alphas > 0)):
+        raise ValueError(f"{where}['alphas']={list(spec.alphas)} must be positive numbers.")
+    check_choice(f"{where}['alpha_selection']", spec.alpha_selection, ALPHA_SELECTIONS)
+    check_choice(f"{where}['precision']", spec.precision, PRECISIONS)
+    check_choice(f"{where}['source']", spec.source, plugins.names(plugins.SOURCES))
+    check_choice(f"{where}['model_family']", spec.model_family,
+                 ("public", *plugins.names(plugins.MODEL_FAMILIES)))
+    if spec.sections is not None:
+        if not spec.sections or not set(spec.sections) <= set(range(1, N_SECTIONS + 1)):
+            raise ValueError(f"{where}['sections']={list(spec.sections)} must be story "
+                             f"sections between 1 and {N_SECTIONS}.")
 
 
 def data_home() -> Path:

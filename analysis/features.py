@@ -34,9 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from analysis.framing import SAMPLE_RATE
+
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
 DTYPES = ("float32", "bfloat16", "float16")
 
 

@@ -1,6 +1,7 @@
 """The full reproduction as a graph of independent jobs, run by joblib or submitit.
 
-Two kinds of job, each writing one cached product (see :mod:`analysis.fitting`):
+Two kinds of job, each writing one cached product (see :mod:`analysis.designs` and
+:mod:`analysis.scores`):
 
 - :class:`FeatureJob`, one per model and language: activations, regressors and the
   memory-mapped designs of every layer (the GPU part);
@@ -35,7 +36,7 @@ from typing import Protocol
 
 from tqdm import tqdm
 
-from analysis import fitting, models
+from analysis import designs, models, scores
 from analysis.cache import Cache, key_digest
 from analysis.config import Profile, build_dir, cache_dir, check_choice, check_positive_int
 from analysis.datasets import Dataset, Participant, Stimulus
@@ -58,7 +59,8 @@ class Task(Protocol):
 
     def done(self) -> bool: ...
 
-    def __call__(self) -> str: ...
+    def __call__(self, n_jobs: int) -> str:
+        """Compute the product, fitting with ``n_jobs`` processes; return where it lies."""
 
 
 @dataclass(frozen=True, eq=False)  # jobs are told apart by identity
@@ -70,7 +72,7 @@ class FeatureJob:
     model : resolved model name (registry name, local folder or hub id)
     language : the stimuli's language
     stimuli : the sections, in order
-    key : :func:`analysis.fitting.design_key` of ``model`` and ``stimuli``
+    key : :func:`analysis.designs.design_key` of ``model`` and ``stimuli``
     cache_root : the cache folder (fixed when planned, so workers need no environment)
     """
 
@@ -85,26 +87,25 @@ class FeatureJob:
         return f"features-{_label(self.model)}-{self.language}"
 
     def done(self) -> bool:
-        return fitting.load_designs(Cache(self.cache_root), self.key) is not None
+        return designs.load_designs(Cache(self.cache_root), self.key) is not None
 
-    def __call__(self) -> str:
-        designs = fitting.layer_designs(self.model, self.key, self.stimuli,
-                                        Cache(self.cache_root))
-        return str(designs.folder)
+    def __call__(self, n_jobs: int = 1) -> str:
+        built = designs.build_designs(self.model, self.key, self.stimuli, Cache(self.cache_root))
+        return str(built.folder)
 
 
 @dataclass(frozen=True, eq=False)  # jobs are told apart by identity
 class FitJob:
     """Scores of one participant under one model: the product of
-    :func:`analysis.fitting.participant_scores`.
+    :func:`analysis.scores.participant_scores`.
 
     Attributes
     ----------
     participant : the listener
     features : the feature job of the participant's language and this model
     profile : encoding settings (folds, alphas, alpha selection, precision)
-    key : :func:`analysis.fitting.scores_key` of these inputs
-    layers, null : as in :func:`analysis.pipeline.layer_scores`
+    key : :func:`analysis.scores.scores_key` of these inputs
+    layers, null : as in :func:`analysis.scores.layer_scores`
     """
 
     participant: Participant
@@ -119,15 +120,15 @@ class FitJob:
         return f"fit-{_label(self.features.model)}-{self.participant.id}"
 
     def done(self) -> bool:
-        return fitting.scores_done(Cache(self.features.cache_root), self.key, self.null)
+        return scores.scores_done(Cache(self.features.cache_root), self.key, self.null)
 
-    def __call__(self) -> str:
+    def __call__(self, n_jobs: int = 1) -> str:
         cache = Cache(self.features.cache_root)
-        designs = fitting.layer_designs(self.features.model, self.features.key,
-                                        self.features.stimuli, cache)
-        fitting.participant_scores(self.participant, designs, self.profile, cache, self.layers,
-                                   self.null, key=self.key)
-        return str(cache.paths(fitting.SCORES, self.key)[0])
+        built = designs.build_designs(self.features.model, self.features.key,
+                                      self.features.stimuli, cache)
+        scores.participant_scores(self.participant, built, self.profile, cache, self.layers,
+                                  self.null, key=self.key, n_jobs=n_jobs)
+        return str(cache.paths(scores.SCORES, self.key)[0])
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def plan(dataset: Dataset, profile: Profile, model_names: Sequence[str] | None =
         (:data:`analysis.models.CONDITIONS`, resolved per language through the profile's
         ``model_family``); default: every condition
     languages : default: every language of ``dataset``
-    layers, null, n_components : as in :func:`analysis.pipeline.layer_scores`
+    layers, null, n_components : as in :func:`analysis.scores.layer_scores`
 
     Checksums every stimulus and BOLD file once (their digests are the products' identity).
     """
@@ -178,12 +179,12 @@ def plan(dataset: Dataset, profile: Profile, model_names: Sequence[str] | None =
         for model in resolved:
             models.resolve(model)  # a bad name fails here, not in a worker
             job = FeatureJob(model, language, stimuli,
-                             fitting.design_key(model, stimuli, n_components), root)
+                             designs.design_key(model, stimuli, n_components), root)
             features.append(job)
             for participant in tqdm(group, desc=f"planning {job.name}", leave=False):
                 if participant.id not in digests:
                     digests[participant.id] = participant.digest()
-                key = fitting.scores_key(key_digest(job.key), digests[participant.id], profile,
+                key = scores.scores_key(key_digest(job.key), digests[participant.id], profile,
                                          layers)
                 fits.append(FitJob(participant, job, profile, key,
                                    None if layers is None else tuple(layers), null))
@@ -281,10 +282,9 @@ def _run_logged(job: Task, folder: Path, cpus: int) -> tuple[Path, str | None]:
     package.addHandler(handler)
     package.setLevel(logging.INFO)
     try:
-        with _n_jobs(cpus):
-            package.info("job %s: started", job.name)
-            job()
-            package.info("job %s: done", job.name)
+        package.info("job %s: started", job.name)
+        job(cpus)
+        package.info("job %s: done", job.name)
         return log_path, None
     except Exception as exc:  # reported with its log, then retried by run_jobs
         package.error("job %s failed:\n%s", job.name, traceback.format_exc())
@@ -297,13 +297,12 @@ def _run_logged(job: Task, folder: Path, cpus: int) -> tuple[Path, str | None]:
 
 def run_task(job: Task, cpus: int) -> str:
     """Entry point of a submitit job: logging to the job's stderr, ``cpus`` fitting
-    processes, then ``job()``."""
+    processes, then ``job(cpus)``."""
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("analysis").setLevel(logging.INFO)
-    os.environ["ANALYSIS_N_JOBS"] = str(cpus)
     log.info("job %s: started", job.name)
-    out = job()
+    out = job(cpus)
     log.info("job %s: done", job.name)
     return out
 
@@ -367,20 +366,6 @@ def _last_line(error: BaseException) -> str:
         text = parts[1]
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else type(error).__name__
-
-
-@contextlib.contextmanager
-def _n_jobs(cpus: int):
-    """``ANALYSIS_N_JOBS`` set to ``cpus`` for the duration (restored afterwards)."""
-    old = os.environ.get("ANALYSIS_N_JOBS")
-    os.environ["ANALYSIS_N_JOBS"] = str(cpus)
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("ANALYSIS_N_JOBS", None)
-        else:
-            os.environ["ANALYSIS_N_JOBS"] = old
 
 
 def _label(model: str) -> str:

@@ -8,15 +8,14 @@ A name is one of:
 - a local folder holding a saved transformers model (``config.json`` plus weights, and
   optionally ``preprocessor_config.json``), e.g. one written by ``save_pretrained``;
 - any Hugging Face model id (``owner/name``, optionally ``owner/name@revision``);
-- a demo model (:mod:`analysis.demo.zoo`): ``demo-random``, ``demo-english``, ``demo-french``,
-  ``demo-non-speech``, ``demo-supervised`` (and ``demo-mandarin``), small wav2vec 2.0 models
-  the project trains itself, trained on first use into the data home; ``NAME@STEP`` is the
-  checkpoint of ``NAME`` at that training step.
+- a model of a registered *family* (:class:`ModelProvider`, an entry point of the group
+  :data:`analysis.plugins.MODEL_FAMILIES`), e.g. the demo's own small wav2vec 2.0 models
+  (``demo-random``, ``demo-english``...; see :mod:`analysis.demo.zoo`), made on first use.
 
 The paper's conditions (:data:`CONDITIONS`) name models per *family*: ``public`` (the
-registry's checkpoints above, for real data) or ``demo`` (the project's own models, for the
-demo world); :func:`resolve_condition` turns a condition into a model name from the family
-and the participant's language (``native`` and ``non-native`` depend on it).
+registry's checkpoints above, for real data) or a registered family (the demo world's models
+for the demo world); :func:`resolve_condition` turns a condition into a model name from the
+family and the participant's language (``native`` and ``non-native`` depend on it).
 
 Every model returned exposes the wav2vec 2.0 interface used by :mod:`analysis.features`:
 ``model.feature_extractor.conv_layers`` and ``output_hidden_states=True``. wav2vec 2.0, HuBERT,
@@ -36,7 +35,12 @@ import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlparse
+
+from analysis import plugins
+from analysis.cache import file_digest
+from analysis.features import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,30 @@ PROBE_TIMEOUT = 3.0  # seconds allowed to reach the Hub before a hub model is de
 
 class ModelUnavailableError(RuntimeError):
     """A hub model is neither in the local cache nor downloadable (offline)."""
+
+
+class ModelProvider(Protocol):
+    """A family of models registered under :data:`analysis.plugins.MODEL_FAMILIES`.
+
+    Attributes
+    ----------
+    conditions : condition (``"random"``, ``"non-speech"``, ``"supervised"``) or listener
+        language (``"en"``...) -> the family's model name (see :func:`resolve_condition`)
+    """
+
+    conditions: dict[str, str]
+
+    def describe(self, name: str) -> str | None:
+        """What model ``name`` is, or None when it is not one of the family's."""
+
+    def config(self, name: str):
+        """Its transformers configuration, without making the model."""
+
+    def fingerprint(self, name: str) -> dict:
+        """What identifies its weights, for cache keys, without making the model."""
+
+    def folder(self, name: str) -> Path:
+        """A folder holding it saved by transformers, made (e.g. trained) on first use."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +86,7 @@ class ModelSpec:
     seed : initialisation seed (random models only).
     hf_id : Hugging Face model id (hub models only).
     revision : commit hash (registry entries) or branch/tag/commit given by the reader.
-    demo : name in :data:`analysis.demo.zoo.DEMO_MODELS` (demo models only).
-    step : training step of a demo model's checkpoint (None: the final model).
+    family : the registered family that provides it (:class:`ModelProvider`), if any.
     """
 
     name: str
@@ -67,14 +94,13 @@ class ModelSpec:
     seed: int | None = None
     hf_id: str | None = None
     revision: str | None = None
-    demo: str | None = None
-    step: int | None = None
+    family: str | None = None
 
     @property
     def kind(self) -> str:
-        """``"random"``, ``"hub"``, ``"demo"`` or ``"local"``."""
-        if self.demo:
-            return "demo"
+        """``"random"``, ``"hub"``, ``"family"`` or ``"local"``."""
+        if self.family:
+            return "family"
         return "random" if self.seed is not None else "hub" if self.hf_id else "local"
 
 
@@ -134,15 +160,22 @@ LANGUAGE_MODELS: dict[str, str] = {"en": "english", "fr": "french", "cn": "manda
 # listeners get the English model (the registry's reference model; like French, non-tonal).
 NON_NATIVE: dict[str, str] = {"en": "fr", "fr": "en", "cn": "en"}
 
-# The paper's conditions, and the model of each per family (native/non-native: per language).
+# The paper's conditions, and the public family's model of each (native/non-native: per
+# language); registered families give their own (:attr:`ModelProvider.conditions`).
 CONDITIONS = ("random", "native", "non-native", "non-speech", "supervised")
-FAMILIES: dict[str, dict[str, str]] = {
-    "public": {"random": "random", "non-speech": "non-speech", "supervised": "supervised",
-               "en": "english", "fr": "french", "cn": "mandarin"},
-    "demo": {"random": "demo-random", "non-speech": "demo-non-speech",
-             "supervised": "demo-supervised", "en": "demo-english", "fr": "demo-french",
-             "cn": "demo-mandarin"},
-}
+PUBLIC: dict[str, str] = {"random": "random", "non-speech": "non-speech",
+                          "supervised": "supervised", "en": "english", "fr": "french",
+                          "cn": "mandarin"}
+
+
+def families() -> tuple[str, ...]:
+    """Every model family: ``"public"`` (the registry) and the registered ones."""
+    return ("public", *plugins.names(plugins.MODEL_FAMILIES))
+
+
+def provider(family: str) -> ModelProvider:
+    """The registered family ``family`` (see :data:`analysis.plugins.MODEL_FAMILIES`)."""
+    return plugins.load(plugins.MODEL_FAMILIES, family)
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -153,13 +186,14 @@ def resolve_condition(condition: str, language: str, family: str = "public") -> 
 
     ``"native"`` gives the family's model trained on ``language``; ``"non-native"`` its model
     of :data:`NON_NATIVE` ``[language]`` (en<->fr, cn->en); ``"random"``, ``"non-speech"``
-    and ``"supervised"`` the family's model of that condition (:data:`FAMILIES`). Anything
-    else is a model name and is returned unchanged.
+    and ``"supervised"`` the family's model of that condition (:data:`PUBLIC`, or the
+    family's :attr:`ModelProvider.conditions`). Anything else is a model name and is returned
+    unchanged.
     """
-    if family not in FAMILIES:
-        raise ValueError(f"family={family!r}: choose one of {', '.join(FAMILIES)} (the "
+    if family not in families():
+        raise ValueError(f"family={family!r}: choose one of {', '.join(families())} (the "
                          "profile's model_family).")
-    models = FAMILIES[family]
+    models = PUBLIC if family == "public" else provider(family).conditions
     if condition not in CONDITIONS:
         return condition
     if condition not in ("native", "non-native"):
@@ -179,15 +213,10 @@ def resolve(name: str) -> ModelSpec:
     """
     if name in REGISTRY:
         return REGISTRY[name]
-    demo, _, step = name.partition("@")
-    from analysis.demo import zoo
-
-    if demo in zoo.DEMO_MODELS:
-        if step and not step.isdigit():
-            raise ValueError(f"model={name!r}: a demo checkpoint is NAME@STEP with STEP a "
-                             "training step, e.g. 'demo-english@200'.")
-        return ModelSpec(name, zoo.DEMO_MODELS[demo].description, demo=demo,
-                         step=int(step) if step else None)
+    for family in families()[1:]:
+        description = provider(family).describe(name)
+        if description is not None:
+            return ModelSpec(name, description, family=family)
     if name in ("native", "non-native"):
         raise ValueError(f"model={name!r} depends on the listener: call "
                          "models.resolve_condition(model, language) first.")
@@ -208,21 +237,18 @@ def fingerprint(name: str) -> dict:
 
     A random model: its seed, configuration and the transformers version; a local folder: the
     checksums of its config, preprocessor config and weights; a hub model: its id and commit
-    (a branch or tag is resolved to its commit, from the local cache or the Hub); a demo
-    model: the digest of everything its training depends on (no training needed).
+    (a branch or tag is resolved to its commit, from the local cache or the Hub); a model of
+    a family: what the family says identifies it (for the demo's models, the digest of
+    everything their training depends on; no training needed).
     """
-    import transformers
-
-    from analysis.cache import file_digest, key_digest
+    import transformers  # deferred: an optional heavy dependency, imported on first use
 
     spec = resolve(name)
     if spec.kind == "random":
         return {"name": spec.name, "seed": spec.seed, "transformers": transformers.__version__,
                 "config": load_config(name).to_json_string()}
-    if spec.kind == "demo":
-        from analysis.demo import zoo
-
-        return {"name": spec.name, "training": key_digest(zoo.training_key(spec.demo))}
+    if spec.kind == "family":
+        return provider(spec.family).fingerprint(name)
     if spec.kind == "hub":
         return {"name": spec.hf_id, "revision": _commit(spec)}
     folder = Path(spec.name)
@@ -232,18 +258,22 @@ def fingerprint(name: str) -> dict:
 
 def load_config(name: str):
     """The transformers configuration of model ``name`` (cheap: no weights are loaded)."""
-    from transformers import AutoConfig, Wav2Vec2Config
+    from transformers import AutoConfig, Wav2Vec2Config  # deferred: heavy, optional
 
     spec = resolve(name)
     if spec.kind == "random":
         return Wav2Vec2Config()
-    if spec.kind == "demo":
-        from analysis.demo import zoo
-
-        return zoo.config(spec.demo)
+    if spec.kind == "family":
+        return provider(spec.family).config(name)
     if spec.kind == "hub":
         return _from_hub(spec, AutoConfig.from_pretrained)
     return AutoConfig.from_pretrained(spec.name, local_files_only=True)
+
+
+def layer_counts(name: str) -> tuple[int, int]:
+    """Convolutional and transformer layers of model ``name`` (7 and 12 for Base)."""
+    config = load_config(name)
+    return len(config.conv_dim), config.num_hidden_layers
 
 
 def load_model(name: str, device: str = "auto"):
@@ -258,24 +288,18 @@ def load_model(name: str, device: str = "auto"):
     -------
     transformers ``Wav2Vec2Model`` (or a model with the same interface), on ``device``
     """
-    import torch
-    from transformers import AutoModel
-
-    from analysis.features import resolve_device
+    import torch  # deferred: heavy, optional until a model is loaded
+    from transformers import AutoModel, Wav2Vec2Config, Wav2Vec2Model
 
     target = resolve_device(device)
     spec = resolve(name)
     if spec.kind == "random":
-        from transformers import Wav2Vec2Config, Wav2Vec2Model
-
         torch.manual_seed(spec.seed)
         model = Wav2Vec2Model(Wav2Vec2Config())
     elif spec.kind == "hub":
         model = _from_hub(spec, AutoModel.from_pretrained)
-    elif spec.kind == "demo":
-        model = _load_demo(demo_folder(name))
     else:
-        model = AutoModel.from_pretrained(spec.name, local_files_only=True)
+        model = _load_folder(model_folder(name))
     if not hasattr(getattr(model, "feature_extractor", None), "conv_layers"):
         raise ValueError(f"model={name!r} ({type(model).__name__}) has no "
                          "feature_extractor.conv_layers: only wav2vec 2.0-like speech models "
@@ -295,12 +319,11 @@ def normalizes_input(name: str) -> bool:
     spec = resolve(name)
     if spec.kind == "random":
         return True
-    if spec.kind in ("local", "demo"):
-        path = Path(demo_folder(name) if spec.kind == "demo" else spec.name) / \
-            "preprocessor_config.json"
+    if spec.kind in ("local", "family"):
+        path = model_folder(name) / "preprocessor_config.json"
         path = path if path.is_file() else None
     else:
-        from huggingface_hub import hf_hub_download
+        from huggingface_hub import hf_hub_download  # deferred with transformers
         from huggingface_hub.errors import EntryNotFoundError
 
         try:
@@ -314,30 +337,32 @@ def normalizes_input(name: str) -> bool:
     return bool(json.loads(path.read_text()).get("do_normalize", True))
 
 
-def demo_folder(name: str) -> Path:
-    """The folder of demo model ``name`` (``NAME`` or ``NAME@STEP``), trained on first use."""
-    from analysis.demo import zoo
-
+def model_folder(name: str) -> Path:
+    """The folder holding model ``name`` saved by transformers: a local folder as given, or a
+    family's model (made on first use)."""
     spec = resolve(name)
-    if spec.kind != "demo":
-        raise ValueError(f"model={name!r} is not a demo model ({', '.join(zoo.DEMO_MODELS)}).")
-    return zoo.ensure(spec.demo) if spec.step is None else zoo.checkpoint(spec.demo, spec.step)
+    if spec.kind == "local":
+        return Path(spec.name)
+    if spec.kind == "family":
+        return provider(spec.family).folder(name)
+    raise ValueError(f"model={name!r} is a {spec.kind} model, not saved in a folder.")
 
 
-def _load_demo(folder: Path):
-    """The ``Wav2Vec2Model`` saved in a demo model's folder: the bare model at its top, or the
-    ``wav2vec2`` part of a checkpoint's whole training model (loaded whole, so that its
-    training heads load too)."""
-    import transformers
+# Architectures whose ``wav2vec2`` part is the speech model (training checkpoints).
+_WRAPPERS = ("Wav2Vec2ForPreTraining", "Wav2Vec2ForAudioFrameClassification", "Wav2Vec2ForCTC")
+
+
+def _load_folder(folder: Path):
+    """The model saved in ``folder``: the bare model, or the ``wav2vec2`` part of a whole
+    training model (a checkpoint: loaded whole, so that its heads load too)."""
+    import transformers  # deferred: heavy, optional
 
     config = transformers.AutoConfig.from_pretrained(folder, local_files_only=True)
-    architecture = (config.architectures or ["Wav2Vec2Model"])[0]
-    if architecture not in ("Wav2Vec2Model", "Wav2Vec2ForPreTraining",
-                            "Wav2Vec2ForAudioFrameClassification"):
-        raise ValueError(f"{folder}: unexpected architecture {architecture!r} for a demo model; "
-                         "delete the folder to retrain it.")
-    model = getattr(transformers, architecture).from_pretrained(folder, local_files_only=True)
-    return model if architecture == "Wav2Vec2Model" else model.wav2vec2
+    architecture = (config.architectures or [""])[0]
+    if architecture in _WRAPPERS:
+        return getattr(transformers, architecture).from_pretrained(
+            folder, local_files_only=True).wav2vec2
+    return transformers.AutoModel.from_pretrained(folder, local_files_only=True)
 
 
 def _from_hub(spec: ModelSpec, load):

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from analysis import stats
+from analysis.config import data_home
+from analysis.datasets.download import make_session
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,6 @@ class PerceptimaticError(RuntimeError):
 
 def release_path(home: Path | None = None) -> Path:
     """Where the release file lives: ``<data home>/perceptimatic/humans_and_model.csv``."""
-    from analysis.config import data_home
-
     return Path(home or data_home()) / "perceptimatic" / FILENAME
 
 
@@ -72,8 +72,6 @@ def fetch(home: Path | None = None, url: str | None = None, md5: str | None = No
         naming the URL (unreachable, HTTP error) or the file (checksum or size differ);
         nothing is left under the file's name then.
     """
-    from analysis.datasets.download import make_session
-
     path = release_path(home)
     if path.exists():
         return path
@@ -175,3 +173,28 @@ def human_abx(home: Path | None = None) -> dict:
             "p": float(stats.paired_test(per["native"], per["non-native"])),
             "stars": stats.stars(float(stats.paired_test(per["native"], per["non-native"]))),
             "n_listeners": len(per), "source": URL}
+
+
+def as_bars(human: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Figure 4A's bars and test from :func:`human_abx`, in the form of
+    :func:`analysis.group_stats.summarize_regions` (region ``"humans"``)."""
+    bars = pd.DataFrame([{"region": "humans", "model": k, "mean": human["mean"][k],
+                          "ci_low": human["ci"][k][0], "ci_high": human["ci"][k][1]}
+                         for k in ("native", "non-native")])
+    tests = pd.DataFrame([{"region": "humans", "a": "native", "b": "non-native",
+                           "p": human["p"], "stars": human["stars"]}])
+    return bars, tests
+
+
+def numbers(human: dict) -> dict:
+    """Figure 4A's numbers, JSON-ready: means, intervals, test, listeners and their source."""
+    return {"mean": human["mean"], "ci": human["ci"], "p": human["p"],
+            "n_listeners": human["n_listeners"], "source": human["source"],
+            "per_listener": human["per_listener"].reset_index().to_dict("records")}
+
+
+def summary(human: dict) -> str:
+    """One line: listeners, mean accuracies and the paired test."""
+    return (f"{human['n_listeners']} listeners; native {human['mean']['native']:.3f}, "
+            f"non-native {human['mean']['non-native']:.3f}, paired Wilcoxon p = "
+            f"{human['p']:.2g}")

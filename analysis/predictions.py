@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis import encoding, fitting, models, pipeline, regressors
+from analysis import designs, encoding, models, regressors, scores
 from analysis.cache import Cache, key_digest, source_digest
 from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset
@@ -49,6 +49,13 @@ class ExamplePredictions:
     r: np.ndarray
     r_map: np.ndarray
 
+    def summary(self) -> str:
+        """One line: the example vertices' r, and the median r over the map."""
+        return (f"{self.participant}, layer {self.layer}: R = "
+                + ", ".join(f"{r:.3f}" for r in self.r)
+                + f" at vertices {', '.join(map(str, self.vertices))}; median R over vertices "
+                f"{np.nanmedian(self.r_map):.3f}")
+
 
 def default_layer(model: str) -> int:
     """The middle transformer layer of ``model``, a model name (layer 13 of wav2vec 2.0 Base,
@@ -65,7 +72,7 @@ def example_predictions(dataset: Dataset, profile: Profile, model: str, language
 
     Parameters
     ----------
-    dataset, profile, model, language : as in :func:`analysis.pipeline.layer_scores`
+    dataset, profile, model, language : as in :func:`analysis.scores.layer_scores`
     layer : layer index (default :func:`default_layer`)
     participant : participant id (default: the first who heard ``language``)
     quantiles : the example vertices are those whose r ranks at these quantiles of the map
@@ -86,25 +93,26 @@ def example_predictions(dataset: Dataset, profile: Profile, model: str, language
                          f"of {', '.join(p.id for p in group)}.")
     model = models.resolve_condition(model, language, profile.model_family)
     layer = default_layer(model) if layer is None else layer
-    designs = pipeline.layer_designs(dataset, model, language)
-    if not 0 <= layer < len(designs):
-        raise ValueError(f"layer={layer}: {model} has layers 0 to {len(designs) - 1}.")
+    design = designs.designs_for(dataset, model, language)
+    if not 0 <= layer < design.n_layers:
+        raise ValueError(f"layer={layer}: {model} has layers 0 to {design.n_layers - 1}.")
+    X = design.layer(layer)
     stimuli = dataset.stimuli[language]
-    fit = fitting.fit_parameters(profile)
+    fit = scores.fit_parameters(profile)
     key = {"stage": "predictions", "code": source_digest(encoding, encoding.ridge),
-           "regressors": [key_digest(pipeline.regressor_keys(models.fingerprint(
+           "regressors": [key_digest(designs.regressor_keys(models.fingerprint(
                model), s)[1]) for s in stimuli],
            "code_regressors": source_digest(regressors),
            "participant": chosen.digest(), "layer": layer, **fit}
 
     Y = chosen.bold()
-    if len(Y) != len(designs[layer]):
+    if len(Y) != len(X):
         raise ValueError(f"{chosen.id}: its BOLD has {len(Y)} scans but the stimuli of "
-                         f"{language} have {len(designs[layer])}.")
+                         f"{language} have {len(X)}.")
 
     def compute():
         log.info("held-out predictions of %s from layer %d", chosen.id, layer)
-        predicted = encoding.cross_val_predict(designs[layer], Y, **fit)
+        predicted = encoding.cross_val_predict(X, Y, **fit)
         return {"predicted": predicted.astype(np.float32)}
 
     predicted = Cache(cache_dir()).get("predictions", key, compute)["predicted"]

@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from analysis import ridge
+from analysis import features, models, ridge
 from analysis.cache import Cache, source_digest
 from analysis.config import cache_dir
 from analysis.datasets import Dataset, Stimulus
-from analysis.demo.labels import FIELD, HOP, SAMPLE_RATE, frame_labels, phone_inventory
+from analysis.framing import FIELD, HOP, SAMPLE_RATE, frame_labels, phone_inventory
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +210,6 @@ def probe(model: str, dataset: Dataset, language: str = "en", held_out: int = 1)
     DataFrame with columns ``model, layer, target, metric, score`` (layer 0.. as in
     :mod:`analysis.features`; the baseline has one layer, 0)
     """
-    from analysis import features, models
-
     stimuli, inventory, frequencies, held = _layout(dataset, language, held_out)
     fingerprint = {"name": BASELINE} if model == BASELINE else models.fingerprint(model)
     key = {"stage": "probing", "code": source_digest(sys.modules[__name__], ridge),

@@ -10,7 +10,7 @@ Scaling uses each whole run (as the authors did): it touches the regressors only
 responses, and is the same for every outer cross-validation fold.
 
 Optional PCA per layer (:func:`reduce_components`, off by default) is fitted on all the scans
-it is given: in :func:`analysis.pipeline.layer_scores`, every run of the participant, stacked,
+it is given: in :func:`analysis.designs.designs_for`, every run of the participant, stacked,
 so that one basis serves all runs (bases fitted run by run would not be comparable). Like the
 scaling, it touches X only, never Y, so no information about the responses leaks into the
 fit; but it is transductive: the held-out folds' stimulus statistics shape the basis that the

@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 
-from analysis.cache import atomic_write, key_digest, source_digest
+from analysis.cache import atomic_write, key_digest, md5sum, source_digest
+from analysis.config import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -168,11 +170,6 @@ def projected_run(path: str | Path, md5: str | None = None, cache_root: Path | N
     name : readable prefix of the cached file (default: the run's file name)
     **params : ``mesh``, ``n_samples`` of :func:`project`
     """
-    import time
-
-    from analysis.config import cache_dir
-    from analysis.datasets.download import md5sum
-
     path = Path(path)
     key = projection_key(md5 or md5sum(path), **params)
     prefix = name or path.name.split("_space-")[0]

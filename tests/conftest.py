@@ -1,9 +1,19 @@
-"""Shared fixtures: an isolated data home, a tiny saved model and a tiny demo world."""
+"""Shared fixtures: an isolated data home, tiny saved models, a tiny demo world, demo models
+at tiny sizes, and the miniature of Le Petit Prince served on 127.0.0.1.
+
+Test modules import nothing from each other nor from the helper modules of this folder
+(``lpp_miniature``, which builds and serves the miniature corpus): they get what they need
+from the fixtures below.
+"""
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 
+import lpp_miniature as miniature
 from analysis.config import Profile
 
 
@@ -15,7 +25,7 @@ def isolated_homes(tmp_path, monkeypatch):
     return tmp_path
 
 
-def tiny_config(**overrides):
+def _tiny_config(**overrides):
     from transformers import Wav2Vec2Config
 
     settings = dict(conv_dim=(8,) * 7, hidden_size=16, num_hidden_layers=2,
@@ -26,20 +36,33 @@ def tiny_config(**overrides):
     return Wav2Vec2Config(**settings)
 
 
-def save_tiny_model(folder, seed: int = 0):
-    """A tiny wav2vec 2.0 initialised with ``seed``, saved to ``folder``; returns ``folder``."""
-    import torch
-    from transformers import Wav2Vec2Model
-
-    torch.manual_seed(seed)
-    Wav2Vec2Model(tiny_config()).save_pretrained(folder)
-    return folder
+@pytest.fixture
+def tiny_config():
+    """The configuration of a tiny wav2vec 2.0 (7 convolutional layers of 8 channels, 2
+    transformer blocks of width 16), a fresh copy per test."""
+    return _tiny_config()
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory):
+def save_tiny_model(tmp_path_factory):
+    """``save_tiny_model(seed=0)``: a tiny wav2vec 2.0 initialised with ``seed``, saved to a
+    new folder (as a reader's own model would be); returns the folder."""
+    def save(seed: int = 0):
+        import torch
+        from transformers import Wav2Vec2Model
+
+        folder = tmp_path_factory.mktemp(f"tiny-model-{seed}")
+        torch.manual_seed(seed)
+        Wav2Vec2Model(_tiny_config()).save_pretrained(folder)
+        return folder
+
+    return save
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(save_tiny_model):
     """A tiny wav2vec 2.0 saved to a folder, as a reader's own model would be."""
-    return save_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+    return save_tiny_model(0)
 
 
 @pytest.fixture(scope="session")
@@ -57,34 +80,103 @@ def tiny_profile():
                    n_folds=3, inner_folds=2, alphas=tuple(np.logspace(0, 4, 3)))
 
 
+TINY_DEMO = {"steps": 4, "batch_size": 2, "crop_seconds": 1.0, "conv_dim": [8] * 7,
+             "hidden_size": 16, "num_layers": 2, "num_heads": 2, "intermediate_size": 32,
+             "codebook": [2, 8], "num_negatives": 5, "n_checkpoints": 2, "threads": 1}
+
+
+@pytest.fixture
+def tiny_demo(monkeypatch, tiny_world):
+    """The demo family's models at tiny sizes (4 training steps, checkpoints at steps 2 and
+    4), trained on the tiny world; returns the tiny world."""
+    from analysis.demo import zoo
+
+    monkeypatch.setenv(zoo.ENVIRONMENT, json.dumps(TINY_DEMO))
+    monkeypatch.setattr(zoo, "demo_dataset", lambda: tiny_world)
+    return tiny_world
+
+
 @pytest.fixture(scope="session")
 def shared_lpp():
     """The shared folder of real corpus files; the test is skipped, saying why, without it."""
-    from lpp_miniature import SHARED
-
-    if not (SHARED / "FILE_LISTING.tsv").exists():
-        pytest.skip(f"{SHARED} (real files of the corpus, shared beside the project) is absent; "
+    shared = miniature.SHARED
+    if not (shared / "FILE_LISTING.tsv").exists():
+        pytest.skip(f"{shared} (real files of the corpus, shared beside the project) is absent; "
                     "set ANALYSIS_SHARED_LPP to its location to run this test")
-    return SHARED
+    return shared
 
 
 @pytest.fixture(scope="session")
 def lpp_miniature(tmp_path_factory, shared_lpp):
     """A miniature corpus (EN057, EN061, FR001, FR002, CN001, CN032) and its checksum list:
     ``(root, index path)``."""
-    from lpp_miniature import build_miniature
-
     root = tmp_path_factory.mktemp("bucket") / "lpp"
-    return root, build_miniature(root)
+    return root, miniature.build_miniature(root)
 
 
 @pytest.fixture
-def lpp_bucket(lpp_miniature, monkeypatch):
-    """The miniature served on 127.0.0.1, and the downloader pointed at it and its index."""
-    from lpp_miniature import LocalBucket
+def serve_folder():
+    """``serve_folder(root)``: serve ``root`` on 127.0.0.1 as the corpus's bucket would
+    (Range requests, 404s, faults injected per file; see ``lpp_miniature.LocalBucket``);
+    returns the running bucket (``.url``, ``.requests``, ``.faults``), stopped after the
+    test."""
+    running = []
 
+    def serve(root):
+        bucket = miniature.LocalBucket(root).__enter__()
+        running.append(bucket)
+        return bucket
+
+    yield serve
+    for bucket in running:
+        bucket.__exit__(None, None, None)
+
+
+@pytest.fixture
+def lpp_bucket(lpp_miniature, serve_folder, monkeypatch):
+    """The miniature served on 127.0.0.1, and the downloader pointed at it and its index."""
     root, index = lpp_miniature
     monkeypatch.setenv("ANALYSIS_LPP_INDEX", str(index))
-    with LocalBucket(root) as bucket:
-        monkeypatch.setenv("ANALYSIS_LPP_BASE_URL", bucket.url)
-        yield bucket
+    bucket = serve_folder(root)
+    monkeypatch.setenv("ANALYSIS_LPP_BASE_URL", bucket.url)
+    return bucket
+
+
+@pytest.fixture
+def write_run():
+    """``write_run(path, n_volumes, voxel=16.0, rng=None)``: a preprocessed run as the
+    corpus has them (int16, MNI affine, TR 2 s), on a coarse grid."""
+    return miniature.write_run
+
+
+@pytest.fixture
+def textgrid():
+    """``textgrid(intervals, tier, utf16=False) -> bytes``: a TextGrid in Praat's long text
+    format, ASCII or UTF-16 BE with a BOM."""
+    return miniature.textgrid
+
+
+@pytest.fixture
+def perceptimatic_release():
+    """``perceptimatic_release(folder, n_listeners=8, seed=0)``: a Perceptimatic release with
+    the real file's columns, English listeners better on English triplets (p = 0.8) than on
+    French ones (p = 0.6), written to ``folder``; returns its path."""
+    def write(folder, n_listeners: int = 8, seed: int = 0):
+        from analysis import perceptimatic
+
+        rng = np.random.default_rng(seed)
+        rows = []
+        for listener in range(n_listeners):
+            for t in range(40):
+                stimulus = "EN" if t % 2 else "FR"
+                p_right = 0.8 if stimulus == "EN" else 0.6
+                answer = 1 if rng.random() < p_right else -1
+                rows.append({"individual": listener, "language": "english",
+                             "filename": f"{stimulus}{100 + t}", "TGT": "p", "OTH": "b",
+                             "correct_answer": 3 * answer, "binarized_answer": answer,
+                             "nb_stimuli": t})
+        path = folder / perceptimatic.FILENAME
+        pd.DataFrame(rows).to_csv(path, index=False)
+        return path
+
+    return write

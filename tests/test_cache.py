@@ -47,3 +47,16 @@ def test_unfinished_product_is_not_taken_for_whole(tmp_path):
 def test_key_digest_is_order_independent():
     assert key_digest({"a": 1, "b": [1, 2]}) == key_digest({"b": [1, 2], "a": 1})
     assert key_digest({"a": 1}) != key_digest({"a": 2})
+
+
+def test_file_checksums(tmp_path):
+    import hashlib
+
+    from analysis.cache import file_digest, md5sum
+    from analysis.datasets import download
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x" * 100_000)
+    assert md5sum(path) == hashlib.md5(path.read_bytes()).hexdigest()
+    assert file_digest(path, chunk=1000) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert download.md5sum is md5sum  # the downloader checks files with the same function

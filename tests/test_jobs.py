@@ -1,4 +1,5 @@
 import logging
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -7,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import cli, config, encoding, fitting, jobs, pipeline
+from analysis import cli, config, designs, encoding, jobs, scores
 from analysis.cache import Cache
 from analysis.datasets import Dataset, Participant, load_dataset
 
@@ -23,10 +24,12 @@ class Flaky:
     def done(self) -> bool:
         return (self.folder / f"{self.name}.done").exists()
 
-    def __call__(self) -> str:
+    def __call__(self, n_jobs: int) -> str:
         counter = self.folder / f"{self.name}.calls"
         calls = int(counter.read_text()) + 1 if counter.exists() else 1
         counter.write_text(str(calls))
+        (self.folder / f"{self.name}.n_jobs").write_text(
+            f"{n_jobs} {os.environ.get('ANALYSIS_N_JOBS')}")
         if calls <= self.failures:
             raise RuntimeError(f"{self.name} broke on call {calls}")
         (self.folder / f"{self.name}.done").touch()
@@ -54,23 +57,37 @@ def test_a_failure_is_retried_once_then_reported_with_its_log(executor, tmp_path
     assert log_text.count("Traceback") == 2 and (tmp_path / "broken.calls").read_text() == "2"
 
 
+@pytest.mark.parametrize("executor", ["inline", "joblib"])
+def test_each_job_is_told_its_cpus_as_an_argument(executor, tmp_path, monkeypatch):
+    monkeypatch.delenv("ANALYSIS_N_JOBS", raising=False)
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: 8)
+    shared = [Flaky(name, tmp_path, 0) for name in ("a", "b")]
+    jobs.run_jobs(shared, executor, folder=tmp_path / "logs", parallel=2)
+    # the CPUs shared among the jobs at once, passed in the call, not through the environment
+    assert [(tmp_path / f"{n}.n_jobs").read_text() for n in "ab"] == ["4 None"] * 2
+    jobs.run_jobs([Flaky("c", tmp_path, 0)], executor, folder=tmp_path / "logs",
+                  cpus_per_job=3)
+    assert (tmp_path / "c.n_jobs").read_text() == "3 None"
+    assert os.environ.get("ANALYSIS_N_JOBS") is None
+    with pytest.raises(ValueError, match="cpus_per_job=0"):
+        jobs.run_jobs([Flaky("d", tmp_path, 0)], executor, cpus_per_job=0)
+
+
 def test_bad_settings_are_refused(tmp_path):
     with pytest.raises(ValueError, match="executor='cloud'"):
         jobs.run_jobs([], "cloud")
     with pytest.raises(ValueError, match="parallel=0"):
         jobs.run_jobs([], "joblib", parallel=0)
-    assert cli.EXECUTORS == jobs.EXECUTORS
+    assert cli.EXECUTORS is jobs.EXECUTORS
     with pytest.raises(SystemExit) as exit_:
         cli.main(["run", "--help"])
     assert exit_.value.code == 0
 
 
 @pytest.fixture(scope="session")
-def other_model_dir(tmp_path_factory):
+def other_model_dir(save_tiny_model):
     """A second tiny wav2vec 2.0 (another seed), as a second model of the registry."""
-    from conftest import save_tiny_model
-
-    return save_tiny_model(tmp_path_factory.mktemp("other-model"), seed=1)
+    return save_tiny_model(1)
 
 
 def quick_lpp():
@@ -120,13 +137,13 @@ def test_job_graph_on_submitit_local_resumes_a_killed_job_and_equals_in_process(
     assert jobs.run_jobs(plan, "local", folder=tmp_path / "logs") == []  # nothing resubmitted
 
     cache = Cache(config.cache_dir())
-    designs = fitting.load_designs(cache, plan.features[0].key)
-    assert isinstance(designs.layer(3), np.memmap) and designs.n_layers == 9
-    np.testing.assert_array_equal(designs.layer(3, null=True),
-                                  np.roll(designs.layer(3), designs.n_scans // 2, axis=0))
-    products = {job.name: {"scores": cache.load(fitting.SCORES, job.key)["scores"],
-                           "null_scores": cache.load(fitting.SCORES,
-                                                     fitting.null_key(job.key))["scores"]}
+    built = designs.load_designs(cache, plan.features[0].key)
+    assert isinstance(built.layer(3), np.memmap) and built.n_layers == 9
+    np.testing.assert_array_equal(built.layer(3, null=True),
+                                  np.roll(built.layer(3), built.n_scans // 2, axis=0))
+    products = {job.name: {"scores": cache.load(scores.SCORES, job.key)["scores"],
+                           "null_scores": cache.load(scores.SCORES,
+                                                     scores.null_key(job.key))["scores"]}
                 for job in plan.fits}
 
     # the notebooks' call assembles the jobs' products: nothing is fitted again
@@ -135,16 +152,15 @@ def test_job_graph_on_submitit_local_resumes_a_killed_job_and_equals_in_process(
 
     with monkeypatch.context() as patched:
         patched.setattr(encoding, "score_layers", fail)
-        assembled = pipeline.layer_scores(dataset, spec, names[1], "fr")
+        assembled = scores.layer_scores(dataset, spec, names[1], "fr")
     assert assembled.participants == ["sub-FR001", "sub-FR002"]
 
     # the in-process run, from scratch in another cache, gives the same scores (fitting in
     # this process as each job did in its own: a vertex with a near-tie of alphas may pick
     # another alpha when the sums run in another order)
     monkeypatch.setenv("ANALYSIS_DATA_HOME", str(tmp_path / "elsewhere"))
-    monkeypatch.setenv("ANALYSIS_N_JOBS", "1")
     for model in names:
-        reference = pipeline.layer_scores(dataset, spec, model, "fr")
+        reference = scores.layer_scores(dataset, spec, model, "fr", n_jobs=1)
         assert reference.scores.shape == (2, 9, 20484)
         assert np.isfinite(reference.scores).mean() > 0.5
         for i, participant in enumerate(reference.participants):
@@ -166,25 +182,3 @@ def test_job_graph_on_submitit_local_resumes_a_killed_job_and_equals_in_process(
     with pytest.raises(jobs.JobError, match=r"fit-.*-sub-FR001: ValueError: sub-FR001: its "
                                             r"BOLD has 300 scans.*\n    log: .*\.err"):
         jobs.run_jobs(broken, "local", folder=tmp_path / "logs", poll=0.2)
-
-
-def test_designs_are_memory_mapped_and_a_corrupted_one_is_recomputed(tiny_world,
-                                                                     tiny_model_dir, caplog):
-    stimuli = tiny_world.stimuli["en"]
-    cache = Cache(config.cache_dir())
-    key = fitting.design_key(str(tiny_model_dir), stimuli)
-    designs = fitting.layer_designs(str(tiny_model_dir), key, stimuli, cache)
-    assert designs.n_layers == 9 and designs.n_scans == sum(s.n_scans for s in stimuli)
-    layer = designs.layer(8)
-    assert isinstance(layer, np.memmap) and layer.dtype == np.float32
-    np.testing.assert_allclose(layer.std(0), 1, atol=1e-4)  # z-scored regressors
-    with pytest.raises(ValueError, match="layer 9 does not exist"):
-        designs.layer(9)
-
-    before = np.array(designs.layer(4))
-    (designs.folder / "layer04.npy").write_bytes(b"half")
-    with caplog.at_level(logging.WARNING, logger="analysis"):
-        assert fitting.load_designs(cache, key) is None
-    assert "designs" in caplog.text and "corrupted" in caplog.text
-    again = fitting.layer_designs(str(tiny_model_dir), key, stimuli, cache)
-    np.testing.assert_array_equal(again.layer(4), before)

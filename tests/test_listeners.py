@@ -58,9 +58,9 @@ def test_regressors_must_match_the_sections():
         listeners.simulate_listeners(_regressors(60), [30, 20], n_participants=1, seed=0)
 
 
-def test_phone_inventory_is_the_languages_own():
+def test_phone_categories_are_the_languages_own():
     common = pd.DataFrame({"phone": ["'a", "a", "t", "t", "n", "S;"] * 40 + ["ts.h"]})
-    inventory = listeners.phone_inventory([common])
+    inventory = listeners.phone_categories([common])
     assert {"a", "t", "n", "S;"} <= set(inventory) and "ts.h" not in inventory
     assert inventory[-len(listeners.PHONE_CLASSES):] == tuple(
         f"<{c}>" for c in listeners.PHONE_CLASSES)

@@ -3,7 +3,6 @@ import pandas as pd
 import pytest
 
 from analysis.datasets import lpp
-from lpp_miniature import textgrid, write_run
 
 EN_WORD_ROWS = [1517, 1690, 1852, 1624, 1534, 1815, 1786, 1583, 1975]
 EN_TEXTGRID_WORDS = [1521, 1694, 1864, 1650, 1548, 1832, 1788, 1583, 1973]
@@ -97,7 +96,7 @@ def test_index_refuses_french_runs_that_are_not_sections(tmp_path):
         lpp.index_runs(tmp_path)
 
 
-def test_volume_count_is_checked_naming_the_file_and_the_rule(tmp_path):
+def test_volume_count_is_checked_naming_the_file_and_the_rule(tmp_path, write_run):
     good, bad = tmp_path / "good.nii.gz", tmp_path / "bad.nii.gz"
     write_run(good, 282, voxel=40)
     write_run(bad, 281, voxel=40)
@@ -107,7 +106,7 @@ def test_volume_count_is_checked_naming_the_file_and_the_rule(tmp_path):
     assert len(lpp.frame_times("fr", 6)) == 378 and lpp.frame_times("cn", 1)[1] == 2.0
 
 
-def test_textgrid_decoding_is_by_bom_not_by_name(tmp_path):
+def test_textgrid_decoding_is_by_bom_not_by_name(tmp_path, textgrid):
     intervals = [("", 0, 0.4), ('le "petit"', 0.4, 1.0), ("prince", 1.0, 1.5), (" ", 1.5, 2)]
     for utf16 in (True, False):
         path = tmp_path / f"lppEN_section{int(utf16)}.TextGrid"
@@ -128,7 +127,7 @@ def test_stimulus_audio_is_read_at_16_khz(lpp_miniature):
         lpp.read_stimulus(root / "nowhere", "fr", 2)
 
 
-def test_textgrid_with_several_tiers_picks_the_words(tmp_path):
+def test_textgrid_with_several_tiers_picks_the_words(tmp_path, textgrid):
     one = textgrid([("#", 0, 1), ("a", 1, 2)], "phones").decode()
     two = textgrid([("#", 0, 1), ("mot", 1, 2)], "Words").decode()
     body = two[two.index("    item [1]:"):].replace("item [1]", "item [2]")

@@ -8,7 +8,6 @@ import pytest
 
 from analysis import models
 from analysis.features import extract_activations
-from conftest import tiny_config
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -31,12 +30,13 @@ def _wave(seconds=2.0, seed=0):
     return np.random.default_rng(seed).standard_normal(int(16000 * seconds)).astype(np.float32)
 
 
-def test_saved_folder_reloads_offline_with_identical_activations(tmp_path, no_network):
+def test_saved_folder_reloads_offline_with_identical_activations(tmp_path, tiny_config,
+                                                                  no_network):
     import torch
     from transformers import Wav2Vec2Model
 
     torch.manual_seed(3)
-    original = Wav2Vec2Model(tiny_config()).eval()
+    original = Wav2Vec2Model(tiny_config).eval()
     original.save_pretrained(tmp_path / "saved")
     reloaded = models.load_model(str(tmp_path / "saved"), device="cpu")
     wave = _wave()
@@ -123,13 +123,13 @@ def test_names_resolve_to_their_kind(tiny_model_dir):
 
 
 @pytest.mark.parametrize("family", ["hubert", "wavlm"])
-def test_hubert_and_wavlm_folders_extract_every_layer(family, tmp_path):
+def test_hubert_and_wavlm_folders_extract_every_layer(family, tiny_config, tmp_path):
     import torch
     from transformers import HubertConfig, HubertModel, WavLMConfig, WavLMModel
 
     config_class, model_class = {"hubert": (HubertConfig, HubertModel),
                                  "wavlm": (WavLMConfig, WavLMModel)}[family]
-    settings = tiny_config().to_dict()
+    settings = tiny_config.to_dict()
     config = config_class(**{k: v for k, v in settings.items() if k != "model_type"})
     torch.manual_seed(0)
     model_class(config).save_pretrained(tmp_path / family)
@@ -158,66 +158,6 @@ def test_load_model_refuses_a_missing_gpu():
         models.load_model("random", device="cuda")
 
 
-TINY_DEMO = {"steps": 4, "batch_size": 2, "crop_seconds": 1.0, "conv_dim": [8] * 7,
-             "hidden_size": 16, "num_layers": 2, "num_heads": 2, "intermediate_size": 32,
-             "codebook": [2, 8], "num_negatives": 5, "n_checkpoints": 2, "threads": 1}
-
-
-@pytest.fixture
-def tiny_demo(monkeypatch, tiny_world):
-    """Demo models at tiny sizes, trained on the tiny world."""
-    from analysis.demo import zoo
-
-    monkeypatch.setenv(zoo.ENVIRONMENT, json.dumps(TINY_DEMO))
-    monkeypatch.setattr(zoo, "demo_dataset", lambda: tiny_world)
-    return tiny_world
-
-
-@pytest.mark.slow
-def test_demo_names_resolve_train_on_first_use_and_load(tiny_demo):
-    import dataclasses
-
-    from analysis.demo import zoo
-
-    names = ["demo-random", "demo-english", "demo-non-speech", "demo-supervised"]
-    prints = [models.fingerprint(name) for name in names]
-    assert len({json.dumps(p, sort_keys=True) for p in prints}) == len(names)
-    wave = _wave()
-    for name in names:
-        assert models.resolve(name).kind == "demo"
-        assert not zoo.folder(name).exists()  # fingerprints need no training
-        model = models.load_model(name, device="cpu")
-        assert zoo.folder(name).is_dir() and models.normalizes_input(name)
-        acts = extract_activations(model, wave, window=1.0, stride=0.5, progress=False)
-        assert len(acts.layers) == 7 + 2 == len(models.load_config(name).conv_dim) + 2
-    assert models.fingerprint("demo-english") == prints[1]  # unchanged by training
-    manifest = json.loads((zoo.folder("demo-supervised") / "manifest.json").read_text())
-    assert manifest["objective"] == "phones" and "sil" in manifest["labels"]
-    early = models.load_model("demo-english@2", device="cpu")
-    final = models.load_model("demo-english", device="cpu")
-    a = extract_activations(early, wave, window=1.0, stride=0.5, progress=False)
-    b = extract_activations(final, wave, window=1.0, stride=0.5, progress=False)
-    assert not np.array_equal(a.layers[-1], b.layers[-1])
-    with pytest.raises(ValueError, match="steps \\[2, 4\\]"):
-        models.load_model("demo-english@3")
-    english_only = dataclasses.replace(tiny_demo, stimuli={"en": tiny_demo.stimuli["en"]})
-    with pytest.raises(ValueError, match="no 'fr' speech"):
-        zoo.ensure("demo-french", dataset=english_only)
-
-
-def test_demo_training_settings_come_from_the_environment(monkeypatch):
-    from analysis.demo import zoo
-
-    assert zoo.settings() == zoo.DEFAULT_SETTINGS
-    monkeypatch.setenv(zoo.ENVIRONMENT, '{"steps": 3000}')
-    assert zoo.settings().steps == 3000 and zoo.run_settings("demo-random").steps == 0
-    monkeypatch.setenv(zoo.ENVIRONMENT, '{"stepz": 3}')
-    with pytest.raises(ValueError, match="ANALYSIS_DEMO_TRAINING"):
-        zoo.settings()
-    with pytest.raises(ValueError, match="demo checkpoint"):
-        models.resolve("demo-english@last")
-
-
 @pytest.mark.parametrize("language, native, non_native", [
     ("en", "demo-english", "demo-french"), ("fr", "demo-french", "demo-english"),
     ("cn", "demo-mandarin", "demo-english")])
@@ -232,24 +172,21 @@ def test_demo_family_maps_the_paper_conditions(language, native, non_native):
         models.resolve_condition("native", language, "toy")
 
 
-def test_profiles_choose_their_model_family():
-    from analysis.config import get_profile
+def test_a_family_model_resolves_to_its_provider(tiny_model_dir, monkeypatch):
+    from analysis.demo import zoo
 
-    assert get_profile("demo").model_family == "demo"
-    assert get_profile("lpp").model_family == get_profile("paper").model_family == "public"
-    assert get_profile("lpp", {"model_family": "demo"}).model_family == "demo"
-    with pytest.raises(ValueError, match="model_family"):
-        get_profile("demo", {"model_family": "mine"})
-
-
-@pytest.mark.slow
-def test_layer_scores_of_a_demo_condition(tiny_demo, tiny_profile):
-    import dataclasses
-
-    from analysis import pipeline
-
-    profile = dataclasses.replace(tiny_profile, model_family="demo")
-    result = pipeline.layer_scores(tiny_demo, profile, "native", "en", layers=[0, 8],
-                                   null=False)
-    assert result.scores.shape == (2, 2, 20484) and result.n_conv == 7
-    assert np.isfinite(result.scores).any()
+    spec = models.resolve("demo-english@2")
+    assert (spec.kind, spec.family, spec.name) == ("family", "demo", "demo-english@2")
+    assert spec.description == zoo.PROVIDER.describe("demo-english")
+    assert models.fingerprint("demo-english") == zoo.PROVIDER.fingerprint("demo-english")
+    assert models.load_config("demo-random").to_dict() == zoo.config("demo-random").to_dict()
+    made = []
+    monkeypatch.setattr(zoo.PROVIDER, "folder",
+                        lambda name: made.append(name) or tiny_model_dir)
+    assert models.model_folder("demo-french") == tiny_model_dir and made == ["demo-french"]
+    assert models.normalizes_input("demo-french") is True
+    assert models.model_folder(str(tiny_model_dir)) == tiny_model_dir.resolve()
+    with pytest.raises(ValueError, match="model='random' is a random model, not saved"):
+        models.model_folder("random")
+    with pytest.raises(ValueError, match="'toy' is not registered"):
+        models.provider("toy")

@@ -1,40 +1,20 @@
 import hashlib
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from analysis import perceptimatic
-from lpp_miniature import LocalBucket
-
-
-def fake_release(folder, n_listeners=8, seed=0):
-    """A release with the real file's columns: English listeners better on EN triplets."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for listener in range(n_listeners):
-        for t in range(40):
-            stimulus = "EN" if t % 2 else "FR"
-            p_right = 0.8 if stimulus == "EN" else 0.6
-            answer = 1 if rng.random() < p_right else -1
-            rows.append({"individual": listener, "language": "english",
-                         "filename": f"{stimulus}{100 + t}", "TGT": "p", "OTH": "b",
-                         "correct_answer": 3 * answer, "binarized_answer": answer,
-                         "nb_stimuli": t})
-    path = folder / perceptimatic.FILENAME
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
 
 
 @pytest.fixture
-def served(tmp_path, monkeypatch):
+def served(tmp_path, monkeypatch, perceptimatic_release, serve_folder):
+    """A fake release served on 127.0.0.1 where the real one lies: ``(bucket, md5, size)``."""
     root = tmp_path / "server" / "DATA"
     root.mkdir(parents=True)
-    path = fake_release(root)
-    with LocalBucket(tmp_path / "server") as bucket:
-        monkeypatch.setenv("ANALYSIS_PERCEPTIMATIC_URL",
-                           f"{bucket.url}/DATA/{perceptimatic.FILENAME}")
-        yield bucket, hashlib.md5(path.read_bytes()).hexdigest(), path.stat().st_size
+    path = perceptimatic_release(root)
+    bucket = serve_folder(tmp_path / "server")
+    monkeypatch.setenv("ANALYSIS_PERCEPTIMATIC_URL",
+                       f"{bucket.url}/DATA/{perceptimatic.FILENAME}")
+    return bucket, hashlib.md5(path.read_bytes()).hexdigest(), path.stat().st_size
 
 
 def test_release_downloaded_once_and_verified(served):

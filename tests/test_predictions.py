@@ -2,26 +2,11 @@ import numpy as np
 import pytest
 
 from analysis import encoding
-from analysis.datasets.summary import corpus_participants, summarize
-
-
-def test_summary_of_the_demo_world(tiny_world):
-    table = summarize(tiny_world)
-    assert sorted(table.index) == sorted(tiny_world.stimuli)
-    for language, stimuli in tiny_world.stimuli.items():
-        row = table.loc[language]
-        assert row.participants == 2 and row.sections == len(stimuli)
-        assert row.sentences == 5 * row.sections  # sentences_per_section=5
-        assert row.words == sum(len(s.words) for s in stimuli)
-        seconds = sum(len(s.waveform()) / 16000 for s in stimuli)
-        assert row.hours == pytest.approx(seconds / 3600, rel=1e-3)
-    assert corpus_participants(tiny_world).to_dict() == dict.fromkeys(tiny_world.stimuli, 2)
+from analysis.predictions import example_predictions
 
 
 @pytest.mark.slow
 def test_example_predictions_are_held_out_and_ranked(tiny_world, tiny_profile, tiny_model_dir):
-    from analysis.predictions import example_predictions
-
     example = example_predictions(tiny_world, tiny_profile, str(tiny_model_dir), "en")
     assert example.participant == "sub-EN01" and example.layer == 8  # 7 conv + 2 blocks
     n_scans = sum(s.n_scans for s in tiny_world.stimuli["en"])

@@ -89,14 +89,3 @@ def test_oracle_check_runs_on_a_world(tiny_world):
     assert set(checked["regions"]) == {"A1+A2", "STG", "STS", "IFG", "motor"}
     assert checked["oracle_ratio"] > 0.3 and abs(checked["noise_mean_r"]) < 0.03
     assert checked["regions"]["A1+A2"]["mean_r"] > checked["regions"]["motor"]["mean_r"]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name,value,message", [("profile", "lpp", "simulated demo world"),
-                                                 ("language", "xx", "language='xx'")])
-def test_chapter_refuses_a_wrong_parameter_before_computing(tmp_path, name, value, message):
-    from analysis import book
-
-    with pytest.raises(book.BookError, match=message):
-        book.execute_notebook(book.notebooks()["demo_world"], tmp_path / "demo_world.ipynb",
-                              {name: value})

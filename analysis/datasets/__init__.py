@@ -1,7 +1,9 @@
 """Data sets in one form, whatever their source: stimuli with timings, and participants' BOLD.
 
-Every loader (the demo world today, Le Petit Prince next) returns a :class:`Dataset`, so that
-nothing downstream can tell simulated from real data.
+Every data source returns a :class:`Dataset`, so that nothing downstream can tell simulated
+from real data. Sources register a loader under a name (an entry point of the group
+:data:`analysis.plugins.SOURCES`; Le Petit Prince as ``lpp``, the demo world as ``demo``) and a
+profile names its source; :func:`load_dataset` calls it.
 """
 from __future__ import annotations
 
@@ -11,8 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import soundfile
+from scipy.signal import resample_poly
+
+from analysis import plugins
 from analysis.cache import file_digest
-from analysis.features import SAMPLE_RATE
+from analysis.config import Profile, get_profile
+from analysis.framing import SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -89,9 +96,6 @@ class Dataset:
 
 def read_audio(path: Path) -> np.ndarray:
     """Read a WAV file as mono float32 at 16 kHz: array of shape (n_samples,)."""
-    import soundfile
-    from scipy.signal import resample_poly
-
     try:
         audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
     except Exception as exc:
@@ -105,7 +109,7 @@ def read_audio(path: Path) -> np.ndarray:
 
 def load_dataset(profile, n_participants: int | None = None,
                  languages=None) -> Dataset:
-    """The data set of ``profile`` (see :mod:`analysis.config`), built or found in the data home.
+    """The data set of ``profile`` (see :mod:`analysis.config`), from the profile's source.
 
     Parameters
     ----------
@@ -117,22 +121,10 @@ def load_dataset(profile, n_participants: int | None = None,
     (``lpp``: the first participants of each language; ``paper``: all), and a machine
     without internet gets an error saying what to run.
     """
-    from analysis.config import Profile, get_profile
-
     spec = profile if isinstance(profile, Profile) else get_profile(profile)
     n = spec.n_participants if n_participants is None else n_participants
-    languages = tuple(languages or spec.languages)
-    if spec.simulated:
-        from analysis.config import PROFILES
-        from analysis.demo.world import build_world, select
-
-        # one world for every language and notebook; a larger one only if more are asked for
-        world = build_world(languages=PROFILES["demo"].languages,
-                            n_participants=max(n, PROFILES["demo"].n_participants))
-        return restrict(select(world, languages, n), spec.sections)
-    from analysis.datasets.lpp import load_lpp
-
-    return load_lpp(languages=languages, n_participants=n, sections=spec.sections)
+    load = plugins.load(plugins.SOURCES, spec.source)
+    return load(spec, tuple(languages or spec.languages), n)
 
 
 def restrict(dataset: Dataset, sections=None) -> Dataset:

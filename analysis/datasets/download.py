@@ -22,7 +22,6 @@ scratch, then the download fails naming it; a 404 fails at once naming the URL.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import logging
 import os
 import sys
@@ -36,6 +35,8 @@ from requests.adapters import HTTPAdapter
 from tqdm import tqdm
 from urllib3.util.retry import Retry
 
+from analysis.cache import md5sum
+from analysis.config import data_home
 from analysis.datasets import lpp
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,6 @@ def base_url() -> str:
 
 def corpus_root(home: Path | None = None) -> Path:
     """Folder of the corpus inside the data home: ``<data home>/lpp``."""
-    from analysis.config import data_home
-
     return Path(home or data_home()) / "lpp"
 
 
@@ -169,15 +168,6 @@ def make_session(retries: int = 5, backoff: float = 0.5) -> requests.Session:
     session.mount("http://", HTTPAdapter(max_retries=retry))
     session.mount("https://", HTTPAdapter(max_retries=retry))
     return session
-
-
-def md5sum(path: Path) -> str:
-    """MD5 of a file, hex."""
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        while block := handle.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def missing(files: list[RemoteFile], dest: Path, verify: bool = False) -> list[RemoteFile]:

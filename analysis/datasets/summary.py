@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.datasets import Dataset
+from analysis.datasets import Dataset, lpp
+from analysis.datasets import download as dl
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,6 @@ def corpus_participants(dataset: Dataset, root: str | Path | None = None,
         counts = pd.Series({lang: len(dataset.participants_of(lang))
                             for lang in dataset.stimuli}, dtype=int)
         return counts.rename("participants")
-    from analysis.datasets import download as dl
-    from analysis.datasets import lpp
-
     root = Path(root) if root else dl.corpus_root()
     if not (root / "participants.tsv").exists():
         if not download:

@@ -6,7 +6,7 @@ alone, drive the regions:
 - acoustic: log energy in eight frequency bands (the spectral envelope), around Heschl's
   gyrus (A1+A2);
 - phonetic: which phone of the listener's own language is being spoken (one column per phone
-  of that language's inventory, :func:`phone_inventory`), along the STG and in motor cortex;
+  of that language's inventory, :func:`phone_categories`), along the STG and in motor cortex;
 - lexical: word onsets, word length and the word's identity (a fixed random embedding of the
   word's form), along the STS;
 - contextual: the same embeddings averaged over the sentence so far (context integrated
@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import stft
 
+from analysis.framing import phone_label
 from analysis.regions import ROI_NAMES, distance_to_region, smoothing_matrix
 from analysis.regressors import build_regressors, reduce_components
 
@@ -94,30 +95,25 @@ class ListenerParameters:
     n_components: tuple[int, ...] = (1, 2, 1, 1)
 
 
-def core_phone(label: str) -> str:
-    """An espeak phone mnemonic without its stress marks, e.g. ``"'a"`` -> ``"a"``."""
-    return label.lstrip("',%=")
-
-
 def phone_class(label: str) -> str:
     """Broad class of an espeak phone mnemonic (stress marks ignored)."""
-    return _CLASS_OF_LETTER.get(core_phone(label)[:1], "vowel")
+    return _CLASS_OF_LETTER.get(phone_label(label)[:1], "vowel")
 
 
-def phone_inventory(phone_tables: list[pd.DataFrame]) -> tuple[str, ...]:
+def phone_categories(phone_tables: list[pd.DataFrame]) -> tuple[str, ...]:
     """A language's phone categories, from its phone tables: every phone making up at least
     ``MIN_PHONE_SHARE`` of its phones (stress ignored), sorted, then the broad classes that
     collect the rarer ones."""
-    counts = Counter(core_phone(p) for table in phone_tables for p in table["phone"])
+    counts = Counter(phone_label(p) for table in phone_tables for p in table["phone"])
     total = sum(counts.values())
     if not total:
-        raise ValueError("phone_inventory: the phone tables are empty.")
+        raise ValueError("phone_categories: the phone tables are empty.")
     common = sorted(p for p, n in counts.items() if n >= MIN_PHONE_SHARE * total)
     return (*common, *(f"<{c}>" for c in PHONE_CLASSES))
 
 
 def _phone_column(label: str, inventory: tuple[str, ...]) -> int:
-    core = core_phone(label)
+    core = phone_label(label)
     return inventory.index(core) if core in inventory else inventory.index(
         f"<{phone_class(label)}>")
 
@@ -138,7 +134,7 @@ def planted_features(waveform: np.ndarray, sample_rate: int, words: pd.DataFrame
     waveform : array of shape (n_samples,)
     words : table with columns ``word, onset, offset`` (and ``sentence``, when known)
     phones : table with columns ``phone, onset, offset``
-    inventory : the listener's phone categories (:func:`phone_inventory`)
+    inventory : the listener's phone categories (:func:`phone_categories`)
 
     Returns
     -------

@@ -15,9 +15,10 @@ from collections.abc import Callable
 import numpy as np
 from scipy import signal
 
+from analysis.framing import SAMPLE_RATE
+
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
 
 
 def _envelope(rng: np.random.Generator, n: int, attack: float, release: float) -> np.ndarray:

@@ -37,10 +37,10 @@ import numpy as np
 from tqdm import tqdm
 
 from analysis.cache import atomic_write, file_digest
+from analysis.framing import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
 OBJECTIVES = ("contrastive", "phones")
 CURVE_FIELDS = ("step", "loss", "contrastive_loss", "diversity_loss", "accuracy",
                 "perplexity", "lr", "temperature", "seconds")

@@ -28,12 +28,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from analysis import regions, regressors
+from analysis import regions, regressors, synthesis
 from analysis.cache import atomic_write, file_digest, key_digest, source_digest
-from analysis.config import data_home
-from analysis.datasets import Dataset, Participant, Stimulus
-from analysis.demo import listeners, speech, story
-from analysis.demo.speech import synthesize
+from analysis.config import PROFILES, Profile, data_home
+from analysis.datasets import Dataset, Participant, Stimulus, restrict
+from analysis.demo import listeners, story
 from analysis.demo.story import LANGUAGES, RATES, STORY, VOICES
 
 log = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = 0,
     rates = {lang: (rates or {}).get(lang, RATES[lang]) for lang in languages}
     texts = {lang: [list(section[:sentences_per_section]) for section in story.sections(lang)]
              for lang in languages}
-    code = source_digest(sys.modules[__name__], listeners, speech, story, regions, regressors)
+    code = source_digest(sys.modules[__name__], listeners, synthesis, story, regions, regressors)
     key = {"code": code, "languages": list(languages), "story": texts,
            "n_participants": n_participants,
            "seed": seed, "rates": rates, "params": asdict(params), "tr": TR}
@@ -118,7 +117,7 @@ def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_partici
             stimuli.append({"language": language, "section": k, "stem": stem.name,
                             "n_scans": n_scans})
         started = time.perf_counter()
-        inventory = listeners.phone_inventory([phones for _, _, phones in spoken])
+        inventory = listeners.phone_categories([phones for _, _, phones in spoken])
         features = [listeners.planted_features(waveform, 16000, words, phones, inventory)
                     for waveform, words, phones in spoken]
         regressors = listeners.level_regressors(features, [np.arange(n) * TR for n in lengths],
@@ -174,8 +173,8 @@ def _speak_section(sentences: list[str], language: str, rate: int):
     pieces, words, phones, t = [], [], [], 0.0
     pause = np.zeros(int(SENTENCE_PAUSE * 16000), dtype=np.float32)
     for s, sentence in enumerate(sentences):
-        utt = synthesize(story.display(sentence, language), voice=VOICES[language],
-                         rate=rate, words=story.words_of(sentence, language))
+        utt = synthesis.synthesize(story.display(sentence, language), voice=VOICES[language],
+                                   rate=rate, words=story.words_of(sentence, language))
         words.append(utt.words.assign(onset=utt.words.onset + t, offset=utt.words.offset + t,
                                       sentence=s))
         phones.append(utt.phones.assign(onset=utt.phones.onset + t,
@@ -184,6 +183,25 @@ def _speak_section(sentences: list[str], language: str, rate: int):
         t += (len(utt.waveform) + len(pause)) / 16000
     return np.concatenate(pieces), pd.concat(words, ignore_index=True), pd.concat(
         phones, ignore_index=True)
+
+
+def load(profile: Profile, languages, n_participants: int) -> Dataset:
+    """The ``demo`` data source (entry point of :data:`analysis.plugins.SOURCES`): the part of
+    the demo world that ``profile`` analyses.
+
+    One world serves every language and notebook (built on first use); a larger one is built
+    only if more than the demo profile's participants are asked for.
+
+    Parameters
+    ----------
+    profile : its ``sections`` are kept (None: all)
+    languages : languages whose stimuli and participants are kept
+    n_participants : the first participants of each language (0: all)
+    """
+    default = PROFILES["demo"]
+    world = build_world(languages=default.languages,
+                        n_participants=max(n_participants, default.n_participants))
+    return restrict(select(world, languages, n_participants), profile.sections)
 
 
 def select(dataset: Dataset, languages=None, n_participants: int = 0) -> Dataset:

@@ -17,6 +17,10 @@ kept for probing what the layers encode (:mod:`analysis.probing`). A model lives
 depend on (training and labelling code, data digest, settings, torch and transformers versions), so a
 changed input trains a new model and an unchanged one is reused.
 
+The family registers itself with the core as ``demo`` (an entry point of
+:data:`analysis.plugins.MODEL_FAMILIES`, object :data:`PROVIDER`): ``models.load_model(
+"demo-english")`` trains it on first use; ``NAME@STEP`` is ``NAME``'s checkpoint at that step.
+
 Training settings: :data:`DEFAULT_SETTINGS`, changed for every demo model at once by the
 environment variable ``ANALYSIS_DEMO_TRAINING`` holding a JSON object of
 :class:`~analysis.demo.training.TrainingSettings` fields, e.g. ``{"steps": 3000}`` for a
@@ -36,10 +40,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis import framing
 from analysis.cache import key_digest, source_digest
-from analysis.config import data_home
-from analysis.demo import labels, sounds, training
-from analysis.demo.labels import frame_labels, phone_inventory
+from analysis.config import data_home, get_profile
+from analysis.datasets import load_dataset
+from analysis.demo import sounds, training
 from analysis.demo.training import Corpus, TrainingSettings
 
 log = logging.getLogger(__name__)
@@ -136,7 +141,7 @@ def training_key(name: str, base: TrainingSettings | None = None, dataset=None) 
 
     model, run = spec(name), run_settings(name, base)
     key = {"name": name, "objective": model.objective, "settings": dataclasses.asdict(run),
-           "code": source_digest(training, labels), "torch": torch.__version__,
+           "code": source_digest(training, framing), "torch": torch.__version__,
            "transformers": transformers.__version__}
     if model.audio == "speech":
         key["data"] = speech_digest(model.language, dataset)
@@ -193,9 +198,6 @@ def checkpoint(name: str, step: int, base: TrainingSettings | None = None,
 def demo_dataset():
     """The demo world of the ``demo`` profile (built on first use; verified once per process
     and data home)."""
-    from analysis.config import get_profile
-    from analysis.datasets import load_dataset
-
     home = str(data_home())
     if home not in _WORLDS:
         _WORLDS[home] = load_dataset(dataclasses.replace(get_profile("demo"), sections=None))
@@ -234,9 +236,9 @@ def build_corpus(name: str, run: TrainingSettings, dataset=None) -> Corpus:
     waves = [s.waveform() for s in stimuli]
     if model.objective != "phones":
         return Corpus(waves, digest=",".join(s.digest() for s in stimuli))
-    names = phone_inventory(stimuli)
+    names = framing.phone_inventory(stimuli)
     inventory = {p: i for i, p in enumerate(names)}
-    frames = [frame_labels(s.phones, labels.n_frames(len(w)), inventory)
+    frames = [framing.frame_labels(s.phones, framing.n_frames(len(w)), inventory)
               for s, w in zip(stimuli, waves)]
     return Corpus(waves, frames, names, ",".join(s.digest() for s in stimuli))
 
@@ -266,3 +268,39 @@ def curves(name: str, dataset=None) -> pd.DataFrame:
     """Training curves of ``name`` (see :data:`analysis.demo.training.CURVE_FIELDS`)."""
     return pd.DataFrame(training.read_curves(ensure(name, dataset=dataset)),
                         columns=list(training.CURVE_FIELDS))
+
+
+class _Family:
+    """The demo's models as a family of :mod:`analysis.models` (see
+    :class:`analysis.models.ModelProvider`): ``NAME`` or ``NAME@STEP``."""
+
+    conditions = {"random": "demo-random", "non-speech": "demo-non-speech",
+                  "supervised": "demo-supervised", "en": "demo-english", "fr": "demo-french",
+                  "cn": "demo-mandarin"}
+
+    @staticmethod
+    def _parse(name: str) -> tuple[str, int | None] | None:
+        base, _, step = name.partition("@")
+        if base not in DEMO_MODELS:
+            return None
+        if step and not step.isdigit():
+            raise ValueError(f"model={name!r}: a demo checkpoint is NAME@STEP with STEP a "
+                             "training step, e.g. 'demo-english@200'.")
+        return base, int(step) if step else None
+
+    def describe(self, name: str) -> str | None:
+        parsed = self._parse(name)
+        return None if parsed is None else DEMO_MODELS[parsed[0]].description
+
+    def config(self, name: str):
+        return config(self._parse(name)[0])
+
+    def fingerprint(self, name: str) -> dict:
+        return {"name": name, "training": key_digest(training_key(self._parse(name)[0]))}
+
+    def folder(self, name: str) -> Path:
+        base, step = self._parse(name)
+        return ensure(base) if step is None else checkpoint(base, step)
+
+
+PROVIDER = _Family()  # the entry point ``demo`` of ``analysis.model_families``

@@ -1,5 +1,7 @@
 """Speech synthesis with espeak-ng through ctypes, with word and phone timings.
 
+Used by the ABX stimuli of Figure 4B under every profile, and by the demo world's story.
+
 The engine and its voices come from the PyPI package ``espeakng-loader``; this module calls
 the shared library directly (``espeak_Synth`` in synchronous mode) and collects the audio
 and the engine's WORD and PHONEME events, whose ``audio_position`` gives onsets in ms.
@@ -15,9 +17,10 @@ import numpy as np
 import pandas as pd
 from scipy.signal import resample_poly
 
+from analysis.framing import SAMPLE_RATE
+
 log = logging.getLogger(__name__)
 
-TARGET_SR = 16_000
 
 # espeak_AUDIO_OUTPUT / options / event types / flags, from speak_lib.h
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -151,7 +154,7 @@ def synthesize(text: str, voice: str = "en", rate: int = 160,
 
     audio = np.concatenate(chunks).astype(np.float32) / 32768.0 if chunks else np.zeros(0, np.float32)
     duration = len(audio) / native_sr
-    waveform = resample_poly(audio, TARGET_SR, native_sr).astype(np.float32)
+    waveform = resample_poly(audio, SAMPLE_RATE, native_sr).astype(np.float32)
     phone_events = [(pos, tp, lab.decode("utf-8", "replace"))
                     for kind, pos, tp, _, lab in events if kind == _EVENT_PHONEME and lab]
     word_events = [(pos, tp, ln) for kind, pos, tp, ln, _ in events if kind == _EVENT_WORD]
@@ -165,7 +168,7 @@ def synthesize(text: str, voice: str = "en", rate: int = 160,
                                  duration)
     phones = _intervals([(pos, lab) for pos, _, lab in phone_events
                          if not lab.startswith("_")], duration)
-    return Utterance(waveform, TARGET_SR, words_table.rename(columns={"label": "word"}),
+    return Utterance(waveform, SAMPLE_RATE, words_table.rename(columns={"label": "word"}),
                      phones.rename(columns={"label": "phone"}))
 
 

@@ -1,8 +1,8 @@
 import matplotlib
 import numpy as np
-import pytest
 
-from analysis.plotting import plot_cortex, plot_layer_curve, plot_layer_shares
+from analysis.figures.panels import (plot_example_vertex, plot_layer_curve, plot_layer_shares,
+                                     plot_mapping_schematic, plot_participants)
 
 matplotlib.use("Agg")
 
@@ -32,21 +32,8 @@ def test_layer_shares_draw_one_curve_per_region_with_its_count():
     plt.close(fig)
 
 
-def test_cortex_map_draws_every_view_with_one_colour_scale():
-    values = np.random.default_rng(0).uniform(-0.1, 0.3, 20484)
-    values[:100] = np.nan
-    fig = plot_cortex(values, vmax=0.3)
-    assert len(fig.axes) == 5  # 4 views and the colour bar
-    colorbar = fig.axes[-1]
-    assert colorbar.get_ylim() == pytest.approx((0.0, 0.3))
-    with pytest.raises(ValueError, match="20484"):
-        plot_cortex(np.zeros(10))
-
-
 def test_mapping_schematic_draws_the_layers_and_the_mapping():
     import matplotlib.pyplot as plt
-
-    from analysis.plotting import plot_mapping_schematic
 
     fig, ax = plt.subplots()
     wave = np.sin(np.linspace(0, 400, 64000)) * np.linspace(0, 1, 64000)
@@ -61,8 +48,6 @@ def test_mapping_schematic_draws_the_layers_and_the_mapping():
 def test_example_vertex_shows_the_window_and_its_r():
     import matplotlib.pyplot as plt
 
-    from analysis.plotting import plot_example_vertex
-
     fig, ax = plt.subplots()
     times = np.arange(300) * 2.0
     plot_example_vertex(ax, times, np.sin(times), np.cos(times), 0.4567, 10242 + 5,
@@ -75,8 +60,6 @@ def test_example_vertex_shows_the_window_and_its_r():
 def test_participants_panel_lists_languages_and_stimuli():
     import matplotlib.pyplot as plt
     import pandas as pd
-
-    from analysis.plotting import plot_participants
 
     summary = pd.DataFrame({"participants": [3, 2], "sections": [9, 9], "hours": [1.5, 1.75],
                             "words": [15000, 14000], "sentences": [np.nan, np.nan]},

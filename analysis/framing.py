@@ -1,4 +1,5 @@
-"""Frame labels for the demo models: which phone sounds at each 20 ms model frame.
+"""Speech framing shared by every stage: the sample rate, wav2vec 2.0's frame grid, and the
+phone heard at each 20 ms model frame (for supervised training and for probing).
 
 Frames follow wav2vec 2.0's grid (320-sample step, 400-sample receptive field at 16 kHz):
 frame k is centred at ``(k * 320 + 200) / 16000`` s. A phone's identity is its espeak-ng
@@ -49,8 +50,8 @@ def phone_inventory(stimuli) -> list[str]:
     labels = set()
     for stimulus in stimuli:
         if stimulus.phones is None:
-            raise ValueError(f"{stimulus.audio_path}: no phone table; the supervised demo "
-                             "model needs phone timings.")
+            raise ValueError(f"{stimulus.audio_path}: no phone table; frame labels need "
+                             "phone timings.")
         labels |= set(map(phone_label, stimulus.phones["phone"]))
     return sorted(labels - {SILENCE}) + [SILENCE]
 

@@ -1,12 +1,12 @@
-import json
 import time
 
 import numpy as np
 import pytest
 
-from analysis import book, config
-from analysis.datasets import load_dataset, restrict
-from analysis.datasets.lpp import CorpusError, load_lpp
+from analysis import config
+from analysis.datasets import load_dataset
+from analysis.datasets.lpp import CorpusError
+from analysis.datasets.lpp_loader import load_lpp
 
 
 def quick_lpp(**overrides):
@@ -43,11 +43,11 @@ def test_without_data_or_network_it_fails_at_once_saying_what_to_run(lpp_miniatu
         load_lpp(languages=["cn"], n_participants=1, download=False)
 
 
-def test_a_run_with_a_wrong_volume_count_is_named(lpp_bucket, tmp_path, monkeypatch):
+def test_a_run_with_a_wrong_volume_count_is_named(lpp_bucket, write_run, tmp_path,
+                                                   monkeypatch):
     import hashlib
 
     import pandas as pd
-    from lpp_miniature import write_run
 
     load_dataset(quick_lpp(n_participants=1, sections=[3]), languages=["cn"])
     root = tmp_path / "data" / "lpp"
@@ -71,48 +71,13 @@ def lpp_bucket_index():
     return os.environ["ANALYSIS_LPP_INDEX"]
 
 
-def test_profile_overrides_are_checked():
-    spec = config.get_profile("lpp", {"sections": [2, 1], "n_folds": 3})
-    assert spec.sections == (2, 1) and spec.n_folds == 3 and spec.languages == ("en", "fr", "cn")
-    with pytest.raises(ValueError, match="'n_subjects'"):
-        config.get_profile("lpp", {"n_subjects": 1})
-    with pytest.raises(ValueError, match="sections"):
-        config.get_profile("lpp", {"sections": [0, 10]})
-    with pytest.raises(ValueError, match="n_folds"):
-        config.get_profile("lpp", {"n_folds": 1})
+def test_the_lpp_source_loads_the_profile_sections(monkeypatch):
+    from analysis.datasets import lpp_loader
 
-
-def test_demo_world_restricted_to_some_sections(tiny_world):
-    two = restrict(tiny_world, [1, 3])
-    assert [s.section for s in two.stimuli["en"]] == [1, 3]
-    assert two.participants[0].bold_paths == tiny_world.participants[0].bold_paths[0:3:2]
-    with pytest.raises(ValueError, match="sections"):
-        restrict(tiny_world, [7])
-
-
-@pytest.mark.slow
-def test_fig3_runs_on_the_lpp_miniature(lpp_bucket, tiny_model_dir, tmp_path):
-    """The notebook of Figure 3 under profile="lpp", downloading the miniature on first use.
-    A tiny saved model keeps it short: the fits of the Base model's 19 layers on 20,484
-    vertices per participant take minutes on two cores, and the Base model's path is the
-    demo's."""
-    out = tmp_path / "figures"
-    overrides = {"n_participants": 2, "sections": [1], "n_folds": 2, "inner_folds": 2,
-                 "alphas": [1.0, 100.0, 10000.0]}
-    book.execute_notebook(book.notebooks()["fig3"], tmp_path / "fig3.ipynb",
-                          {"profile": "lpp", "language": "fr", "model": str(tiny_model_dir),
-                           "regions": "coordinates", "overrides": overrides,
-                           "output_dir": str(out)})
-    numbers = json.loads((out / "fig3.json").read_text())
-    assert numbers["participants"] == ["sub-FR001", "sub-FR002"]
-    assert len(numbers["panels"]["B"]["mean_r"]) == 9  # the tiny model: 7 conv + 2 blocks
-    assert np.isfinite(numbers["panels"]["B"]["mean_r"]).all()
-    best = np.array(numbers["panels"]["A"]["best_layer_per_vertex"], dtype=float)
-    assert best.shape == (20484,)
-    assert set(best[np.isfinite(best)]) <= set(range(9))
-    assert set(numbers["panels"]["C"]["shares_percent"]) == {"A1+A2", "STG", "STS", "IFG"}
-    assert numbers["paper_table"]
-    assert (out / "fig3.png").exists()
-    served = {path for path, ranges in lpp_bucket.requests.items() if ranges}
-    assert "derivatives/sub-FR002/func/sub-FR002_task-lppFR_run-01_space-MNIColin27_desc-" \
-           "preproc_bold.nii.gz" in served
+    calls = []
+    monkeypatch.setattr(lpp_loader, "load_lpp", lambda **kwargs: calls.append(kwargs) or "ds")
+    spec = quick_lpp(sections=[3])
+    assert lpp_loader.load(spec, ("fr",), 1) == "ds"
+    assert calls == [{"languages": ("fr",), "n_participants": 1, "sections": (3,)}]
+    assert load_dataset(spec, languages=["cn"]) == "ds"  # the lpp profile's source
+    assert calls[-1] == {"languages": ("cn",), "n_participants": 2, "sections": (3,)}

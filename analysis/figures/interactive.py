@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 
-from analysis.book import remote_urls
+from analysis.html_assets import remote_urls
 from analysis.regions import N_VERTICES_PER_HEMI
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def cortex_view_html(values: np.ndarray, *, title: str = "", vmax: float | None 
     threshold : vertices whose absolute value is below it are left uncoloured
     cmap : matplotlib colour map name
     symmetric : colour scale from -vmax to vmax (else from 0 to vmax, negative values
-        left uncoloured, as :func:`analysis.plotting.plot_cortex` draws them)
+        left uncoloured, as :func:`analysis.figures.cortex.plot_cortex` draws them)
 
     Returns
     -------
@@ -75,7 +75,7 @@ def cortex_view_html(values: np.ndarray, *, title: str = "", vmax: float | None 
     remote = remote_urls(page)
     if remote:
         raise RuntimeError(f"the interactive view would fetch {remote} from the network; "
-                           "nilearn's page template changed: update analysis.interactive.")
+                           "nilearn's page template changed: update analysis.figures.interactive.")
     return page
 
 

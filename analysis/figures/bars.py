@@ -14,7 +14,7 @@ def plot_grouped_bars(ax, bars: pd.DataFrame, tests: pd.DataFrame | None = None,
     Parameters
     ----------
     bars : DataFrame with columns ``region`` (the group), ``model``, ``mean``, ``ci_low``,
-        ``ci_high`` (as :func:`analysis.roi_summary.summarize_regions` returns)
+        ``ci_high`` (as :func:`analysis.group_stats.summarize_regions` returns)
     tests : DataFrame with columns ``region, a, b, p, stars``: one bracket each
     order : models in drawing order (default: as they appear)
     annotate : ``"stars"`` or ``"p"`` (the p-value, e.g. ``p=3e-07``)

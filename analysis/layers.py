@@ -1,0 +1,214 @@
+"""Which layer a figure shows, and how deep each region is fit.
+
+A figure shows one layer per model (:func:`choose_layer`, :func:`layer_map`); Figure 3 shows
+each vertex's best layer, kept where it beats the null (:func:`best_layer_map`), and the share
+of each region that each layer wins (:func:`layer_shares`); the demo-world chapter checks
+each region's layer profile (:func:`layer_profiles`) against the paper's qualitative pattern
+(:func:`qualitative_pattern`).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from analysis.scores import LayerScores
+
+
+def choose_layer(result: LayerScores, layer: int | str = "best") -> int:
+    """Index (into ``result.layers``) of the layer a figure shows.
+
+    Parameters
+    ----------
+    layer : ``"best"`` (the layer with the highest score averaged over vertices and
+        participants) or a layer number in the paper's numbering (0..6 convolutional, 7..
+        transformer)
+    """
+    if layer == "best":
+        mean = np.nanmean(result.scores, axis=(0, 2))
+        return int(np.nanargmax(mean))
+    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool) \
+            and layer in result.layers:
+        return result.layers.index(int(layer))
+    raise ValueError(f"layer={layer!r} must be 'best' or one of the scored layers "
+                     f"{result.layers}.")
+
+
+def layer_maps(results: dict[str, LayerScores], layer: int | str = "best") -> tuple[
+        dict[str, int], dict[str, np.ndarray]]:
+    """:func:`layer_map` of each model: ``({label: layer number}, {label: array of shape
+    (n_participants, n_vertices)})``, each model's layer chosen on its own scores."""
+    chosen, maps = {}, {}
+    for label, result in results.items():
+        chosen[label], maps[label] = layer_map(result, layer)
+    return chosen, maps
+
+
+def layer_curve(result: LayerScores) -> dict[str, np.ndarray]:
+    """The brain score of every layer, averaged over vertices (Figure 3B).
+
+    Returns
+    -------
+    dict of arrays of shape (n_layers,): ``mean_r`` (mean over participants of each
+    participant's mean over vertices), ``sem`` (its standard error over participants; 0
+    with one participant) and ``null_mean_r`` (the same of the null scores)
+    """
+    per_participant = np.nanmean(result.scores, axis=2)  # (n_participants, n_layers)
+    n = len(per_participant)
+    mean_r = per_participant.mean(axis=0)
+    sem = per_participant.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean_r)
+    return {"mean_r": mean_r, "sem": sem,
+            "null_mean_r": np.nanmean(result.null_scores, axis=2).mean(axis=0)}
+
+
+def layer_map(result: LayerScores, layer: int | str = "best") -> tuple[int, np.ndarray]:
+    """The scores of one layer: ``(layer number, array of shape (n_participants,
+    n_vertices))``."""
+    index = choose_layer(result, layer)
+    return result.layers[index], result.scores[:, index]
+
+
+def best_layer_map(result: LayerScores, percentile: float = 99.0) -> tuple[np.ndarray, float]:
+    """Each vertex's best layer (Figure 3A): the layer whose score, averaged over
+    participants, is highest there, kept where that highest score exceeds the ``percentile``
+    of the same maximum over layers computed on the null scores (regressors shifted in time).
+
+    Returns
+    -------
+    best : array of shape (n_vertices,), layer numbers (as in ``result.layers``); NaN where
+        not kept
+    threshold : the null percentile the highest score had to exceed
+    """
+    def peak(scores):  # participant means (n_layers, n_vertices) -> best index, best value
+        mean = np.asarray(scores, dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # vertices never fitted
+            mean = np.nanmean(mean, axis=0)
+        mean = np.where(np.isfinite(mean), mean, -np.inf)
+        index = mean.argmax(axis=0)
+        return index, np.take_along_axis(mean, index[None], axis=0)[0]
+
+    index, top = peak(result.scores)
+    _, null_top = peak(result.null_scores)
+    threshold = float(np.percentile(null_top[np.isfinite(null_top)], percentile))
+    best = np.asarray(result.layers, dtype=float)[index]
+    best[~(top > threshold)] = np.nan
+    return best, threshold
+
+
+def layer_shares(best: np.ndarray, masks: dict[str, np.ndarray],
+                 layers: list[int]) -> pd.DataFrame:
+    """Share of each region's kept vertices whose best layer is each layer (Figure 3C).
+
+    Parameters
+    ----------
+    best : array of shape (n_vertices,), from :func:`best_layer_map` (NaN: not kept)
+    masks : region name -> boolean array of shape (n_vertices,)
+    layers : every layer number, the columns of the result
+
+    Returns
+    -------
+    DataFrame indexed by region: one column per layer (percent of the region's kept
+    vertices; NaN where none is kept) and ``n_vertices``, the kept vertices counted
+    """
+    rows = {}
+    for name, mask in masks.items():
+        if np.shape(mask) != np.shape(best):
+            raise ValueError(f"masks[{name!r}] has shape {np.shape(mask)}; best has "
+                             f"{np.shape(best)}.")
+        kept = best[np.asarray(mask, dtype=bool) & np.isfinite(best)]
+        counts = np.array([(kept == layer).sum() for layer in layers], dtype=float)
+        shares = 100 * counts / len(kept) if len(kept) else np.full(len(layers), np.nan)
+        rows[name] = {**dict(zip(layers, shares)), "n_vertices": len(kept)}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def layer_profiles(result: LayerScores, masks: dict[str, np.ndarray]) -> dict[str, dict]:
+    """How well, and how deep, each region is fit: its layer curve, the score of its best
+    layer, and the mean best layer of its vertices (which should deepen from A1+A2 to IFG).
+
+    Parameters
+    ----------
+    result : :func:`analysis.scores.layer_scores`'s output; ``scores`` of shape
+        (n_participants, n_layers, n_vertices)
+    masks : region name -> boolean array of shape (n_vertices,)
+        (:func:`analysis.regions.region_masks`)
+
+    Returns
+    -------
+    dict region -> dict with
+
+    - ``mean_r_per_layer`` (n_layers,): r averaged over the region's vertices and the
+      participants, per layer;
+    - ``mean_r``: the largest of those (the region's score at its best layer);
+    - ``best_layer``: that layer (index as in ``result.layers``);
+    - ``mean_best_layer``: each vertex's best layer (per participant), averaged over the
+      region's vertices and the participants;
+    - ``n_vertices``: vertices in the region.
+    """
+    scores = np.asarray(result.scores)
+    if scores.ndim != 3:
+        raise ValueError(f"result.scores has shape {scores.shape}; expected (n_participants, "
+                         "n_layers, n_vertices).")
+    layers = np.asarray(result.layers)
+    out = {}
+    for name, mask in masks.items():
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (scores.shape[2],):
+            raise ValueError(f"masks[{name!r}] has shape {mask.shape}; expected "
+                             f"({scores.shape[2]},).")
+        if not mask.any():
+            raise ValueError(f"masks[{name!r}] selects no vertex.")
+        region = scores[:, :, mask]  # (n_participants, n_layers, n_region)
+        curve = np.nanmean(region, axis=(0, 2))
+        best = int(np.nanargmax(curve))
+        fitted = np.isfinite(region).any(axis=1)  # (n_participants, n_region)
+        best_per_vertex = layers[np.nanargmax(np.where(np.isfinite(region), region, -np.inf),
+                                              axis=1)]
+        out[name] = {"mean_r_per_layer": curve, "mean_r": float(curve[best]),
+                     "best_layer": int(layers[best]),
+                     "mean_best_layer": float(best_per_vertex[fitted].mean()),
+                     "n_vertices": int(mask.sum())}
+    return out
+
+
+def qualitative_pattern(profiles: dict[str, dict[str, dict]]) -> list[dict]:
+    """Whether the paper's qualitative pattern holds, aim by aim, with the numbers.
+
+    Parameters
+    ----------
+    profiles : condition (``"native"``, ``"non-native"``, ``"non-speech"``, ``"random"``) ->
+        :func:`layer_profiles` output for the same listeners; an aim is checked only when its
+        conditions and regions are there
+
+    Returns
+    -------
+    list of dicts with ``aim`` (text), ``holds`` (bool) and ``numbers`` (text)
+    """
+    def mean_r(condition, region):
+        return profiles[condition][region]["mean_r"]
+
+    aims = []
+    if {"native", "random"} <= set(profiles):
+        regions = [r for r in profiles["native"] if r in profiles["random"]]
+        aims.append({"aim": "trained (native) > random in every region",
+                     "holds": all(mean_r("native", r) > mean_r("random", r) for r in regions),
+                     "numbers": ", ".join(f"{r} {mean_r('native', r):.3f} vs "
+                                          f"{mean_r('random', r):.3f}" for r in regions)})
+    if "native" in profiles and {"A1+A2", "IFG"} <= set(profiles["native"]):
+        depth = {r: v["mean_best_layer"] for r, v in profiles["native"].items()}
+        aims.append({"aim": "the native model's best layer is deeper in IFG than in A1+A2",
+                     "holds": depth["IFG"] > depth["A1+A2"],
+                     "numbers": "mean best layer " + ", ".join(f"{r} {d:.2f}"
+                                                               for r, d in depth.items())})
+    order = ["native", "non-native", "non-speech", "random"]
+    if set(order) <= set(profiles):
+        for region in ("STS", "IFG"):
+            if all(region in profiles[c] for c in order):
+                values = [mean_r(c, region) for c in order]
+                aims.append({"aim": f"native > non-native > non-speech > random in {region}",
+                             "holds": all(a > b for a, b in zip(values, values[1:])),
+                             "numbers": ", ".join(f"{c} {v:.4f}"
+                                                  for c, v in zip(order, values))})
+    return aims

@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+
+from analysis.datasets import read_audio, restrict
+
+
+def test_demo_world_restricted_to_some_sections(tiny_world):
+    two = restrict(tiny_world, [1, 3])
+    assert [s.section for s in two.stimuli["en"]] == [1, 3]
+    assert two.participants[0].bold_paths == tiny_world.participants[0].bold_paths[0:3:2]
+    assert two.simulated == tiny_world.simulated and two.name == tiny_world.name
+    assert restrict(tiny_world, None) is tiny_world
+    with pytest.raises(ValueError, match="sections"):
+        restrict(tiny_world, [7])
+
+
+def test_a_participant_stacks_its_sections_and_a_stimulus_its_scans(tiny_world):
+    participant = tiny_world.participants[0]
+    stimuli = tiny_world.stimuli[participant.language]
+    assert participant.bold().shape == (sum(s.n_scans for s in stimuli), 20484)
+    assert tiny_world.participants_of("fr") == [p for p in tiny_world.participants
+                                                if p.language == "fr"]
+    np.testing.assert_allclose(stimuli[0].scan_times(),
+                               np.arange(stimuli[0].n_scans) * stimuli[0].tr)
+    assert participant.digest() != tiny_world.participants[1].digest()
+
+
+def test_audio_is_read_as_mono_16_khz(tmp_path):
+    import soundfile
+
+    t = np.arange(44100) / 44100
+    stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.zeros_like(t)], axis=1)
+    soundfile.write(tmp_path / "a.wav", stereo.astype(np.float32), 44100)
+    audio = read_audio(tmp_path / "a.wav")
+    assert audio.shape == (16000,) and audio.dtype == np.float32
+    assert np.abs(audio).max() == pytest.approx(0.5, abs=0.01)  # the channels averaged
+    (tmp_path / "b.wav").write_bytes(b"RIFF")
+    with pytest.raises(ValueError, match="cannot read audio"):
+        read_audio(tmp_path / "b.wav")

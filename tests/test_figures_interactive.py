@@ -1,0 +1,24 @@
+import numpy as np
+import pytest
+
+from analysis.figures.interactive import cortex_view_html, view_cortex
+from analysis.html_assets import remote_urls
+
+
+def test_the_view_embeds_the_whole_page_and_fetches_nothing():
+    values = np.random.default_rng(0).uniform(-0.1, 0.3, 20484)
+    values[:10] = np.nan
+    page = cortex_view_html(values, title="a <test> map", threshold=0.05)
+    assert remote_urls(page) == [] and "plotly" in page
+    assert 'rel="icon"' not in page and "rel='icon'" not in page
+    view = view_cortex(values, title="a <test> map", height=300.7)
+    assert view.data.startswith('<div class="cortex-view"><iframe title="a &lt;test&gt; map"')
+    assert 'height="300"' in view.data and "srcdoc=" in view.data
+    assert remote_urls(view.data) == []  # the page inside srcdoc is scanned too
+
+
+def test_values_must_be_one_finite_value_per_vertex():
+    with pytest.raises(ValueError, match="20484"):
+        cortex_view_html(np.zeros(10))
+    with pytest.raises(ValueError, match="no finite value"):
+        cortex_view_html(np.full(20484, np.nan))

@@ -1,0 +1,143 @@
+"""The book's notebooks, executed: the figures under profile="lpp" on the local miniature of
+the corpus, with tiny saved models standing for every condition (the Base models' fits take
+minutes on two cores, and their path is the demo's), and the chapters' checks of their
+parameters."""
+import json
+
+import numpy as np
+import pytest
+
+from analysis import book, perceptimatic
+
+QUICK = {"n_participants": 2, "sections": [1], "n_folds": 2, "inner_folds": 2,
+         "alphas": [1.0, 100.0, 10000.0]}
+
+
+@pytest.fixture(scope="module")
+def tiny_models(save_tiny_model):
+    """Four tiny wav2vec 2.0 models, each with its own weights."""
+    return {label: str(save_tiny_model(seed))
+            for seed, label in enumerate(["native", "non-native", "non-speech", "random"])}
+
+
+def run(name, tmp_path, parameters):
+    notebook = book.notebooks()[name]
+    book.execute_notebook(notebook, tmp_path / f"{name}.ipynb", parameters)
+    return json.loads((tmp_path / "figures" / f"{name}.json").read_text())
+
+
+@pytest.mark.slow
+def test_fig1_runs_on_the_lpp_miniature(lpp_bucket, tiny_model_dir, tmp_path):
+    """Figure 1 under profile="lpp": participants from the corpus's participants.tsv (fetched
+    from the local bucket), stimuli from its annotations, example vertices from a tiny model."""
+    out = tmp_path / "figures"
+    overrides = {"n_participants": 1, "sections": [1], "n_folds": 2, "inner_folds": 2,
+                 "alphas": [1.0, 100.0, 10000.0]}
+    book.execute_notebook(book.notebooks()["fig1"], tmp_path / "fig1.ipynb",
+                          {"profile": "lpp", "language": "fr", "model": str(tiny_model_dir),
+                           "overrides": overrides, "output_dir": str(out)})
+    numbers = json.loads((out / "fig1.json").read_text())
+    assert numbers["profile"] == "lpp"
+    assert numbers["panels"]["A"]["corpus_participants"] == {"en": 49, "fr": 28, "cn": 35}
+    per_language = numbers["panels"]["A"]["per_language"]
+    assert per_language["language"] == ["en", "fr", "cn"]
+    assert per_language["participants"] == [1, 1, 1]
+    assert per_language["sentences"] == [None, None, None]  # not in the lpp annotations
+    assert all(h > 0 for h in per_language["hours"]) and all(w > 0 for w in per_language["words"])
+    c = numbers["panels"]["C"]
+    assert c["participant"] == "sub-FR001" and c["layer"] == 8  # tiny model: 7 conv + 2
+    assert len(c["r"]) == 3 and np.isfinite(c["r"]).all()
+    assert np.shape(c["observed"]) == np.shape(c["predicted"]) == (3, len(c["times"]))
+    assert (out / "fig1.png").exists() and (out / "fig1.svg").exists()
+    assert "participants.tsv" in lpp_bucket.requests
+
+
+@pytest.mark.slow
+def test_fig2_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, tmp_path):
+    conditions = {"untrained": tiny_models["random"], "supervised": tiny_models["non-native"],
+                  "self-supervised": tiny_models["native"]}
+    numbers = run("fig2", tmp_path, {
+        "profile": "lpp", "language": "fr", "conditions": conditions, "regions": "coordinates",
+        "overrides": QUICK, "output_dir": str(tmp_path / "figures")})
+    assert numbers["participants"] == ["sub-FR001", "sub-FR002"]
+    assert numbers["thresholded"] is False  # 2 participants cannot pass a Wilcoxon test
+    assert len(numbers["panels"]["A"]["mean_r_per_vertex"]) == 20484
+    bars = numbers["panels"]["B"]["bars"]
+    assert {b["region"] for b in bars} == {"A1+A2", "STG", "STS", "IFG"}
+    assert all(np.isfinite(b["mean"]) for b in bars)
+    table = numbers["paper_table"]
+    assert table[0]["paper"] == "0.087" and table[0]["profile"] == "lpp"
+    assert table[0]["participants"].startswith("2: sub-FR")
+    assert (tmp_path / "figures" / "fig2.png").exists()
+
+
+@pytest.mark.slow
+def test_fig3_runs_on_the_lpp_miniature(lpp_bucket, tiny_model_dir, tmp_path):
+    """The notebook of Figure 3 under profile="lpp", downloading the miniature on first use.
+    A tiny saved model keeps it short: the fits of the Base model's 19 layers on 20,484
+    vertices per participant take minutes on two cores, and the Base model's path is the
+    demo's."""
+    out = tmp_path / "figures"
+    overrides = {"n_participants": 2, "sections": [1], "n_folds": 2, "inner_folds": 2,
+                 "alphas": [1.0, 100.0, 10000.0]}
+    book.execute_notebook(book.notebooks()["fig3"], tmp_path / "fig3.ipynb",
+                          {"profile": "lpp", "language": "fr", "model": str(tiny_model_dir),
+                           "regions": "coordinates", "overrides": overrides,
+                           "output_dir": str(out)})
+    numbers = json.loads((out / "fig3.json").read_text())
+    assert numbers["participants"] == ["sub-FR001", "sub-FR002"]
+    assert len(numbers["panels"]["B"]["mean_r"]) == 9  # the tiny model: 7 conv + 2 blocks
+    assert np.isfinite(numbers["panels"]["B"]["mean_r"]).all()
+    best = np.array(numbers["panels"]["A"]["best_layer_per_vertex"], dtype=float)
+    assert best.shape == (20484,)
+    assert set(best[np.isfinite(best)]) <= set(range(9))
+    assert set(numbers["panels"]["C"]["shares_percent"]) == {"A1+A2", "STG", "STS", "IFG"}
+    assert numbers["paper_table"]
+    assert (out / "fig3.png").exists()
+    served = {path for path, ranges in lpp_bucket.requests.items() if ranges}
+    assert "derivatives/sub-FR002/func/sub-FR002_task-lppFR_run-01_space-MNIColin27_desc-" \
+           "preproc_bold.nii.gz" in served
+
+
+@pytest.mark.slow
+def test_fig4_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, perceptimatic_release,
+                                        serve_folder, tmp_path, monkeypatch):
+    server = tmp_path / "perceptimatic" / "DATA"
+    server.mkdir(parents=True)
+    perceptimatic_release(server)
+    bucket = serve_folder(server.parent)
+    monkeypatch.setenv("ANALYSIS_PERCEPTIMATIC_URL",
+                       f"{bucket.url}/DATA/{perceptimatic.FILENAME}")
+    numbers = run("fig4", tmp_path, {
+        "profile": "lpp", "language": "fr", "conditions": tiny_models,
+        "abx_languages": ["en", "fr"], "regions": "coordinates", "overrides": QUICK,
+        "output_dir": str(tmp_path / "figures")})
+    human = numbers["panels"]["A"]
+    assert human["n_listeners"] == 8 and human["mean"]["native"] > human["mean"]["non-native"]
+    abx_bars = numbers["panels"]["B"]["bars"]
+    assert [b["model"] for b in abx_bars] == ["native", "non-native", "non-speech", "random"]
+    assert all(0 <= b["mean"] <= 1 for b in abx_bars)
+    assert {b["region"] for b in numbers["panels"]["C"]["bars"]} == {"A1+A2", "STS", "IFG",
+                                                                    "motor"}
+    assert len(numbers["panels"]["D"]["code_per_vertex"]) == 20484
+    assert numbers["paper_table"][0]["paper"] == "0.61"
+    assert numbers["paper_table"][0]["participants"] == "8 listeners"
+    assert (tmp_path / "figures" / "fig4.svg").exists()
+
+
+@pytest.mark.slow
+def test_fig4_refuses_a_condition_that_does_not_resolve(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(book.BookError, match=r"conditions\['native'\]"):
+        book.execute_notebook(book.notebooks()["fig4"], tmp_path / "fig4.ipynb",
+                              {"conditions": {"native": "nowhere", "non-native": "random",
+                                              "non-speech": "random", "random": "random"}})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,value,message", [("profile", "lpp", "simulated demo world"),
+                                                 ("language", "xx", "language='xx'")])
+def test_chapter_refuses_a_wrong_parameter_before_computing(tmp_path, name, value, message):
+    with pytest.raises(book.BookError, match=message):
+        book.execute_notebook(book.notebooks()["demo_world"], tmp_path / "demo_world.ipynb",
+                              {name: value})

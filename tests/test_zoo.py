@@ -1,0 +1,66 @@
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from analysis import models
+from analysis.demo import zoo
+from analysis.features import extract_activations
+
+
+def _wave(seconds=2.0, seed=0):
+    return np.random.default_rng(seed).standard_normal(int(16000 * seconds)).astype(np.float32)
+
+
+def test_the_family_names_a_model_for_every_condition():
+    assert set(zoo.PROVIDER.conditions.values()) <= set(zoo.DEMO_MODELS)
+    assert set(zoo.DEFAULT_MODELS) <= set(zoo.DEMO_MODELS)
+    assert zoo.PROVIDER.describe("random") is None  # not one of the family's
+    family = zoo.PROVIDER
+    assert family.describe("demo-english@200") == zoo.DEMO_MODELS["demo-english"].description
+    assert family.fingerprint("demo-english@2") != family.fingerprint("demo-english")
+    assert family.fingerprint("demo-english") != family.fingerprint("demo-french")
+    assert family.config("demo-english@2").to_dict() == zoo.config("demo-english").to_dict()
+    with pytest.raises(ValueError, match="demo checkpoint"):
+        zoo.PROVIDER.describe("demo-english@last")
+
+
+def test_demo_training_settings_come_from_the_environment(monkeypatch):
+    assert zoo.settings() == zoo.DEFAULT_SETTINGS
+    monkeypatch.setenv(zoo.ENVIRONMENT, '{"steps": 3000}')
+    assert zoo.settings().steps == 3000 and zoo.run_settings("demo-random").steps == 0
+    monkeypatch.setenv(zoo.ENVIRONMENT, '{"stepz": 3}')
+    with pytest.raises(ValueError, match="ANALYSIS_DEMO_TRAINING"):
+        zoo.settings()
+    with pytest.raises(ValueError, match="demo checkpoint"):
+        models.resolve("demo-english@last")
+
+
+@pytest.mark.slow
+def test_demo_names_resolve_train_on_first_use_and_load(tiny_demo):
+    names = ["demo-random", "demo-english", "demo-non-speech", "demo-supervised"]
+    prints = [models.fingerprint(name) for name in names]
+    assert len({json.dumps(p, sort_keys=True) for p in prints}) == len(names)
+    wave = _wave()
+    for name in names:
+        assert models.resolve(name).kind == "family"
+        assert not zoo.folder(name).exists()  # fingerprints need no training
+        model = models.load_model(name, device="cpu")
+        assert zoo.folder(name).is_dir() and models.normalizes_input(name)
+        assert models.model_folder(name) == zoo.folder(name)
+        acts = extract_activations(model, wave, window=1.0, stride=0.5, progress=False)
+        assert len(acts.layers) == 7 + 2 == len(models.load_config(name).conv_dim) + 2
+    assert models.fingerprint("demo-english") == prints[1]  # unchanged by training
+    manifest = json.loads((zoo.folder("demo-supervised") / "manifest.json").read_text())
+    assert manifest["objective"] == "phones" and "sil" in manifest["labels"]
+    early = models.load_model("demo-english@2", device="cpu")
+    final = models.load_model("demo-english", device="cpu")
+    a = extract_activations(early, wave, window=1.0, stride=0.5, progress=False)
+    b = extract_activations(final, wave, window=1.0, stride=0.5, progress=False)
+    assert not np.array_equal(a.layers[-1], b.layers[-1])
+    with pytest.raises(ValueError, match="steps \\[2, 4\\]"):
+        models.load_model("demo-english@3")
+    english_only = dataclasses.replace(tiny_demo, stimuli={"en": tiny_demo.stimuli["en"]})
+    with pytest.raises(ValueError, match="no 'fr' speech"):
+        zoo.ensure("demo-french", dataset=english_only)
