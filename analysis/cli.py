@@ -66,8 +66,10 @@ def _parser() -> argparse.ArgumentParser:
                             "of each language, as many as the profile analyses)")
     fetch.add_argument("--profile", default="lpp", choices=["lpp", "paper"],
                        help="whose participants to fetch when --participants is not given: "
-                            "lpp = the first %d of each language, paper = all (default: "
-                            "%%(default)s)" % PROFILES["lpp"].n_participants)
+                            "lpp = the first %d of each language, paper = all but those the "
+                            "profile excludes (%s) (default: %%(default)s)"
+                            % (PROFILES["lpp"].n_participants,
+                               ", ".join(PROFILES["paper"].excluded) or "none"))
     fetch.add_argument("--sections", nargs="+", type=int, default=list(range(1, 10)),
                        choices=range(1, 10), metavar="K",
                        help="story sections, 1-9 (default: all)")
@@ -156,7 +158,7 @@ def _fetch(args) -> int:
     try:
         spec = PROFILES[args.profile]
         files = download.plan_lpp(args.languages, args.participants, spec.n_participants,
-                                  args.sections, args.kinds)
+                                  args.sections, args.kinds, excluded=spec.excluded)
     except (ValueError, download.DownloadError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

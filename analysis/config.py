@@ -42,6 +42,15 @@ class Profile:
     model_family : which models the paper's conditions (random, native, non-native,
         non-speech, supervised) name: ``"public"`` checkpoints or a registered family such
         as the ``"demo"``'s own small models (see :func:`analysis.models.resolve_condition`).
+    cumulative : score each layer k on layers 0..k concatenated, as the authors' code also
+        did (False: each layer alone, the default; which the figures used is not known).
+    y_pca : reduce the scaled responses to this many principal components on each training
+        part before the fit, as the authors' Le Petit Prince code did (100); None: no PCA.
+    excluded : participants left out, e.g. ``("CN018", "CN019")``, whom the authors' code
+        skips under ``paper``; an override of ``[]`` keeps them.
+    high_pass : cut-off (Hz) of the cosine high-pass filter applied to each run of BOLD, with
+        its linear trend, before the runs are z-scored and stacked (None: detrending only;
+        see :func:`analysis.scores.responses`).
     """
 
     name: str
@@ -57,6 +66,10 @@ class Profile:
     source: str = "lpp"
     sections: tuple[int, ...] | None = None
     model_family: str = "public"
+    cumulative: bool = False
+    y_pca: int | None = None
+    excluded: tuple[str, ...] = ()
+    high_pass: float | None = 1 / 128
 
 
 PROFILES: dict[str, Profile] = {
@@ -68,7 +81,7 @@ PROFILES: dict[str, Profile] = {
                    offline=False),
     "paper": Profile("paper", "every participant of Le Petit Prince: the full reproduction",
                      languages=("en", "fr", "cn"), n_participants=0, n_folds=10, inner_folds=5,
-                     offline=False),
+                     offline=False, excluded=("CN018", "CN019")),
 }
 
 
@@ -126,6 +139,17 @@ def check_profile(spec: Profile, where: str = "profile") -> None:
     check_choice(f"{where}['source']", spec.source, plugins.names(plugins.SOURCES))
     check_choice(f"{where}['model_family']", spec.model_family,
                  ("public", *plugins.names(plugins.MODEL_FAMILIES)))
+    if not isinstance(spec.cumulative, bool):
+        raise ValueError(f"{where}['cumulative']={spec.cumulative!r} must be true or false.")
+    if spec.y_pca is not None:
+        check_positive_int(f"{where}['y_pca']", spec.y_pca)
+    if spec.high_pass is not None and not (isinstance(spec.high_pass, (int, float))
+                                           and 0 < spec.high_pass < 0.25):
+        raise ValueError(f"{where}['high_pass']={spec.high_pass!r} must be a cut-off in Hz "
+                         "below the Nyquist frequency of every run (e.g. 1/128), or None.")
+    if not all(isinstance(p, str) for p in spec.excluded):
+        raise ValueError(f"{where}['excluded']={list(spec.excluded)} must be participant ids, "
+                         "e.g. ['CN018'].")
     if spec.sections is not None:
         if not spec.sections or not set(spec.sections) <= set(range(1, N_SECTIONS + 1)):
             raise ValueError(f"{where}['sections']={list(spec.sections)} must be story "

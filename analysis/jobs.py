@@ -126,8 +126,9 @@ class FitJob:
         cache = Cache(self.features.cache_root)
         built = designs.build_designs(self.features.model, self.features.key,
                                       self.features.stimuli, cache)
-        scores.participant_scores(self.participant, built, self.profile, cache, self.layers,
-                                  self.null, key=self.key, n_jobs=n_jobs)
+        scores.participant_scores(self.participant, built, self.profile, cache,
+                                  scores.scan_tr(self.features.stimuli), self.layers, self.null,
+                                  key=self.key, n_jobs=n_jobs)
         return str(cache.paths(scores.SCORES, self.key)[0])
 
 

@@ -1,44 +1,98 @@
 """Which layer a figure shows, and how deep each region is fit.
 
-A figure shows one layer per model (:func:`choose_layer`, :func:`layer_map`); Figure 3 shows
-each vertex's best layer, kept where it beats the null (:func:`best_layer_map`), and the share
+A figure shows one layer per model and participant (:func:`choose_layers`,
+:func:`layer_map`), chosen without circularity: from the other participants' scores, or fixed
+in advance. Figure 3 shows each vertex's best layer, kept where it beats the null (:func:`best_layer_map`), and the share
 of each region that each layer wins (:func:`layer_shares`); the demo-world chapter checks
 each region's layer profile (:func:`layer_profiles`) against the paper's qualitative pattern
 (:func:`qualitative_pattern`).
 """
 from __future__ import annotations
 
+import logging
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from analysis.scores import LayerScores
 
+log = logging.getLogger(__name__)
 
-def choose_layer(result: LayerScores, layer: int | str = "best") -> int:
-    """Index (into ``result.layers``) of the layer a figure shows.
+
+LEAVE_ONE_OUT = "leave-one-participant-out"
+FIXED = "fixed"
+
+
+@dataclass(frozen=True)
+class LayerChoice:
+    """The layer a figure shows for each participant, and how it was chosen.
+
+    Attributes
+    ----------
+    layers : one layer number per participant (paper numbering: 0..6 convolutional, 7..
+        transformer), in the order of :attr:`LayerScores.participants`
+    method : :data:`LEAVE_ONE_OUT` (each participant's layer is the best of the *other*
+        participants' mean scores, so that no participant's own data choose the layer its
+        score is then read at) or :data:`FIXED` (a layer given before looking at the data)
+    """
+
+    layers: tuple[int, ...]
+    method: str
+
+    def __str__(self) -> str:
+        distinct = sorted(set(self.layers))
+        return str(distinct[0]) if len(distinct) == 1 else "/".join(map(str, self.layers))
+
+    def numbers(self) -> dict:
+        """JSON-ready: ``{"layers": [...], "method": ...}``."""
+        return {"layers": list(self.layers), "method": self.method}
+
+
+def choose_layers(result: LayerScores, layer: int | str = "best") -> LayerChoice:
+    """The layer shown for each participant.
 
     Parameters
     ----------
-    layer : ``"best"`` (the layer with the highest score averaged over vertices and
-        participants) or a layer number in the paper's numbering (0..6 convolutional, 7..
-        transformer)
+    layer : ``"best"``: for each participant, the layer with the highest score averaged over
+        vertices and over the *other* participants (leave-one-participant-out); with a single
+        participant there are no others, so the middle transformer layer is used, fixed. Or
+        a layer number in the paper's numbering, fixed for everyone.
     """
     if layer == "best":
-        mean = np.nanmean(result.scores, axis=(0, 2))
-        return int(np.nanargmax(mean))
+        per_participant = np.nanmean(result.scores, axis=2)  # (n_participants, n_layers)
+        n = len(per_participant)
+        if n == 1:
+            middle = result.n_conv + (len(result.layers) - result.n_conv) // 2
+            fixed = result.layers[min(middle, len(result.layers) - 1)]
+            log.warning("one participant: no other participant can choose its layer; showing "
+                        "the middle transformer layer %d", fixed)
+            return LayerChoice((fixed,), FIXED)
+        total = np.nansum(per_participant, axis=0)
+        others = (total[None] - np.nan_to_num(per_participant)) / (n - 1)
+        return LayerChoice(tuple(result.layers[i] for i in np.nanargmax(others, axis=1)),
+                           LEAVE_ONE_OUT)
     if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool) \
             and layer in result.layers:
-        return result.layers.index(int(layer))
+        return LayerChoice((int(layer),) * len(result.participants), FIXED)
     raise ValueError(f"layer={layer!r} must be 'best' or one of the scored layers "
                      f"{result.layers}.")
 
 
+def layer_map(result: LayerScores, layer: int | str = "best") -> tuple[LayerChoice,
+                                                                         np.ndarray]:
+    """Each participant's scores at its layer (:func:`choose_layers`): ``(choice, array of
+    shape (n_participants, n_vertices))``."""
+    choice = choose_layers(result, layer)
+    rows = [result.layers.index(number) for number in choice.layers]
+    return choice, result.scores[np.arange(len(rows)), rows]
+
+
 def layer_maps(results: dict[str, LayerScores], layer: int | str = "best") -> tuple[
-        dict[str, int], dict[str, np.ndarray]]:
-    """:func:`layer_map` of each model: ``({label: layer number}, {label: array of shape
-    (n_participants, n_vertices)})``, each model's layer chosen on its own scores."""
+        dict[str, LayerChoice], dict[str, np.ndarray]]:
+    """:func:`layer_map` of each model: ``({label: choice}, {label: array of shape
+    (n_participants, n_vertices)})``, each model's layers chosen on its own scores."""
     chosen, maps = {}, {}
     for label, result in results.items():
         chosen[label], maps[label] = layer_map(result, layer)
@@ -60,13 +114,6 @@ def layer_curve(result: LayerScores) -> dict[str, np.ndarray]:
     sem = per_participant.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean_r)
     return {"mean_r": mean_r, "sem": sem,
             "null_mean_r": np.nanmean(result.null_scores, axis=2).mean(axis=0)}
-
-
-def layer_map(result: LayerScores, layer: int | str = "best") -> tuple[int, np.ndarray]:
-    """The scores of one layer: ``(layer number, array of shape (n_participants,
-    n_vertices))``."""
-    index = choose_layer(result, layer)
-    return result.layers[index], result.scores[:, index]
 
 
 def best_layer_map(result: LayerScores, percentile: float = 99.0) -> tuple[np.ndarray, float]:

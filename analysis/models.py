@@ -204,6 +204,16 @@ def resolve_condition(condition: str, language: str, family: str = "public") -> 
     return models[language if condition == "native" else NON_NATIVE[language]]
 
 
+def stand_ins(family: str, language: str = "en") -> dict[str, str]:
+    """What each of the paper's conditions is in ``family`` for listeners of ``language``:
+    ``{condition: "model name: description"}``."""
+    out = {}
+    for condition in CONDITIONS:
+        name = resolve_condition(condition, language, family)
+        out[condition] = f"{name}: {resolve(name).description}"
+    return out
+
+
 def resolve(name: str) -> ModelSpec:
     """Registry entry of ``name``, or a spec for a local folder or a hub id.
 

@@ -12,6 +12,20 @@ import math
 import numpy as np
 import pandas as pd
 
+# The paper's models (wav2vec 2.0 Base trained with fairseq, ~400k updates; none released):
+# condition -> what it was trained on, how many hours, with which objective.
+MODELS = {
+    "random": {"data": "none (random initialisation)", "hours": "0", "objective": "none"},
+    "native": {"data": "the listeners' language: English or French (CommonVoice), Mandarin "
+                       "(corpus unknown)", "hours": "≈600", "objective": "contrastive"},
+    "non-native": {"data": "another language than the listeners'", "hours": "≈600",
+                   "objective": "contrastive"},
+    "non-speech": {"data": "AudioSet clips without speech labels", "hours": "≈600",
+                   "objective": "contrastive"},
+    "supervised": {"data": "English speech with phone labels", "hours": "≈600",
+                   "objective": "phone classification (no self-supervision)"},
+}
+
 # Listeners per language (Figure 1A; the English ones include Narratives' in the paper).
 FIG1 = {"listeners": {"fr": 28, "en": 351, "cn": 33}, "all": 412, "hours": "8 h 30",
         "sentences": "≈9,200", "example_r": "0.59, 0.29, 0.66"}
@@ -39,6 +53,26 @@ FIG3 = {
     # modal best layer of each region and its share of the region's voxels (%)
     "C": {"A1+A2": (7, 67), "STG": (13, 38), "STS": (13, 54), "IFG": (13, 34)},
 }
+
+
+def models_table(stand_ins: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """The paper's model of each condition beside this book's stand-ins.
+
+    Parameters
+    ----------
+    stand_ins : column title (e.g. ``"lpp and paper"``) -> {condition -> "name: description"}
+
+    Returns
+    -------
+    DataFrame indexed by condition: the paper's data, hours and objective, then one column
+    per entry of ``stand_ins``
+    """
+    rows = {condition: {"paper: data": facts["data"], "paper: hours": facts["hours"],
+                        "paper: objective": facts["objective"],
+                        **{f"this book ({title})": models.get(condition, "n/a")
+                           for title, models in stand_ins.items()}}
+            for condition, facts in MODELS.items()}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def fig1_rows(corpus: pd.Series, summary: pd.DataFrame, example_r) -> list[tuple]:

@@ -96,19 +96,18 @@ def example_predictions(dataset: Dataset, profile: Profile, model: str, language
     design = designs.designs_for(dataset, model, language)
     if not 0 <= layer < design.n_layers:
         raise ValueError(f"layer={layer}: {model} has layers 0 to {design.n_layers - 1}.")
-    X = design.layer(layer)
+    X = (np.hstack([design.layer(i) for i in range(layer + 1)]) if profile.cumulative
+         else design.layer(layer))
     stimuli = dataset.stimuli[language]
     fit = scores.fit_parameters(profile)
     key = {"stage": "predictions", "code": source_digest(encoding, encoding.ridge),
            "regressors": [key_digest(designs.regressor_keys(models.fingerprint(
                model), s)[1]) for s in stimuli],
            "code_regressors": source_digest(regressors),
-           "participant": chosen.digest(), "layer": layer, **fit}
+           "participant": chosen.digest(), "layer": layer, "cumulative": profile.cumulative,
+           "cleaning": scores.cleaning_parameters(profile), **fit}
 
-    Y = chosen.bold()
-    if len(Y) != len(X):
-        raise ValueError(f"{chosen.id}: its BOLD has {len(Y)} scans but the stimuli of "
-                         f"{language} have {len(X)}.")
+    Y = scores.responses(chosen, len(X), scores.scan_tr(stimuli), profile)
 
     def compute():
         log.info("held-out predictions of %s from layer %d", chosen.id, layer)

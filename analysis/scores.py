@@ -22,18 +22,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from nilearn import signal
 from tqdm import tqdm
 
 from analysis import designs as designs_module
 from analysis import encoding, models
 from analysis.cache import Cache, source_digest
 from analysis.config import Profile, cache_dir
-from analysis.datasets import Dataset, Participant
+from analysis.datasets import Dataset, Participant, Stimulus
 from analysis.designs import Designs
 
 log = logging.getLogger(__name__)
 
 SCORES = "participant_scores"
+MAX_DEAD_SHARE = 0.2  # a participant with more of its vertices without signal is refused
+N_VERTICES = 20484  # fsaverage5, both hemispheres
 
 
 @dataclass(frozen=True)
@@ -84,13 +87,64 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
                          f"{language!r} matches.")
     designs = designs_module.designs_for(dataset, model, language, n_components)
     cache = Cache(cache_dir())
-    out = [participant_scores(p, designs, profile, cache, layers, null, n_jobs=n_jobs)
+    tr = scan_tr(dataset.stimuli[language])
+    out = [participant_scores(p, designs, profile, cache, tr, layers, null, n_jobs=n_jobs)
            for p in tqdm(group, desc="participants", leave=False)]
     indices = list(range(designs.n_layers)) if layers is None else list(layers)
     n_conv = len(models.load_config(models.resolve(model).name).conv_dim)
     return LayerScores(np.stack([o["scores"] for o in out]),
                        np.stack([o["null_scores"] for o in out]),
                        [p.id for p in group], indices, n_conv)
+
+
+def noise_ceilings(dataset: Dataset, profile: Profile, language: str) -> np.ndarray:
+    """Each listener of ``language`` predicted from the mean of the others, per vertex
+    (:func:`analysis.encoding.noise_ceiling` on the cleaned responses, the profile's outer
+    folds): array of shape (n_participants, n_vertices); all NaN with one listener.
+
+    This is not an upper bound on a model's score: the mean of the others is a noisy estimate
+    of the shared response, and a model may exceed it.
+    """
+    stimuli, group = dataset.stimuli[language], dataset.participants_of(language)
+    n_scans, tr = sum(s.n_scans for s in stimuli), scan_tr(stimuli)
+    if len(group) < 2:
+        log.warning("noise ceiling: %d listener of %s, none to predict it from", len(group),
+                    language)
+        return np.full((len(group), N_VERTICES), np.nan)
+    return encoding.noise_ceiling([responses(p, n_scans, tr, profile) for p in group],
+                                  n_folds=profile.n_folds)
+
+
+def offset_curve(dataset: Dataset, profile: Profile, model: str, language: str, layer: int,
+                 offsets, masks: dict[str, np.ndarray]) -> dict[str, list[float]]:
+    """The alignment check: one layer's mean score in each region as a function of the
+    assumed delay of the stimulus after each run's first scan.
+
+    Only the regions' vertices are fitted, for every listener of ``language``; if the data
+    are aligned as they should be (t=0 at the audio onset), each curve peaks at 0.
+
+    Parameters
+    ----------
+    model : a model name or condition; layer : its layer (paper numbering)
+    offsets : assumed delays (s), e.g. ``range(-10, 11, 2)``
+    masks : region name -> boolean array of shape (n_vertices,)
+
+    Returns
+    -------
+    region -> mean score (over its vertices and the listeners) at each offset
+    """
+    model = models.resolve_condition(model, language, profile.model_family)
+    stimuli, group = dataset.stimuli[language], dataset.participants_of(language)
+    n_scans, tr = sum(s.n_scans for s in stimuli), scan_tr(stimuli)
+    union = np.logical_or.reduce(list(masks.values()))
+    Y = [responses(p, n_scans, tr, profile)[:, union] for p in group]
+    curves = {name: [] for name in masks}
+    for offset in tqdm(list(offsets), desc="offsets", leave=False):
+        X = designs_module.shifted_layer(dataset, model, language, layer, float(offset))
+        r = np.stack([encoding.brain_score(X, y, **fit_parameters(profile)) for y in Y])
+        for name, mask in masks.items():
+            curves[name].append(float(np.nanmean(r[:, mask[union]])))
+    return curves
 
 
 def default_n_jobs() -> int:
@@ -104,11 +158,17 @@ def default_n_jobs() -> int:
 
 
 def fit_parameters(profile: Profile) -> dict:
-    """The encoding settings of ``profile``, as passed to :func:`analysis.encoding.score_layers`
+    """The encoding settings of ``profile``, as passed to :func:`analysis.encoding.brain_score`
     (and held in cache keys)."""
     return {"n_folds": profile.n_folds, "inner_folds": profile.inner_folds,
             "alphas": list(profile.alphas), "alpha_selection": profile.alpha_selection,
-            "dtype": profile.precision}
+            "dtype": profile.precision, "y_pca": profile.y_pca}
+
+
+def cleaning_parameters(profile: Profile) -> dict:
+    """How each run of BOLD is cleaned (see :func:`responses`), as held in cache keys."""
+    return {"detrend": True, "high_pass": profile.high_pass, "filter": "cosine",
+            "standardize": "zscore_sample", "max_dead_share": MAX_DEAD_SHARE}
 
 
 def scores_key(designs_digest: str, participant_digest: str, profile: Profile,
@@ -117,7 +177,8 @@ def scores_key(designs_digest: str, participant_digest: str, profile: Profile,
     :meth:`~analysis.datasets.Participant.digest`); :func:`null_key` derives its null's."""
     return {"stage": SCORES, "code": source_digest(encoding, encoding.ridge),
             "designs": designs_digest, "participant": participant_digest,
-            "layers": None if layers is None else list(layers), **fit_parameters(profile)}
+            "layers": None if layers is None else list(layers), "cumulative": profile.cumulative,
+            "cleaning": cleaning_parameters(profile), **fit_parameters(profile)}
 
 
 def null_key(key: dict) -> dict:
@@ -132,13 +193,15 @@ def scores_done(cache: Cache, key: dict, null: bool) -> bool:
 
 
 def participant_scores(participant: Participant, designs: Designs, profile: Profile,
-                       cache: Cache, layers: Sequence[int] | None = None, null: bool = True,
-                       key: dict | None = None, n_jobs: int | None = None) -> dict:
+                       cache: Cache, tr: float, layers: Sequence[int] | None = None,
+                       null: bool = True, key: dict | None = None,
+                       n_jobs: int | None = None) -> dict:
     """Brain scores of one participant's vertices for each layer, cached.
 
     Parameters
     ----------
     designs : the layers' regressors (:mod:`analysis.designs`) of the participant's language
+    tr : the runs' repetition time (s), for the high-pass filter (:func:`scan_tr`)
     layers : layer indices to score (default: every layer)
     null : also score the shifted regressors (else ``null_scores`` is all NaN)
     key : :func:`scores_key` of these inputs, when already computed (it checksums the BOLD)
@@ -159,12 +222,18 @@ def participant_scores(participant: Participant, designs: Designs, profile: Prof
     jobs = default_n_jobs() if n_jobs is None else n_jobs
 
     # the participant's BOLD, loaded once if either product is computed
-    bold = functools.cache(lambda: responses(participant, designs.n_scans))
+    bold = functools.cache(lambda: responses(participant, designs.n_scans, tr, profile))
 
     def scored(shifted: bool):
         def compute():
-            return {"scores": encoding.score_layers(
-                [designs.layer(i, null=shifted) for i in indices], bold(), n_jobs=jobs, **fit)}
+            if not profile.cumulative:
+                return {"scores": encoding.score_layers(
+                    [designs.layer(i, null=shifted) for i in indices], bold(), n_jobs=jobs,
+                    **fit)}
+            # layer k is scored on layers 0..k: every layer up to the deepest asked for
+            stack = [designs.layer(i, null=shifted) for i in range(max(indices) + 1)]
+            return {"scores": encoding.score_layers(stack, bold(), cumulative=True,
+                                                    n_jobs=jobs, **fit)[indices]}
         return cache.get(SCORES, null_key(key) if shifted else key, compute)["scores"]
 
     scores = scored(False)
@@ -172,12 +241,57 @@ def participant_scores(participant: Participant, designs: Designs, profile: Prof
             "null_scores": scored(True) if null else np.full_like(scores, np.nan)}
 
 
-def responses(participant: Participant, n_scans: int) -> np.ndarray:
-    """The participant's BOLD, every section stacked: array of shape (n_scans,
-    n_vertices), float32, checked against the scans of the stimuli."""
-    bold = participant.bold()
-    if len(bold) != n_scans:
-        raise ValueError(f"{participant.id}: its BOLD has {len(bold)} scans but the sections "
-                         f"it heard have {n_scans}; check "
+def scan_tr(stimuli: Sequence[Stimulus]) -> float:
+    """The repetition time shared by ``stimuli``'s runs (s).
+
+    Raises
+    ------
+    ValueError
+        when the runs of one language were acquired with different TRs.
+    """
+    trs = sorted({float(s.tr) for s in stimuli})
+    if len(trs) != 1:
+        raise ValueError(f"the runs have different TRs {trs}; fit each TR's runs apart.")
+    return trs[0]
+
+
+def responses(participant: Participant, n_scans: int, tr: float,
+              profile: Profile) -> np.ndarray:
+    """The participant's BOLD, each run cleaned, every run stacked: array of shape (n_scans,
+    n_vertices), float32, NaN at the vertices left out.
+
+    Each run (one file of ``participant.bold_paths``) is detrended, high-pass filtered
+    (cosine basis, cut-off ``profile.high_pass``) and z-scored per vertex by nilearn's
+    ``signal.clean``, so runs that differ in mean level and drift (as preprocessed runs do)
+    stack without steps or slopes. One mask serves the whole participant: a vertex is kept
+    when its series is finite and varies in every run.
+
+    Raises
+    ------
+    ValueError
+        when the runs do not have ``n_scans`` scans in all, or when more than
+        :data:`MAX_DEAD_SHARE` of a run's vertices carry no signal (naming the file).
+    """
+    runs = [np.load(path).astype(np.float32) for path in participant.bold_paths]
+    if sum(len(run) for run in runs) != n_scans:
+        raise ValueError(f"{participant.id}: its BOLD has {sum(len(run) for run in runs)} "
+                         f"scans but the sections it heard have {n_scans}; check "
                          f"{', '.join(map(str, participant.bold_paths))}.")
-    return bold
+    alive = np.ones(runs[0].shape[1], dtype=bool)
+    for path, run in zip(participant.bold_paths, runs):
+        living = np.isfinite(run).all(axis=0)
+        living[living] = run[:, living].std(axis=0) > 0
+        if 1 - living.mean() > MAX_DEAD_SHARE:
+            raise ValueError(f"{path}: {1 - living.mean():.0%} of the vertices carry no signal "
+                             f"(more than {MAX_DEAD_SHARE:.0%}); a run projected from the "
+                             "wrong space or with a wrong affine usually looks like this: "
+                             "check that the volumes are in MNI space.")
+        alive &= living
+    labels = np.repeat(np.arange(len(runs)), [len(run) for run in runs])
+    cleaned = signal.clean(np.vstack([run[:, alive] for run in runs]), runs=labels,
+                           detrend=True, standardize="zscore_sample",
+                           filter="cosine" if profile.high_pass else False,
+                           high_pass=profile.high_pass, t_r=tr)
+    out = np.full((n_scans, len(alive)), np.nan, dtype=np.float32)
+    out[:, alive] = cleaned
+    return out

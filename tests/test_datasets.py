@@ -37,3 +37,30 @@ def test_audio_is_read_as_mono_16_khz(tmp_path):
     (tmp_path / "b.wav").write_bytes(b"RIFF")
     with pytest.raises(ValueError, match="cannot read audio"):
         read_audio(tmp_path / "b.wav")
+
+
+def test_stimulus_words_given_or_read_once_on_first_access(tmp_path):
+    import dataclasses
+
+    import pandas as pd
+
+    from analysis.datasets import Stimulus
+
+    table = pd.DataFrame({"word": ["le", "prince"], "onset": [0.1, 0.5], "offset": [0.4, 1.0]})
+    given = Stimulus("en", 1, tmp_path / "a.wav", table, n_scans=3, tr=2.0)  # positional
+    assert given.words is table and given.words_loaded
+    reads = []
+    lazy = Stimulus(language="en", section=1, audio_path=tmp_path / "a.wav", n_scans=3, tr=2.0,
+                    words_loader=lambda: reads.append(1) or table)
+    assert not lazy.words_loaded and reads == []
+    assert lazy.words is table and lazy.words is table and reads == [1]  # read once, kept
+    assert lazy == given  # the words are not part of a stimulus's identity
+    moved = dataclasses.replace(given, n_scans=4)
+    assert moved.words is table and moved.n_scans == 4
+    with pytest.raises(TypeError, match="give words .* or words_loader"):
+        Stimulus("en", 1, tmp_path / "a.wav", n_scans=3, tr=2.0)
+    broken = Stimulus("en", 2, tmp_path / "b.wav", n_scans=3, tr=2.0,
+                      words_loader=lambda: pd.DataFrame({"word": []}))
+    with pytest.raises(ValueError, match="section 2.*b.wav.*without columns \\['offset', "
+                                         "'onset'\\]"):
+        broken.words

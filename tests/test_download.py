@@ -1,14 +1,16 @@
 import hashlib
 import logging
+import socket
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
 
 from analysis.cli import main
 from analysis.datasets import download
-from analysis.datasets.download import DownloadError, RemoteFile
+from analysis.datasets.download import DownloadError, OfflineError, RemoteFile
 
 
 def entries(bucket, pattern):
@@ -151,3 +153,104 @@ def test_verify_downloads_again_a_file_altered_in_place(lpp_bucket, tmp_path):
     assert download.fetch([f], tmp_path, progress=False) == []  # sizes only: not noticed
     assert download.fetch([f], tmp_path, verify=True, progress=False) == [path]
     assert hashlib.md5(path.read_bytes()).hexdigest() == f.md5
+
+
+@pytest.fixture
+def no_dns(monkeypatch):
+    """Name resolution fails as it does offline; returns the hosts asked for, in order."""
+    asked = []
+
+    def fail(host, *args, **kwargs):
+        asked.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", fail)
+    return asked
+
+
+def test_offline_fetch_fails_at_once_naming_the_host(no_dns, tmp_path, monkeypatch):
+    monkeypatch.delenv("ANALYSIS_LPP_BASE_URL", raising=False)
+    f = RemoteFile("participants.json", 10, "0" * 32)
+    started = time.monotonic()
+    with pytest.raises(OfflineError, match=r"^cannot resolve s3.amazonaws.com \(.*\): no "
+                                           r"network\?.*profile='demo'") as error:
+        download.fetch([f], tmp_path, progress=False)
+    elapsed = time.monotonic() - started
+    assert elapsed < 1, elapsed  # the requirement is 10 s; no retry, no backoff
+    assert error.value.host == "s3.amazonaws.com" and no_dns == ["s3.amazonaws.com"]
+    assert "\n" not in str(error.value)
+
+
+def test_offline_cli_fetch_prints_one_line(no_dns, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ANALYSIS_LPP_BASE_URL", raising=False)
+    started = time.monotonic()
+    code = main(["fetch", "lpp", "--participants", "EN057", "--sections", "1",
+                 "--data-home", str(tmp_path)])
+    assert code == 1 and time.monotonic() - started < 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith("error: cannot resolve s3.amazonaws.com"), err
+    assert not (tmp_path / "lpp").exists() or not list((tmp_path / "lpp").rglob("*.part"))
+
+
+def test_a_name_that_stops_resolving_is_not_retried(no_dns, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(download, "probe", lambda url, timeout=None: None)  # resolved once
+    f = RemoteFile("participants.json", 10, "0" * 32)
+    with pytest.raises(OfflineError, match="cannot resolve corpus.invalid"):
+        download.fetch([f], tmp_path, url="http://corpus.invalid/ds003643", retries=5,
+                       progress=False)
+    assert no_dns == ["corpus.invalid"]  # asked once: neither urllib3 nor fetch retried
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_probe_gives_up_on_a_name_server_that_does_not_answer(monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: time.sleep(5))
+    started = time.monotonic()
+    with pytest.raises(OfflineError, match="cannot resolve example.org .no answer from the "
+                                           "name server in 0.2 s"):
+        download.probe("https://example.org/x", timeout=0.2)
+    assert time.monotonic() - started < 1
+
+
+def test_a_connection_reset_is_still_retried(lpp_bucket, tmp_path, monkeypatch, caplog):
+    from urllib3.connectionpool import HTTPConnectionPool
+
+    [f] = entries(lpp_bucket, "participants.json")
+    original, resets = HTTPConnectionPool._make_request, []
+
+    def reset_once(self, *args, **kwargs):
+        if not resets:
+            resets.append(1)
+            raise ConnectionResetError(104, "Connection reset by peer")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(HTTPConnectionPool, "_make_request", reset_once)
+    download.fetch([f], tmp_path, backoff=0.01, progress=False)
+    assert resets == [1] and len(lpp_bucket.requests[f.path]) == 1  # the reset never got there
+    assert hashlib.md5((tmp_path / f.path).read_bytes()).hexdigest() == f.md5
+    assert "Retrying" in caplog.text  # urllib3 retried it
+
+
+def test_excluded_participants_are_left_out_before_choosing(tmp_path):
+    """The shipped checksum list: the paper profile's exclusions (CN018, CN019)."""
+    def chosen(**plan):
+        return sorted({f.path.split("/")[1] for f in download.plan_lpp(["cn"], kinds=["bold"],
+                                                                         **plan)})
+
+    assert len(chosen(n_participants=0)) == 35
+    kept = chosen(n_participants=0, excluded=("CN018", "sub-CN019"))
+    assert len(kept) == 33 and not {"sub-CN018", "sub-CN019"} & set(kept)
+    assert chosen(n_participants=17)[-1] == "sub-CN018"
+    assert chosen(n_participants=17, excluded=["CN018", "CN019"])[-1] == "sub-CN020"
+    assert "sub-CN018" in chosen(participants=["CN018"], excluded=["CN018"])  # named: kept
+    with pytest.raises(ValueError, match="excluded: 'CN18' is not a participant id"):
+        chosen(n_participants=1, excluded=["CN18"])
+
+
+def test_cli_fetch_of_the_paper_profile_plans_no_excluded_file(tmp_path, capsys):
+    args = ["fetch", "lpp", "--languages", "cn", "--kinds", "bold", "--dry-run",
+            "--data-home", str(tmp_path)]
+    assert main(args + ["--profile", "paper"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{33 * 9} files") and "CN018" not in out and "CN019" not in out
+    assert main(args) == 0  # lpp: the first three
+    assert capsys.readouterr().out.startswith(f"{3 * 9} files")

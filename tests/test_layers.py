@@ -5,19 +5,52 @@ from analysis import layers
 from analysis.scores import LayerScores
 
 
-def test_choose_layer_best_and_fixed():
+def test_choose_layers_best_and_fixed():
     scores = np.zeros((2, 3, 5))
     scores[:, 1] = 0.1
     result = LayerScores(scores, scores, ["a", "b"], [7, 8, 9], 7)
-    assert layers.choose_layer(result) == 1
-    assert layers.choose_layer(result, 9) == 2
-    layer, values = layers.layer_map(result)
-    assert layer == 8 and values.shape == (2, 5)
+    choice = layers.choose_layers(result)
+    assert choice.layers == (8, 8) and choice.method == layers.LEAVE_ONE_OUT
+    assert str(choice) == "8" and choice.numbers() == {"layers": [8, 8],
+                                                       "method": "leave-one-participant-out"}
+    fixed = layers.choose_layers(result, 9)
+    assert fixed.layers == (9, 9) and fixed.method == layers.FIXED
+    choice, values = layers.layer_map(result)
+    assert values.shape == (2, 5)
     np.testing.assert_array_equal(values, scores[:, 1])
-    assert layers.layer_map(result, 7)[0] == 7
+    assert layers.layer_map(result, 7)[0].layers == (7, 7)
     for wrong in (11, True, "last"):
         with pytest.raises(ValueError, match=f"layer={wrong!r}"):
-            layers.choose_layer(result, wrong)
+            layers.choose_layers(result, wrong)
+
+
+def test_leave_one_participant_out_never_lets_a_participants_own_data_choose_its_layer():
+    """Participant 0's own scores peak at layer 9, everyone else's at layer 8: its layer is 8,
+    whatever its own scores, and its map is read at layer 8."""
+    rng = np.random.default_rng(0)
+    scores = rng.normal(0, 0.001, (4, 3, 10))
+    scores[1:, 1] += 0.05  # the others: layer 8
+    scores[0, 2] += 0.08  # participant 0 alone: layer 9
+    result = LayerScores(scores, scores, ["a", "b", "c", "d"], [7, 8, 9], 7)
+    choice, maps = layers.layer_map(result)
+    assert choice.layers[0] == 8
+    np.testing.assert_array_equal(maps[0], scores[0, 1])
+    # changing participant 0's own scores never changes its own layer
+    for own in rng.normal(0, 1, (20, 3)):
+        changed = scores.copy()
+        changed[0] = own[:, None]
+        assert layers.choose_layers(LayerScores(changed, changed, result.participants,
+                                                [7, 8, 9], 7)).layers[0] == 8
+    # but each other participant's layer is chosen by the rest, participant 0 included
+    assert all(layer == 8 for layer in choice.layers[1:])
+
+
+def test_one_participant_gets_the_middle_transformer_layer_fixed():
+    scores = np.zeros((1, 19, 4))
+    scores[0, 3] = 1.0
+    result = LayerScores(scores, scores, ["a"], list(range(19)), 7)
+    choice = layers.choose_layers(result)
+    assert choice.layers == (13,) and choice.method == layers.FIXED
 
 
 def test_layer_profiles_give_each_region_its_curve_peak_and_mean_best_layer():

@@ -127,23 +127,111 @@ def test_stimulus_audio_is_read_at_16_khz(lpp_miniature):
         lpp.read_stimulus(root / "nowhere", "fr", 2)
 
 
-def test_textgrid_with_several_tiers_picks_the_words(tmp_path, textgrid):
-    one = textgrid([("#", 0, 1), ("a", 1, 2)], "phones").decode()
-    two = textgrid([("#", 0, 1), ("mot", 1, 2)], "Words").decode()
-    body = two[two.index("    item [1]:"):].replace("item [1]", "item [2]")
+def long_textgrid(tiers) -> str:
+    """A TextGrid in Praat's long text format with several tiers: ``{name: intervals}`` for
+    interval tiers, ``{name: [(mark, time), ...]}`` with ``"points:"`` prefixed names for
+    point tiers."""
+    end = max(rows[-1][-1] for rows in tiers.values())
+    lines = ['File type = "ooTextFile"', 'Object class = "TextGrid"', "", "xmin = 0 ",
+             f"xmax = {end} ", "tiers? <exists> ", f"size = {len(tiers)} ", "item []: "]
+    for k, (name, rows) in enumerate(tiers.items(), 1):
+        points = name.startswith("points:")
+        lines += [f"    item [{k}]:",
+                  f'        class = "{"TextTier" if points else "IntervalTier"}" ',
+                  f'        name = "{name.removeprefix("points:")}" ', "        xmin = 0 ",
+                  f"        xmax = {end} ",
+                  f"        {'points' if points else 'intervals'}: size = {len(rows)} "]
+        for i, row in enumerate(rows, 1):
+            label = row[0].replace('"', '""')
+            if points:
+                lines += [f"        points [{i}]:", f"            number = {row[1]} ",
+                          f'            mark = "{label}" ']
+            else:
+                lines += [f"        intervals [{i}]:", f"            xmin = {row[1]} ",
+                          f"            xmax = {row[2]} ", f'            text = "{label}" ']
+    return "\n".join(lines) + "\n"
+
+
+def test_textgrid_with_several_tiers_picks_the_words(tmp_path):
+    words = [("#", 0, 1), ("mot", 1, 2), ("long", 2, 3)]
+    phones = [("", 0, 1), ("m", 1, 1.3), ("o", 1.3, 1.7), ("t", 1.7, 2), ("l", 2, 2.5),
+              ("ong", 2.5, 3)]
     path = tmp_path / "two.TextGrid"
-    path.write_text(one.replace("size = 1 ", "size = 2 ") + body)
-    assert lpp.read_textgrid(path).word.tolist() == ["mot"]
-    assert lpp.read_textgrid(path, tier="phones").word.tolist() == ["a"]
-    with pytest.raises(lpp.CorpusError, match="no interval tier named 'x'"):
+    path.write_text(long_textgrid({"phones": phones, "points:events": [("boa", 1.5)],
+                                   "tier 3": words}))
+    assert lpp.read_textgrid(path).word.tolist() == ["mot", "long"]
+    assert lpp.read_textgrid(path, tier="phones").word.tolist() == ["m", "o", "t", "l", "ong"]
+    with pytest.raises(lpp.CorpusError, match="no interval tier named 'x'.*'phones'"):
         lpp.read_textgrid(path, tier="x")
 
 
-def test_audio_longer_than_its_scans_is_refused(tmp_path):
+def test_real_english_words_are_found_among_phones_and_sentences(shared_lpp, tmp_path):
+    """The tier rule on the real words of EN section 1, beside a tier cutting each word into
+    letters (as phones cut words) and a tier of the stretches between silences."""
+    real = shared_lpp / lpp.textgrid_path("en", 1)
+    tiers = lpp.read_tiers(real)
+    [(name, (kind, rows))] = tiers.items()
+    assert (name, kind, len(rows)) == ("TokensAlign", "IntervalTier", 1712)
+    phones, sentences, current = [], [], []
+    for label, start, stop in rows:
+        if label in ("#", ""):
+            phones.append(("", start, stop))
+            if current:
+                sentences.append((" ".join(w for w, *_ in current), current[0][1],
+                                  current[-1][2]))
+            sentences.append(("", start, stop))
+            current = []
+            continue
+        current.append((label, start, stop))
+        cuts = np.linspace(start, stop, len(label) + 1)
+        phones += [(ch, a, b) for ch, a, b in zip(label, cuts[:-1], cuts[1:])]
+    path = tmp_path / "three.TextGrid"
+    path.write_text(long_textgrid({"sentences": sentences, "phones": phones,
+                                   "words": [tuple(r) for r in rows]}))
+    words = lpp.read_textgrid(path)
+    assert len(words) == EN_TEXTGRID_WORDS[0]
+    pd.testing.assert_frame_equal(words, lpp.read_textgrid(real))
+
+
+def test_textgrid_whose_words_tier_is_ambiguous_lists_its_tiers(tmp_path):
+    one = [("#", 0, 1), ("mot", 1, 2)]
+    two = [("", 0, 1), ("word", 1, 2)]
+    path = tmp_path / "ambiguous.TextGrid"
+    path.write_text(long_textgrid({"a": one, "b": two, "points:p": [("x", 0.5)]}))
+    with pytest.raises(lpp.CorpusError, match=r"ambiguous.TextGrid: cannot tell which tier "
+                       r"holds the words \('a', 'b' could each.*'a' \(IntervalTier, 2 "
+                       r"intervals, 1 labelled\).*'p' \(TextTier, 1 points\).*tier="):
+        lpp.read_textgrid(path)
+    path.write_text(long_textgrid({"a": [("#", 0, 1)], "b": [("", 0, 1)]}))
+    with pytest.raises(lpp.CorpusError, match="none qualifies"):
+        lpp.read_textgrid(path)
+    assert lpp.read_textgrid(path, tier="a").empty
+
+
+def test_audio_up_to_one_tr_longer_than_its_scans_is_a_warning(tmp_path, caplog):
+    import soundfile
+
+    path = tmp_path / "task-lppCN_section_1.wav"  # section 1 of CN: 283 scans, 566 s
+    soundfile.write(path, np.zeros(int(8000 * 566.005)), 8000)  # a few ms longer
+    assert lpp.check_audio(path, "cn", 1) == pytest.approx(566.005)
+    assert "section_1.wav: 566.005 s of audio, 0.005 s more than the 283 scans" in caplog.text
+    soundfile.write(path, np.zeros(8000 * 567), 8000)  # 1 s longer: still within a TR
+    assert lpp.check_audio(path, "cn", 1) == pytest.approx(567)
+
+
+def test_audio_longer_than_its_scans_by_more_than_a_tr_is_refused(tmp_path, caplog):
     import soundfile
 
     path = tmp_path / "task-lppEN_section-5.wav"
-    soundfile.write(path, np.zeros(8000 * 531), 8000)  # 531 s; section 5: 265 scans, 530 s
-    with pytest.raises(lpp.CorpusError, match="section-5.wav: 531.0 s.*265 scans.*530 s"):
+    soundfile.write(path, np.zeros(8000 * 533), 8000)  # 533 s; section 5: 265 scans, 530 s
+    with pytest.raises(lpp.CorpusError, match=r"section-5.wav: 533.000 s of audio.*265 scans"
+                                              r".*530 s.*by 3.000 s, more than one TR"):
         lpp.check_audio(path, "en", 5)
-    assert lpp.check_audio(path, "en", 6) == pytest.approx(531)
+    assert lpp.check_audio(path, "en", 6) == pytest.approx(533)  # 343 scans: 686 s
+    assert not caplog.records
+
+
+def test_participant_ids_are_normalised_or_refused():
+    assert lpp.participant_id("CN018") == lpp.participant_id("sub-cn018") == "sub-CN018"
+    with pytest.raises(ValueError, match="excluded: 'CN18' is not a participant id"):
+        lpp.participant_id("CN18", "excluded")

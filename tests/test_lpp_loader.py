@@ -78,6 +78,48 @@ def test_the_lpp_source_loads_the_profile_sections(monkeypatch):
     monkeypatch.setattr(lpp_loader, "load_lpp", lambda **kwargs: calls.append(kwargs) or "ds")
     spec = quick_lpp(sections=[3])
     assert lpp_loader.load(spec, ("fr",), 1) == "ds"
-    assert calls == [{"languages": ("fr",), "n_participants": 1, "sections": (3,)}]
+    assert calls == [{"languages": ("fr",), "n_participants": 1, "sections": (3,),
+                       "excluded": ()}]
     assert load_dataset(spec, languages=["cn"]) == "ds"  # the lpp profile's source
-    assert calls[-1] == {"languages": ("cn",), "n_participants": 2, "sections": (3,)}
+    assert calls[-1] == {"languages": ("cn",), "n_participants": 2, "sections": (3,),
+                         "excluded": ()}
+    assert load_dataset("paper") == "ds"
+    assert calls[-1]["excluded"] == ("CN018", "CN019") and calls[-1]["n_participants"] == 0
+    load_dataset(config.get_profile("paper", {"excluded": []}))
+    assert calls[-1]["excluded"] == ()
+
+
+def test_offline_the_loader_fails_at_once_naming_the_host(lpp_miniature, monkeypatch):
+    import socket
+
+    def fail(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setenv("ANALYSIS_LPP_INDEX", str(lpp_miniature[1]))
+    monkeypatch.delenv("ANALYSIS_LPP_BASE_URL", raising=False)
+    monkeypatch.setattr(socket, "getaddrinfo", fail)
+    started = time.monotonic()
+    with pytest.raises(CorpusError, match=r"missing under .*s3.amazonaws.com cannot be "
+                                          r"resolved: no network\?.*python -m analysis fetch "
+                                          r"lpp --languages fr --participants sub-FR001.*"
+                                          r"profile='demo'") as error:
+        load_dataset(quick_lpp(n_participants=1), languages=["fr"])
+    assert time.monotonic() - started < 2 and "\n" not in str(error.value)
+
+
+def test_words_are_read_only_when_used_and_excluded_listeners_left_out(lpp_bucket,
+                                                                       monkeypatch):
+    from analysis.datasets import lpp_loader
+
+    reads = []
+    real = lpp_loader.read_textgrid
+    monkeypatch.setattr(lpp_loader, "read_textgrid", lambda path: reads.append(path) or
+                        real(path))
+    spec = quick_lpp(n_participants=1, sections=[1, 2], excluded=["CN001"])
+    dataset = load_dataset(spec, languages=["cn"])
+    assert [p.id for p in dataset.participants] == ["sub-CN032"]  # CN001 left out first
+    stimuli = dataset.stimuli["cn"]
+    assert reads == [] and not any(s.words_loaded for s in stimuli)  # no TextGrid read
+    assert len(stimuli[1].words) > 0 and [p.name for p in reads] == ["lppCN_section2.TextGrid"]
+    stimuli[1].words
+    assert len(reads) == 1  # kept

@@ -190,3 +190,10 @@ def test_a_family_model_resolves_to_its_provider(tiny_model_dir, monkeypatch):
         models.model_folder("random")
     with pytest.raises(ValueError, match="'toy' is not registered"):
         models.provider("toy")
+
+
+def test_stand_ins_name_each_condition_with_its_description():
+    public = models.stand_ins("public", "fr")
+    assert public["native"].startswith("french: LeBenchmark")
+    assert public["non-native"].startswith("english: ")
+    assert models.stand_ins("demo", "en")["native"].startswith("demo-english: ")

@@ -46,6 +46,8 @@ def test_fig1_runs_on_the_lpp_miniature(lpp_bucket, tiny_model_dir, tmp_path):
     assert all(h > 0 for h in per_language["hours"]) and all(w > 0 for w in per_language["words"])
     c = numbers["panels"]["C"]
     assert c["participant"] == "sub-FR001" and c["layer"] == 8  # tiny model: 7 conv + 2
+    assert numbers["layer_choice"] == "fixed"
+    assert numbers["panels"]["A"]["source"] == "participants.tsv of OpenNeuro ds003643"
     assert len(c["r"]) == 3 and np.isfinite(c["r"]).all()
     assert np.shape(c["observed"]) == np.shape(c["predicted"]) == (3, len(c["times"]))
     assert (out / "fig1.png").exists() and (out / "fig1.svg").exists()
@@ -61,6 +63,8 @@ def test_fig2_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, tmp_path):
         "overrides": QUICK, "output_dir": str(tmp_path / "figures")})
     assert numbers["participants"] == ["sub-FR001", "sub-FR002"]
     assert numbers["thresholded"] is False  # 2 participants cannot pass a Wilcoxon test
+    assert numbers["layer_choice"] == "leave-one-participant-out"
+    assert all(len(v["layers"]) == 2 for v in numbers["layers"].values())
     assert len(numbers["panels"]["A"]["mean_r_per_vertex"]) == 20484
     bars = numbers["panels"]["B"]["bars"]
     assert {b["region"] for b in bars} == {"A1+A2", "STG", "STS", "IFG"}
@@ -93,6 +97,9 @@ def test_fig3_runs_on_the_lpp_miniature(lpp_bucket, tiny_model_dir, tmp_path):
     assert set(best[np.isfinite(best)]) <= set(range(9))
     assert set(numbers["panels"]["C"]["shares_percent"]) == {"A1+A2", "STG", "STS", "IFG"}
     assert numbers["paper_table"]
+    assert numbers["layer_choice"] == "leave-one-participant-out"
+    assert set(numbers["noise_ceiling"]) == {"A1+A2", "STG", "STS", "IFG", "motor"}
+    assert all(np.isfinite(v) for v in numbers["noise_ceiling"].values())
     assert (out / "fig3.png").exists()
     served = {path for path, ranges in lpp_bucket.requests.items() if ranges}
     assert "derivatives/sub-FR002/func/sub-FR002_task-lppFR_run-01_space-MNIColin27_desc-" \
@@ -114,6 +121,7 @@ def test_fig4_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, perceptimatic_r
         "output_dir": str(tmp_path / "figures")})
     human = numbers["panels"]["A"]
     assert human["n_listeners"] == 8 and human["mean"]["native"] > human["mean"]["non-native"]
+    assert numbers["layer_choice"] == "leave-one-participant-out"
     abx_bars = numbers["panels"]["B"]["bars"]
     assert [b["model"] for b in abx_bars] == ["native", "non-native", "non-speech", "random"]
     assert all(0 <= b["mean"] <= 1 for b in abx_bars)

@@ -173,3 +173,11 @@ def test_fig4_rows():
         ("no data offline", "0")] * 2
     table = comparison_table(offline, profile="demo", model="unused")
     assert len(table) == len(rows) and table.model.iloc[0] == "humans (Perceptimatic)"
+
+
+def test_models_table_sets_the_papers_models_beside_the_stand_ins():
+    table = paper.models_table({"demo": {"random": "demo-random: untrained"}})
+    assert list(table.index) == ["random", "native", "non-native", "non-speech", "supervised"]
+    assert table.loc["random", "this book (demo)"] == "demo-random: untrained"
+    assert table.loc["native", "this book (demo)"] == "n/a"
+    assert table.loc["native", "paper: hours"] == "≈600"

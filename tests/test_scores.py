@@ -71,13 +71,87 @@ def test_unknown_language_participant_or_layer_is_refused(tiny_world, tiny_profi
         scores.layer_scores(tiny_world, tiny_profile, str(tiny_model_dir), "en", layers=[9])
 
 
-def test_a_participant_whose_bold_does_not_match_the_stimuli_is_named(tiny_world):
+def test_a_participant_whose_bold_does_not_match_the_stimuli_is_named(tiny_world,
+                                                                     tiny_profile):
     participant = tiny_world.participants[0]
     n_scans = len(participant.bold())
-    assert scores.responses(participant, n_scans).shape == (n_scans, 20484)
+    Y = scores.responses(participant, n_scans, 2.0, tiny_profile)
+    assert Y.shape == (n_scans, 20484) and Y.dtype == np.float32
     with pytest.raises(ValueError, match=f"sub-EN01: its BOLD has {n_scans} scans but the "
                                          f"sections it heard have {n_scans + 1}"):
-        scores.responses(participant, n_scans + 1)
+        scores.responses(participant, n_scans + 1, 2.0, tiny_profile)
+
+
+def _with_runs(participant, folder, change):
+    """A copy of ``participant`` whose run k is ``change(k, run)``."""
+    paths = []
+    for k, path in enumerate(participant.bold_paths):
+        paths.append(folder / f"run-{k}.npy")
+        np.save(paths[-1], change(k, np.load(path)).astype(np.float32))
+    return dataclasses.replace(participant, bold_paths=tuple(paths))
+
+
+def test_each_run_is_detrended_filtered_and_zscored_before_stacking(tiny_world, tiny_profile,
+                                                                   tmp_path):
+    participant = tiny_world.participants[0]
+    n_scans = len(participant.bold())
+
+    def offset_and_drift(k, run):
+        ramp = np.linspace(-1, 1, len(run))[:, None]
+        return 1000.0 * (k + 1) + run * (k + 1) + 40.0 * (k - 2) * ramp * run.std(axis=0)
+
+    moved = _with_runs(participant, tmp_path, offset_and_drift)
+    Y = scores.responses(participant, n_scans, 2.0, tiny_profile)
+    Y_moved = scores.responses(moved, n_scans, 2.0, tiny_profile)
+    start = 0
+    for run in (np.load(p) for p in participant.bold_paths):  # z-scored within each run
+        part = Y_moved[start:start + len(run)]
+        np.testing.assert_allclose(part.mean(axis=0), 0, atol=1e-4)
+        np.testing.assert_allclose(part.std(axis=0, ddof=1), 1, atol=1e-4)
+        start += len(run)
+    # the drifts are gone: the series agree, up to what a slope shares with the filter basis
+    assert np.corrcoef(Y.ravel(), Y_moved.ravel())[0, 1] > 0.99
+
+
+def test_offsets_and_drifts_leave_the_scores_unchanged(tiny_world, tiny_profile, tmp_path):
+    """The acceptance test of per-run cleaning: large per-run offsets and drifts move a
+    participant's mean score by less than 0.01 (before cleaning they cost far more)."""
+    participant = tiny_world.participants[0]
+
+    def offset_and_drift(k, run):
+        ramp = np.linspace(-1, 1, len(run))[:, None]
+        return 1000.0 * (k + 1) + run + 30.0 * (k - 2) * ramp * run.std(axis=0)
+
+    moved = dataclasses.replace(_with_runs(participant, tmp_path, offset_and_drift),
+                                id="sub-EN01-moved")
+    dataset = dataclasses.replace(tiny_world, participants=[participant, moved])
+    result = scores.layer_scores(dataset, tiny_profile, "random", "en", layers=[1],
+                                 null=False, n_jobs=1)
+    plain, shifted = np.nanmean(result.scores[:, 0], axis=1)
+    print(f"mean r: as simulated {plain:.4f}, with offsets and drifts {shifted:.4f}")
+    assert abs(plain - shifted) < 0.01
+
+
+def test_a_run_with_mostly_dead_vertices_is_refused_naming_its_file(tiny_world, tiny_profile,
+                                                                   tmp_path):
+    participant = tiny_world.participants[0]
+
+    def mostly_dead(k, run):
+        if k == 1:
+            run = run.copy()
+            run[:, : int(0.5 * run.shape[1])] = 0.0
+        return run
+
+    broken = _with_runs(participant, tmp_path, mostly_dead)
+    with pytest.raises(ValueError, match=r"run-1\.npy: 50% of the vertices carry no signal.*"
+                                         r"MNI space"):
+        scores.responses(broken, len(participant.bold()), 2.0, tiny_profile)
+    # a few dead vertices in one run: left out for the whole participant
+    few = _with_runs(participant, tmp_path,
+                     lambda k, run: np.where(np.arange(run.shape[1]) < 7, 0.0, run)
+                     if k == 2 else run)
+    Y = scores.responses(few, len(participant.bold()), 2.0, tiny_profile)
+    assert np.isnan(Y[:, :7]).all() and np.isfinite(Y[:, 7:]).all()
 
 
 def test_cache_keys_hold_the_fit_settings_and_the_null_its_shift(tiny_profile):
@@ -130,3 +204,70 @@ def test_layer_scores_of_a_demo_condition(tiny_demo, tiny_profile):
     assert result.scores.shape == (2, 2, 20484) and result.n_conv == 7
     assert result.layers == [0, 8]
     assert np.isfinite(result.scores).any()
+
+
+def test_cumulative_and_y_pca_profiles_fit_what_they_say(tiny_world, tiny_profile):
+    """``cumulative`` scores layer k on layers 0..k stacked, ``y_pca`` reduces Y first: both
+    reach layer_scores through the profile, and each is its own cached product."""
+    participant = tiny_world.participants[0]
+    design = designs.designs_for(tiny_world, "random", "en")
+    options = dict(n_folds=tiny_profile.n_folds, alpha_selection=tiny_profile.alpha_selection,
+                   inner_folds=tiny_profile.inner_folds, alphas=tiny_profile.alphas)
+    plain = scores.layer_scores(tiny_world, tiny_profile, "random", "en", layers=[2],
+                                participants=[participant.id], null=False, n_jobs=1)
+    cumulative = scores.layer_scores(
+        tiny_world, dataclasses.replace(tiny_profile, cumulative=True), "random", "en",
+        layers=[2], participants=[participant.id], null=False, n_jobs=1)
+    stacked = np.hstack([np.asarray(design.layer(i)) for i in range(3)])
+    np.testing.assert_allclose(cumulative.scores[0, 0],
+                               encoding.brain_score(stacked, participant.bold(), **options),
+                               atol=1e-5)
+    assert not np.allclose(cumulative.scores, plain.scores, equal_nan=True)
+
+    reduced = scores.layer_scores(
+        tiny_world, dataclasses.replace(tiny_profile, y_pca=5), "random", "en", layers=[2],
+        participants=[participant.id], null=False, n_jobs=1)
+    np.testing.assert_allclose(
+        reduced.scores[0, 0],
+        encoding.brain_score(np.asarray(design.layer(2)), participant.bold(), y_pca=5,
+                             **options), atol=1e-5)
+    assert not np.allclose(reduced.scores, plain.scores, equal_nan=True)
+    key = scores.scores_key("d", "p", dataclasses.replace(tiny_profile, y_pca=5, cumulative=True))
+    assert key["y_pca"] == 5 and key["cumulative"] is True
+
+
+def test_the_alignment_check_peaks_where_the_response_is_aligned(tiny_world, tiny_profile,
+                                                                tmp_path):
+    """Listeners whose vertices follow one layer's regressors (plus noise) at the true
+    alignment: the offset curve of that layer peaks at 0 s, and not at a shifted one."""
+    X = designs.shifted_layer(tiny_world, "random", "en", 1, 0.0)
+    rng = np.random.default_rng(0)
+    group, start = [], 0
+    signal = X @ rng.standard_normal(X.shape[1])
+    for participant in tiny_world.participants_of("en"):
+        paths, start = [], 0
+        for k, path in enumerate(participant.bold_paths):
+            n = len(np.load(path))
+            run = signal[start:start + n, None] + rng.standard_normal((n, 20484)) * 3
+            paths.append(tmp_path / f"{participant.id}-{k}.npy")
+            np.save(paths[-1], run.astype(np.float32))
+            start += n
+        group.append(dataclasses.replace(participant, bold_paths=tuple(paths)))
+    dataset = dataclasses.replace(tiny_world, participants=group)
+    masks = {"a": np.arange(20484) < 50, "b": (np.arange(20484) >= 50) & (np.arange(20484) < 90)}
+    offsets = [-6, -2, 0, 2, 6]
+    curves = scores.offset_curve(dataset, tiny_profile, "random", "en", 1, offsets, masks)
+    assert set(curves) == {"a", "b"} and all(len(c) == len(offsets) for c in curves.values())
+    for curve in curves.values():
+        assert offsets[int(np.argmax(curve))] == 0, curve
+
+
+def test_noise_ceilings_predict_each_listener_from_the_others(tiny_world, tiny_profile):
+    ceilings = scores.noise_ceilings(tiny_world, tiny_profile, "en")
+    assert ceilings.shape == (2, 20484)
+    n_scans = sum(s.n_scans for s in tiny_world.stimuli["en"])
+    Y = [scores.responses(p, n_scans, 2.0, tiny_profile)
+         for p in tiny_world.participants_of("en")]
+    np.testing.assert_allclose(ceilings, encoding.noise_ceiling(Y, n_folds=tiny_profile.n_folds))
+    one = dataclasses.replace(tiny_world, participants=tiny_world.participants[:1])
+    assert np.isnan(scores.noise_ceilings(one, tiny_profile, "en")).all()

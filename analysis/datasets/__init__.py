@@ -7,7 +7,8 @@ profile names its source; :func:`load_dataset` calls it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,17 @@ from analysis.config import Profile, get_profile
 from analysis.framing import SAMPLE_RATE
 
 
-@dataclass(frozen=True)
+class _Given:
+    """The ``words_loader`` of a stimulus built with its words table: returns it."""
+
+    def __init__(self, table: pd.DataFrame):
+        self.table = table
+
+    def __call__(self) -> pd.DataFrame:
+        return self.table
+
+
+@dataclass(frozen=True, init=False)
 class Stimulus:
     """One section of the story in one language.
 
@@ -30,19 +41,72 @@ class Stimulus:
     ----------
     language, section : e.g. ``"en"``, 1
     audio_path : WAV file (any rate; read at 16 kHz)
-    words : DataFrame with columns ``word, onset, offset`` (s from the audio onset)
+    words : DataFrame with columns ``word, onset, offset`` (s from the audio onset): the table
+        given, or the one ``words_loader`` returns, read on first access and kept
     n_scans : volumes acquired during this section (t=0 at the audio onset)
     tr : repetition time (s)
     phones : DataFrame with columns ``phone, onset, offset``, when known
+    words_loader : a callable returning the words table, e.g.
+        ``functools.partial(lpp.read_textgrid, path)``, when ``words`` is not given: sources
+        whose annotations cost a read (Le Petit Prince's TextGrids) read them only where a
+        figure uses the words (for a table given, a callable returning it, so that
+        ``dataclasses.replace`` keeps the words)
+
+    Give ``words`` or ``words_loader``, not both: ``Stimulus(language="en", section=1,
+    audio_path=path, words=table, n_scans=282, tr=2.0)`` or ``..., words_loader=read, ...``.
     """
 
     language: str
     section: int
     audio_path: Path
-    words: pd.DataFrame
     n_scans: int
     tr: float
     phones: pd.DataFrame | None = None
+    words_loader: Callable[[], pd.DataFrame] | None = field(default=None, repr=False,
+                                                             compare=False)
+
+    def __init__(self, language: str, section: int, audio_path: Path,
+                 words: pd.DataFrame | None = None, n_scans: int | None = None,
+                 tr: float | None = None, phones: pd.DataFrame | None = None,
+                 words_loader: Callable[[], pd.DataFrame] | None = None):
+        if isinstance(words_loader, _Given) and words is not None:
+            words_loader = None  # dataclasses.replace(stimulus, words=...)
+        if (words is None) == (words_loader is None):
+            raise TypeError(f"Stimulus({language!r}, section={section}): give words (a "
+                            "DataFrame) or words_loader (a callable returning it), exactly "
+                            "one.")
+        if n_scans is None or tr is None:
+            raise TypeError(f"Stimulus({language!r}, section={section}): n_scans and tr are "
+                            "required.")
+        if words is not None:
+            words_loader = _Given(words)
+        elif isinstance(words_loader, _Given):  # dataclasses.replace of a table given
+            words = words_loader.table
+        for name, value in (("language", language), ("section", section),
+                            ("audio_path", audio_path), ("n_scans", n_scans), ("tr", tr),
+                            ("phones", phones), ("words_loader", words_loader),
+                            ("_words", words)):
+            object.__setattr__(self, name, value)
+
+    @property
+    def words(self) -> pd.DataFrame:
+        """The words table, columns ``word, onset, offset``: read by ``words_loader`` on first
+        access, then kept."""
+        if self._words is None:
+            table = self.words_loader()
+            missing = {"word", "onset", "offset"} - set(getattr(table, "columns", ()))
+            if missing:
+                raise ValueError(f"words_loader of the {self.language} stimulus of section "
+                                 f"{self.section} ({self.audio_path}) returned a table without "
+                                 f"columns {sorted(missing)}; it must return a DataFrame with "
+                                 "word, onset, offset.")
+            object.__setattr__(self, "_words", table)
+        return self._words
+
+    @property
+    def words_loaded(self) -> bool:
+        """Whether the words table is in memory (given, or read already)."""
+        return self._words is not None
 
     def waveform(self) -> np.ndarray:
         """The audio as an array of shape (n_samples,), float32, mono, 16 kHz."""

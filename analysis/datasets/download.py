@@ -18,21 +18,31 @@ Here urllib3's ``Retry`` (behind a ``requests`` session) retries failed connecti
 to ``<name>.part``, its size and MD5 checked, and only then renamed into place, so a file
 under its real name is always whole. A file whose MD5 differs is downloaded once more from
 scratch, then the download fails naming it; a 404 fails at once naming the URL.
+
+A host name that does not resolve is not a transient error: before downloading, :func:`probe`
+resolves the server's name once (at most :data:`PROBE_TIMEOUT` seconds), and a name that stops
+resolving during a download fails at once too (:class:`OfflineError`, one line naming the
+host), with neither retries nor urllib3's retry warnings. Connection resets, timeouts after a
+connection and 5xx answers are retried as above.
 """
 from __future__ import annotations
 
 import gzip
 import logging
 import os
+import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 import requests
 from requests.adapters import HTTPAdapter
 from tqdm import tqdm
+from urllib3.exceptions import MaxRetryError, NameResolutionError
 from urllib3.util.retry import Retry
 
 from analysis.cache import md5sum
@@ -47,10 +57,85 @@ KINDS = ("bold", "stimuli", "annotations", "top")
 TOP_FILES = ("participants.tsv", "participants.json", "dataset_description.json", "README",
              "CHANGES")
 CHUNK = 1 << 16  # bytes per read: at most this much is lost when a connection drops
+PROBE_TIMEOUT = 5.0  # seconds the server's name may take to resolve before a download
 
 
 class DownloadError(RuntimeError):
     """A file could not be downloaded or verified; the message names it and what to do."""
+
+
+class OfflineError(DownloadError):
+    """The server's host name does not resolve (no network, or a wrong URL): not retried.
+
+    Attributes
+    ----------
+    host : the name that did not resolve, e.g. ``"s3.amazonaws.com"``
+    """
+
+    def __init__(self, host: str, detail: str):
+        self.host = host
+        super().__init__(f"cannot resolve {host} ({detail}): no network? Run this on a "
+                         "machine with internet (or point --base-url / $ANALYSIS_LPP_BASE_URL "
+                         "to a reachable copy of the corpus), or use profile='demo' offline.")
+
+
+def unresolved_host(error: BaseException) -> bool:
+    """Whether ``error`` (a requests or urllib3 exception, or anything they wrap) comes from
+    a host name that did not resolve (``socket.gaierror``, urllib3's
+    ``NameResolutionError``)."""
+    seen, todo = set(), [error]
+    while todo:
+        exc = todo.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if isinstance(exc, (socket.gaierror, NameResolutionError)):
+            return True
+        todo += [exc.__cause__, exc.__context__, getattr(exc, "reason", None)]
+        todo += [arg for arg in getattr(exc, "args", ()) if isinstance(arg, BaseException)]
+    return False
+
+
+def probe(url: str, timeout: float = PROBE_TIMEOUT) -> None:
+    """Resolve the host of ``url`` once, within ``timeout`` seconds; nothing is sent to it.
+
+    Raises
+    ------
+    OfflineError
+        naming the host, when its name does not resolve or does not answer in time (the
+        usual signs of a machine without network).
+    """
+    host = urlsplit(url).hostname
+    if not host:
+        raise DownloadError(f"url={url!r} has no host name; give an http(s) URL such as "
+                            f"{BASE_URL}.")
+    answer: dict = {}
+
+    def resolve():
+        try:
+            answer["addresses"] = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except OSError as exc:  # socket.gaierror, or another OS-level failure
+            answer["error"] = exc
+
+    # getaddrinfo has no timeout of its own: a thread that is left behind if it hangs
+    worker = threading.Thread(target=resolve, name=f"resolve {host}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise OfflineError(host, f"no answer from the name server in {timeout:g} s")
+    if "error" in answer:
+        raise OfflineError(host, str(answer["error"]))
+
+
+class _Retry(Retry):
+    """urllib3's ``Retry``, except that a host name that does not resolve fails at once:
+    no retry, no "Retrying ..." warning."""
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None,
+                  _stacktrace=None):
+        if error is not None and unresolved_host(error):
+            raise MaxRetryError(_pool, url, error) from error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 @dataclass(frozen=True)
@@ -113,14 +198,21 @@ def read_index(path: str | Path | None = None) -> pd.DataFrame:
     return table
 
 
-def default_participants(index: pd.DataFrame, languages, n: int) -> list[str]:
+def default_participants(index: pd.DataFrame, languages, n: int,
+                         excluded=()) -> list[str]:
     """The first ``n`` participants (all when ``n`` is 0) of each language, in id order,
-    e.g. ``["sub-EN057", ...]``."""
+    e.g. ``["sub-EN057", ...]``, leaving out ``excluded`` (ids like ``CN018`` or
+    ``sub-CN018``) before choosing."""
     runs = lpp.index_paths(index.path)
+    left_out = {lpp.participant_id(p, "excluded") for p in excluded}
+    absent = sorted(left_out - set(runs.participant))
+    if absent:
+        log.warning("excluded: %s are not in the checksum list; nothing to leave out for "
+                    "them", ", ".join(absent))
     chosen = []
     for language in languages:
-        ids = sorted(runs[runs.language == lpp.language_code(language).lower()]
-                     .participant.unique())
+        ids = sorted(set(runs[runs.language == lpp.language_code(language).lower()]
+                         .participant) - left_out)
         chosen += ids[:n] if n else ids
     return chosen
 
@@ -160,8 +252,9 @@ def select(index: pd.DataFrame, languages=("en", "fr", "cn"), participants=None,
 
 
 def make_session(retries: int = 5, backoff: float = 0.5) -> requests.Session:
-    """A requests session retrying failed connections and 429/5xx answers with backoff."""
-    retry = Retry(total=retries, connect=retries, read=retries, status=retries,
+    """A requests session retrying failed connections and 429/5xx answers with backoff (a
+    host name that does not resolve is not retried)."""
+    retry = _Retry(total=retries, connect=retries, read=retries, status=retries,
                   backoff_factor=backoff, status_forcelist=(429, 500, 502, 503, 504),
                   allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False)
     session = requests.Session()
@@ -198,6 +291,8 @@ def fetch(files: list[RemoteFile], dest: str | Path, url: str | None = None,
 
     Raises
     ------
+    OfflineError
+        naming the host, at once, when its name does not resolve (no network).
     DownloadError
         naming the URL (404, other HTTP errors, connection lost ``retries`` times) or the file
         (MD5 or size still wrong after one more download).
@@ -205,6 +300,8 @@ def fetch(files: list[RemoteFile], dest: str | Path, url: str | None = None,
     dest, url = Path(dest), (url or base_url()).rstrip("/")
     todo = missing(files, dest, verify) if check else list(files)
     total = sum(f.size for f in todo)
+    if todo:
+        probe(url)  # no network: one line at once, not a round of retries
     log.info("%d of %d files to download, %s (from %s into %s)", len(todo), len(files),
              human_size(total), url, dest)
     if not todo:
@@ -242,6 +339,9 @@ def _fetch_one(session, f: RemoteFile, path: Path, url: str, retries: int, backo
                     break  # the server has nothing more: its copy is shorter than listed
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
+                if unresolved_host(exc):  # the network went away: retrying cannot help
+                    raise OfflineError(urlsplit(url).hostname, "the name stopped resolving "
+                                       "during the download") from exc
                 drops += 1
                 if drops > retries:
                     raise DownloadError(f"{url}: the connection failed {drops} times ({exc}); "
@@ -301,25 +401,33 @@ def human_size(n: float) -> str:
 
 
 def plan_lpp(languages=None, participants=None, n_participants: int = 3,
-             sections=range(1, 10), kinds=KINDS) -> list[RemoteFile]:
+             sections=range(1, 10), kinds=KINDS, excluded=()) -> list[RemoteFile]:
     """The corpus files an analysis needs.
 
     Parameters
     ----------
     languages : ``en``, ``fr``, ``cn`` (default: those of ``participants``, else all three)
     participants : ids (``sub-EN057`` or ``EN057``); None: the first ``n_participants`` of
-        each language (0: all)
+        each language (0: all) other than ``excluded``
     sections : story sections, 1-9
     kinds : subset of :data:`KINDS`
+    excluded : ids left out before the first ``n_participants`` are chosen (e.g. the
+        ``paper`` profile's ``("CN018", "CN019")``); participants named explicitly are kept
+
+    Raises
+    ------
+    ValueError
+        naming an id that is not of the form ``EN057`` / ``sub-EN057``, or a participant
+        who is not in the checksum list.
     """
     index = read_index()
     if participants is not None:
-        participants = [p if p.startswith("sub-") else f"sub-{p}" for p in participants]
+        participants = [lpp.participant_id(p) for p in participants]
     if languages is None:
         languages = (sorted({p[4:6].lower() for p in participants}) if participants
                      else ("en", "fr", "cn"))
     if participants is None:
-        participants = default_participants(index, languages, n_participants)
+        participants = default_participants(index, languages, n_participants, excluded)
     return select(index, languages, participants, sections, kinds)
 
 

@@ -8,7 +8,10 @@ The corpus's rules and traps (see ``docs/lpp.md`` of the shared folder) are hand
 - every participant has exactly 9 preprocessed runs, whose volume counts per section are
   fixed (:data:`VOLUMES`); t=0 is the audio onset, extra scans follow the audio;
 - TextGrids are ASCII or UTF-16 big-endian with a byte-order mark: decoded by their BOM;
-  Praat doubles a quote inside a label; silences are ``#`` (EN) or empty labels (FR);
+  Praat doubles a quote inside a label; silences are ``#`` (EN) or empty labels (FR); the
+  tier of the words (EN ``TokensAlign``, FR ``text words``) is found by its content
+  (:func:`word_tier`), not by its name;
+- a WAV may outlast its scans by up to one TR (a logged warning), no more;
 - ``participants.tsv`` starts with a UTF-8 BOM, has no final newline and ``n/a`` values;
 - ``lppEN_word_information.csv`` has three known bad rows and 31 empty words ("n't").
 
@@ -39,8 +42,8 @@ VOLUMES: dict[str, tuple[int, ...]] = {  # preprocessed volumes per section
 EXTRA_SCANS = {"EN": 4, "FR": 2, "CN": 0}  # scans after the audio ends
 KNOWN_BAD_WORDS = {"EN": (3919, 6775, 6781)}  # rows of lpp{L}_word_information.csv
 SILENCES = frozenset({"", "#"})
-TIERS = ("TokensAlign", "text words")  # word tiers of EN and FR TextGrids
 
+_PARTICIPANT = re.compile(r"^(?:SUB-)?((?:EN|FR|CN)\d{3})$")
 _BOLD = re.compile(r"derivatives/sub-(?P<participant>(?P<language>[A-Z]{2})\d{3})/func/"
                    r"sub-(?P=participant)_task-lpp(?P=language)_run-(?P<run>\d+)"
                    r"_space-MNIColin27_desc-preproc_bold\.nii\.gz$")
@@ -57,6 +60,16 @@ def language_code(language: str) -> str:
         raise ValueError(f"language={language!r} is not a language of the corpus; choose one "
                          f"of {', '.join(c.lower() for c in LANGUAGES)}.")
     return code
+
+
+def participant_id(participant: str, what: str = "participants") -> str:
+    """``"EN057"``, ``"sub-EN057"`` (any case) -> ``"sub-EN057"``; a ValueError naming
+    ``what`` (the parameter it came from) for anything else."""
+    match = _PARTICIPANT.match(str(participant).strip().upper())
+    if not match:
+        raise ValueError(f"{what}: {participant!r} is not a participant id of the corpus; "
+                         "write it like EN057 or sub-EN057 (EN, FR or CN and three digits).")
+    return f"sub-{match[1]}"
 
 
 def bold_path(participant: str, run: str) -> str:
@@ -160,10 +173,14 @@ def check_audio(path: str | Path, language: str, section: int) -> float:
     """Duration of a section's WAV (s), checked against its run: the scans of a section
     cover its audio (t=0 at the audio onset, extra scans only after it).
 
+    Audio up to one TR longer than the scans (e.g. a few ms more in Mandarin, which has no
+    extra scan) is logged as a warning: its end falls in the last scan's repetition time.
+
     Raises
     ------
     CorpusError
-        naming the file when it cannot be read or lasts longer than the section's scans.
+        naming the file when it cannot be read, or when it outlasts the section's scans by
+        more than one TR (then it is not that section's audio, or the run is not whole).
     """
     import soundfile
 
@@ -172,11 +189,21 @@ def check_audio(path: str | Path, language: str, section: int) -> float:
     except Exception as exc:
         raise CorpusError(f"{path}: cannot read it as audio ({exc}); delete it and fetch it "
                           "again (python -m analysis fetch lpp --kinds stimuli).") from exc
-    covered = expected_volumes(language, section) * TR
-    if info.duration > covered:
-        raise CorpusError(f"{path}: {info.duration:.1f} s of audio, but the "
-                          f"{expected_volumes(language, section)} scans of section {section} "
-                          f"({language_code(language)}) cover {covered:.0f} s from its onset.")
+    lang, scans = language_code(language), expected_volumes(language, section)
+    covered = scans * TR
+    over = info.duration - covered
+    if over > TR:
+        raise CorpusError(
+            f"{path}: {info.duration:.3f} s of audio, but the {scans} scans of section "
+            f"{section} ({lang}) cover {covered:.0f} s from its onset: the audio outlasts them "
+            f"by {over:.3f} s, more than one TR ({TR:g} s), so it is not the audio of these "
+            "scans (another section's WAV, or a changed file?); delete it and fetch it again "
+            "(python -m analysis fetch lpp --kinds stimuli).")
+    if over > 0:
+        log.warning("%s: %.3f s of audio, %.3f s more than the %d scans of section %d (%s) "
+                    "cover (%.0f s); within one TR (%g s), so kept: its end falls in the last "
+                    "scan's repetition time", path, info.duration, over, scans, section, lang,
+                    covered, TR)
     return info.duration
 
 
@@ -217,7 +244,8 @@ def decode(data: bytes, path: str | Path = "?") -> str:
         raise CorpusError(f"{path}: no byte-order mark and not UTF-8 ({exc}).") from exc
 
 
-_FIELD = re.compile(r'^\s*(class|name|xmin|xmax|text)\s*=\s*(.*?)\s*$')
+_FIELD = re.compile(r'^\s*(class|name|xmin|xmax|number|text|mark)\s*=\s*(.*?)\s*$')
+BOUNDARY_TOLERANCE = 1e-3  # s: two tiers' boundaries closer than this are the same
 
 
 def read_textgrid(path: str | Path, tier: str | None = None) -> pd.DataFrame:
@@ -226,50 +254,138 @@ def read_textgrid(path: str | Path, tier: str | None = None) -> pd.DataFrame:
     Parameters
     ----------
     path : a ``.TextGrid`` file, ASCII/UTF-8 or UTF-16 with a byte-order mark
-    tier : name of the interval tier to read (default: the only interval tier, else the one
-        named ``TokensAlign`` or ``text words``, else the one whose name has "word" or
-        "token" in it)
+    tier : name of the interval tier to read (default: the tier that holds the words, found
+        by :func:`word_tier` without knowing its name)
 
     Returns
     -------
     DataFrame with columns ``word`` (str, Praat's doubled quotes undone), ``onset``,
     ``offset`` (float, seconds from the start of the section's audio), one row per non-silent
     interval, in time order.
+
+    Raises
+    ------
+    CorpusError
+        naming the file when it is not a TextGrid, has no tier called ``tier``, or when no
+        tier or several could hold the words (the message lists the tiers).
     """
+    tiers = read_tiers(path)
+    intervals = {name: rows for name, (kind, rows) in tiers.items() if kind == "IntervalTier"}
+    if tier is None:
+        tier = word_tier(tiers, path)
+    if tier not in intervals:
+        raise CorpusError(f"{path}: no interval tier named {tier!r} (tiers: "
+                          f"{_describe(tiers)}).")
+    words = pd.DataFrame(intervals[tier], columns=["word", "onset", "offset"])
+    return words[~words.word.str.strip().isin(SILENCES)].reset_index(drop=True)
+
+
+def word_tier(tiers: dict[str, tuple[str, list]], path: str | Path = "?") -> str:
+    """Name of the tier of a TextGrid that holds the words, without knowing its name.
+
+    The rule: the candidates are the interval tiers with at least one non-silent label
+    (silences: :data:`SILENCES`); a single candidate is the words (all the corpus's EN and FR
+    TextGrids have one). Among several, two kinds are set aside:
+
+    - sentence-like tiers, whose typical (median) label has several words or is 12
+      characters or longer;
+    - subdivisions, e.g. phones or syllables: a tier with more labelled intervals than
+      another candidate, holding at least 95 % of that tier's boundaries (within
+      :data:`BOUNDARY_TOLERANCE`), i.e. cutting its intervals into smaller ones.
+
+    The one candidate left is the words.
+
+    Parameters
+    ----------
+    tiers : ``{name: (kind, rows)}`` as :func:`read_tiers` returns them: kind
+        ``"IntervalTier"`` with rows ``(label, xmin, xmax)``, or ``"TextTier"`` with rows
+        ``(mark, time)``
+    path : the file, named in errors
+
+    Raises
+    ------
+    CorpusError
+        naming the file and listing its tiers (name, kind, labelled intervals of all), when
+        no tier or several qualify.
+    """
+    labelled = {name: [(x0, x1) for label, x0, x1 in rows if label.strip() not in SILENCES]
+                for name, (kind, rows) in tiers.items() if kind == "IntervalTier"}
+    candidates = [name for name, spans in labelled.items() if spans]
+    if len(candidates) > 1:
+        texts = {name: [label.strip() for label, *_ in tiers[name][1]
+                        if label.strip() not in SILENCES] for name in candidates}
+        candidates = [name for name in candidates
+                      if np.median([len(t.split()) for t in texts[name]]) < 2
+                      and np.median([len(t) for t in texts[name]]) < 12]
+        edges = {name: np.unique(np.ravel(labelled[name])) for name in candidates}
+        candidates = [name for name in candidates if not any(
+            len(labelled[name]) > len(labelled[other])
+            and _share(edges[other], edges[name]) >= 0.95
+            for other in candidates if other != name)]
+    if len(candidates) != 1:
+        problem = ("none qualifies: it needs non-silent labels of one word each and must "
+                   "not cut another tier's intervals" if not candidates else
+                   f"{', '.join(map(repr, candidates))} could each hold the words")
+        raise CorpusError(f"{path}: cannot tell which tier holds the words ({problem}; tiers: "
+                          f"{_describe(tiers)}); pass tier='NAME' to read_textgrid.")
+    return candidates[0]
+
+
+def _share(coarse: np.ndarray, fine: np.ndarray) -> float:
+    """Fraction of the ``coarse`` boundaries that are also ``fine`` ones, within
+    :data:`BOUNDARY_TOLERANCE`: arrays of shape (n,) and (m,), seconds, sorted."""
+    if not len(coarse) or not len(fine):
+        return 0.0
+    i = np.searchsorted(fine, coarse)
+    left, right = fine[np.clip(i - 1, 0, len(fine) - 1)], fine[np.clip(i, 0, len(fine) - 1)]
+    nearest = np.minimum(np.abs(coarse - left), np.abs(right - coarse))
+    return float(np.mean(nearest <= BOUNDARY_TOLERANCE))
+
+
+def _describe(tiers: dict[str, tuple[str, list]]) -> str:
+    """``'phones' (IntervalTier, 5210 intervals, 4800 labelled), ...``"""
+    parts = []
+    for name, (kind, rows) in tiers.items():
+        if kind == "IntervalTier":
+            n = sum(label.strip() not in SILENCES for label, *_ in rows)
+            parts.append(f"{name!r} ({kind}, {len(rows)} intervals, {n} labelled)")
+        else:
+            parts.append(f"{name!r} ({kind}, {len(rows)} points)")
+    return ", ".join(parts) or "none"
+
+
+def read_tiers(path: str | Path) -> dict[str, tuple[str, list]]:
+    """Every tier of a TextGrid in Praat's long text format: ``{name: (kind, rows)}``, rows
+    ``(label, xmin, xmax)`` of an ``IntervalTier`` or ``(mark, time)`` of a ``TextTier``."""
     text = decode(Path(path).read_bytes(), path)
     if '"ooTextFile"' not in text.split("\n", 1)[0] or "item []" not in text:
         raise CorpusError(f"{path}: not a TextGrid in Praat's long text format.")
-    tiers: dict[str, list[tuple[str, float, float]]] = {}
-    current, interval = None, {}
+    tiers: dict[str, tuple[str, list]] = {}
+    kind, rows, interval = None, None, {}
     for line in text.splitlines():
         match = _FIELD.match(line)
         if not match:
             continue
         key, value = match.groups()
         if key == "class":
-            current = None if value.strip('"') != "IntervalTier" else ""
-        elif key == "name" and current == "":
-            current = value[1:-1].replace('""', '"')
-            tiers[current] = []
-        elif current and key in ("xmin", "xmax"):
+            kind, rows = value.strip('"'), None
+        elif key == "name" and kind and rows is None:
+            name = value[1:-1].replace('""', '"')
+            if name in tiers:
+                raise CorpusError(f"{path}: two tiers are named {name!r}; rename one in Praat.")
+            rows = []
+            tiers[name] = (kind, rows)
+        elif rows is not None and key in ("xmin", "xmax", "number"):
             interval[key] = float(value)
-        elif current and key == "text":
-            if not (value.startswith('"') and value.endswith('"')):
+        elif rows is not None and key in ("text", "mark"):
+            if not (value.startswith('"') and value.endswith('"') and len(value) > 1):
                 raise CorpusError(f"{path}: a label spans several lines ({value!r}).")
             label = value[1:-1].replace('""', '"')
-            tiers[current].append((label, interval["xmin"], interval["xmax"]))
-    names = list(tiers)
-    if tier is None:
-        known = [n for n in names if n in TIERS] or [
-            n for n in names if "word" in n.lower() or "token" in n.lower()]
-        if len(names) != 1 and len(known) != 1:
-            raise CorpusError(f"{path}: interval tiers {names}; say which holds the words "
-                              "(tier=...).")
-        tier = names[0] if len(names) == 1 else known[0]
-    if tier not in tiers:
-        raise CorpusError(f"{path}: no interval tier named {tier!r} (tiers: {names}).")
-    words = pd.DataFrame(tiers[tier], columns=["word", "onset", "offset"])
-    return words[~words.word.str.strip().isin(SILENCES)].reset_index(drop=True)
+            if kind == "IntervalTier" and key == "text":
+                rows.append((label, interval["xmin"], interval["xmax"]))
+            elif key == "mark":
+                rows.append((label, interval.get("number", np.nan)))
+    return tiers
 
 
 def read_participants(root: str | Path) -> pd.DataFrame:

@@ -7,6 +7,7 @@ the ``lpp`` and ``paper`` profiles.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 import requests
@@ -25,14 +26,16 @@ log = logging.getLogger(__name__)
 
 def load(profile: Profile, languages, n_participants: int) -> Dataset:
     """The ``lpp`` data source: :func:`load_lpp` of ``languages``, the first
-    ``n_participants`` of each (0: all), the profile's sections."""
+    ``n_participants`` of each (0: all) once the profile's ``excluded`` participants are
+    left out (``paper``: CN018 and CN019, so 33 Mandarin listeners), the profile's
+    sections."""
     return load_lpp(languages=languages, n_participants=n_participants,
-                    sections=profile.sections)
+                    sections=profile.sections, excluded=profile.excluded)
 
 
 def load_lpp(root: str | Path | None = None, languages=("en", "fr", "cn"),
              n_participants: int = 3, participants=None, sections=None,
-             download: bool = True, url: str | None = None):
+             download: bool = True, url: str | None = None, excluded=()):
     """Le Petit Prince as a :class:`analysis.datasets.Dataset`, fetched when missing.
 
     Parameters
@@ -43,20 +46,29 @@ def load_lpp(root: str | Path | None = None, languages=("en", "fr", "cn"),
         ``participants`` names them (``sub-EN057`` or ``EN057``)
     sections : story sections (default: all nine)
     download : fetch missing files from ``url`` (default ``$ANALYSIS_LPP_BASE_URL`` or the
-        OpenNeuro bucket); when False, or when the server cannot be reached, fail at once
-        saying which command downloads them
+        OpenNeuro bucket); when False, or when the server cannot be reached (its name does
+        not resolve, or it does not answer), fail at once saying which command downloads them
+    excluded : participant ids (``CN018`` or ``sub-CN018``) left out before the first
+        ``n_participants`` are chosen; participants named in ``participants`` are kept
 
     Returns
     -------
-    Dataset whose stimuli hold each section's WAV, TextGrid words and volume count, and whose
-    participants' ``bold_paths`` are the cached surface projections, one ``.npy`` per section
-    of shape (n_scans, 20484).
+    Dataset whose stimuli hold each section's WAV, volume count and TextGrid words (read on
+    first access of ``words``: brain scores never need them), and whose participants'
+    ``bold_paths`` are the cached surface projections, one ``.npy`` per section of shape
+    (n_scans, 20484).
+
+    Raises
+    ------
+    CorpusError
+        naming the files missing and the command that downloads them (no download, or no
+        network), or a file that breaks a rule of the corpus.
     """
     root = Path(root) if root else dl.corpus_root()
     sections = sorted(sections or range(1, N_SECTIONS + 1))
     langs = [language_code(language).lower() for language in languages]
     plan = dl.plan_lpp(langs, participants, n_participants, sections,
-                       kinds=("bold", "stimuli", "annotations"))
+                       kinds=("bold", "stimuli", "annotations"), excluded=excluded)
     absent = dl.missing(plan, root)
     if absent:
         _fetch_or_explain(absent, root, langs, plan, sections, download, url)
@@ -69,7 +81,8 @@ def load_lpp(root: str | Path | None = None, languages=("en", "fr", "cn"),
         for k in sections:
             check_audio(root / stimulus_path(lang, k), lang, k)
     stimuli = {lang: [Stimulus(language=lang, section=k, audio_path=root / stimulus_path(lang, k),
-                               words=read_textgrid(root / textgrid_path(lang, k)),
+                               words_loader=partial(read_textgrid,
+                                                    root / textgrid_path(lang, k)),
                                n_scans=expected_volumes(lang, k), tr=TR) for k in sections]
                for lang in langs}
     people = []
@@ -100,7 +113,13 @@ def _fetch_or_explain(absent, root: Path, langs, plan, sections, download: bool,
         raise CorpusError(f"{len(absent)} files ({size}) are missing under {root}, e.g. "
                           f"{absent[0].path}; download them with `{command}`.")
     try:  # fail at once, not after a round of retries, when the bucket is out of reach
-        requests.head(f"{url}/{absent[0].path}", timeout=10, allow_redirects=True)
+        dl.probe(url)
+    except dl.OfflineError as exc:
+        raise CorpusError(f"{len(absent)} files ({size}) are missing under {root} and "
+                          f"{exc.host} cannot be resolved: no network? On a machine with "
+                          f"internet run `{command}`, or use profile='demo' offline.") from exc
+    try:
+        requests.head(f"{url}/{absent[0].path}", timeout=(5, 10), allow_redirects=True)
     except requests.RequestException as exc:
         raise CorpusError(f"{len(absent)} files ({size}) are missing under {root} and {url} "
                           f"cannot be reached ({type(exc).__name__}); on a machine with "
