@@ -6,7 +6,9 @@ Steps of :func:`build_book`:
    ``<build>/src``, with MathJax copied in so the HTML renders offline;
 2. execute each notebook of ``_toc.yml`` with papermill under the chosen profile, into
    ``<build>/src/book/<name>.ipynb``; a notebook already executed with the same source,
-   parameters and package code is reused;
+   parameters and package code is reused. Each executed copy is then laid out as a page that
+   reads like a paper (:func:`present_notebook`): code collapsed behind a toggle, papermill's
+   injected cell removed; the notebooks themselves keep their code visible;
 3. translate the Jupyter Book configuration to Sphinx (``jupyter-book config sphinx``) and
    build HTML into ``<build>/html`` with warnings as errors, execution off.
 
@@ -15,7 +17,7 @@ A failing notebook stops the build with its traceback; a Sphinx warning fails it
 from __future__ import annotations
 
 import hashlib
-import html
+import inspect
 import json
 import logging
 import os
@@ -30,6 +32,7 @@ from pathlib import Path
 import yaml
 
 from analysis.config import PROJECT_ROOT, build_dir, figures_dir, get_profile
+from analysis.html_assets import remote_urls
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +170,107 @@ def stage_sources(root: Path, dest: Path) -> None:
                         "fonts", dirs_exist_ok=True)
 
 
+# How a code cell of an executed copy shows on its page (MyST-NB tags). The build adds them to
+# the executed copies only (:func:`present_notebook`): the notebooks keep their code visible.
+PAGE_TAGS = ("remove-cell", "remove-input", "hide-cell", "hide-input")
+INJECTED_TAG = "injected-parameters"  # papermill's cell with the parameters of this run
+PARAMETERS_TAG = "parameters"  # the notebook's own cell of parameters and their defaults
+# A cell showing a figure at least this many pixels wide spans the text column and the margin
+# (sphinx-book-theme's ``full-width`` tag; the page's table of contents folds away beside it):
+# in the text column alone (about 650 px at 1280 px) a 13-inch figure's labels are too small.
+FULL_WIDTH_TAG = "full-width"
+FIGURE_MIN_PIXELS = 800
+
+
+def _figure_width(cell) -> int:
+    """Width in pixels of the widest PNG figure among a code cell's outputs (0 if none)."""
+    import base64
+    import binascii
+
+    widest = 0
+    for output in cell.get("outputs", []):
+        png = (output.get("data") or {}).get("image/png")
+        if not png:
+            continue
+        try:
+            header = base64.b64decode("".join("".join(png).split())[:32])
+        except (binascii.Error, ValueError):
+            continue
+        if header[:8] == b"\x89PNG\r\n\x1a\n" and len(header) >= 20:
+            widest = max(widest, int.from_bytes(header[16:20], "big"))
+    return widest
+
+
+def _parameters_prompt(parameters: dict) -> str:
+    """Label of the toggle of the parameters cell: it shows the defaults, the label the values
+    this page was executed with (papermill's injected cell, which is removed from the page)."""
+    ran = ", ".join(f"{key}={value!r}" for key, value in parameters.items())
+    return "Show the parameters and their defaults" + (f" (this page ran with {ran})"
+                                                        if ran else "")
+
+
+def present_notebook(path: Path) -> bool:
+    """Lay the executed copy ``path`` out as a page that reads like a paper; rewrite it only
+    when that changes it (idempotent). Returns whether it changed.
+
+    - every code cell is tagged ``hide-input``: its code is collapsed behind a toggle, its
+      outputs (figures, tables) are shown; cells already tagged ``remove-cell``,
+      ``remove-input``, ``hide-cell`` or ``hide-input`` are left as their notebook says;
+    - papermill's injected cell (tag ``injected-parameters``) is tagged ``remove-cell``;
+    - the ``parameters`` cell stays behind a toggle (``hide-input``) labelled with the values
+      the page was executed with: its defaults and their comments say what a reader can
+      change when running the notebook;
+    - a cell whose output is a figure at least ``FIGURE_MIN_PIXELS`` wide is tagged
+      ``full-width``: the figure spans the text column and the margin.
+    """
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    ran = (notebook.metadata.get("papermill") or {}).get("parameters") or {}
+    changed = False
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        tags = list(cell.metadata.get("tags", []))
+        if INJECTED_TAG in tags:
+            wanted = ["remove-cell"]
+        elif any(tag in tags for tag in PAGE_TAGS):
+            wanted = []
+        else:
+            wanted = ["hide-input"]
+        if ("remove-cell" not in tags + wanted
+                and _figure_width(cell) >= FIGURE_MIN_PIXELS):
+            wanted.append(FULL_WIDTH_TAG)
+        missing = [tag for tag in wanted if tag not in tags]
+        if missing:
+            cell.metadata["tags"] = tags + missing
+            changed = True
+        if PARAMETERS_TAG in tags and not {INJECTED_TAG, "remove-cell", "remove-input"} & set(
+                tags):
+            prompts = {"code_prompt_show": _parameters_prompt(ran),
+                       "code_prompt_hide": "Hide the parameters"}
+            settings = cell.metadata.setdefault("mystnb", {})
+            if any(settings.get(key) != value for key, value in prompts.items()):
+                settings.update(prompts)
+                changed = True
+    if changed:
+        nbformat.write(notebook, path)
+    return changed
+
+
 def _execution_digest(notebook: Path, parameters: dict) -> str:
-    """Hash of what an executed notebook depends on: its source, parameters and package code."""
+    """Hash of what an executed notebook depends on: its source, parameters, package code and
+    how its kernel is run. Of this module, only the functions that run the kernel count: how
+    the pages look (:func:`present_notebook`, the HTML build) is applied again to reused
+    copies, so that changing it does not execute the notebooks again."""
     sha = hashlib.sha256(notebook.read_bytes())
     sha.update(json.dumps(parameters, sort_keys=True).encode())
+    this = Path(__file__).resolve()
     for path in sorted((PROJECT_ROOT / "analysis").rglob("*.py")):
-        sha.update(path.read_bytes())
+        if path.resolve() != this:
+            sha.update(path.read_bytes())
+    for function in (_kernel_environment, execute_notebook):
+        sha.update(inspect.getsource(function).encode())
     sha.update((PROJECT_ROOT / "requirements.lock").read_bytes())
     return sha.hexdigest()
 
@@ -212,6 +310,7 @@ def execute_notebook(source: Path, output: Path, parameters: dict, force: bool =
     digest = _execution_digest(source, parameters)
     if not force and _still_valid(stamp, output, digest):
         log.info("%s: reusing the executed copy %s", source.name, output)
+        present_notebook(output)
         return False
     stamp.unlink(missing_ok=True)
     log.info("%s: executing with %s", source.name, parameters)
@@ -236,6 +335,7 @@ def execute_notebook(source: Path, output: Path, parameters: dict, force: bool =
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    present_notebook(output)
     folder = Path(parameters.get("output_dir") or figures_dir())
     written = [str(p) for p in folder.glob("*") if p.is_file() and p.stat().st_mtime >= started]
     stamp.write_text(json.dumps({"digest": digest, "outputs": sorted(written)}))
@@ -245,38 +345,6 @@ def execute_notebook(source: Path, output: Path, parameters: dict, force: bool =
 
 # URLs that a browser would fetch on its own: src/href of script, link, img, iframe, source,
 # video, audio, embed, object(data), and url(...) in CSS.
-_TAG = re.compile(r"<(script|link|img|iframe|source|video|audio|embed|object)\b[^>]*>",
-                  re.I | re.S)
-_ATTR = re.compile(r"""\b(?:src|href|data|poster)\s*=\s*["']((?:https?:)?//[^"']+)["']""",
-                   re.I)
-_CSS_URL = re.compile(r"""url\(\s*["']?((?:https?:)?//[^)"'\s]+)""", re.I)
-_SRCDOC = re.compile(r"""\bsrcdoc\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I | re.S)
-_NO_FETCH = re.compile(r"""\brel\s*=\s*["'](?:canonical|preconnect|dns-prefetch)["']""", re.I)
-
-
-def remote_urls(text: str, css: bool = False) -> list[str]:
-    """URLs that an HTML document (or a stylesheet, ``css=True``) would fetch from the network.
-
-    Scripts, stylesheets, fonts, images, media and frames count; links a reader follows
-    (``<a href>``) and ``<link rel>`` hints that fetch nothing (canonical, preconnect,
-    dns-prefetch) do not. The documents inlined in ``<iframe srcdoc="...">`` are scanned too,
-    recursively.
-
-    Returns
-    -------
-    sorted list of distinct URLs (empty when the document renders offline)
-    """
-    urls = set(_CSS_URL.findall(text))
-    if not css:
-        for tag in _TAG.finditer(text):
-            if tag.group(1).lower() == "link" and _NO_FETCH.search(tag.group(0)):
-                continue
-            urls.update(_ATTR.findall(tag.group(0)))
-        for double, single in _SRCDOC.findall(text):
-            urls.update(remote_urls(html.unescape(double or single)))
-    return sorted(urls)
-
-
 def remote_assets(html_dir: Path) -> dict[str, list[str]]:
     """Scripts, stylesheets, fonts, images and frames that built pages would fetch from the
     network (see :func:`remote_urls`; documents inlined in ``srcdoc`` frames are scanned too).
@@ -350,6 +418,7 @@ def build_book(profile: str = "demo", figures: list[str] | None = None, force: b
             if not target.exists():
                 raise BookError(f"{name} was not asked for and has never been executed; "
                                 f"add it to --figures.")
+            present_notebook(target)
             continue
         execute_notebook(path, target, parameters, force=force)
     if not html:

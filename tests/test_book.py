@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -43,6 +44,106 @@ def test_executed_notebook_is_reused_when_nothing_changed(tmp_path):
     assert book.execute_notebook(source, out, {"profile": "lpp"}) is True
     executed = json.loads(out.read_text())
     assert any("profile = \"lpp\"" in "".join(c["source"]) for c in executed["cells"])
+    # the executed copy is laid out as a page; the notebook keeps its code visible
+    tags = [c["metadata"].get("tags", []) for c in executed["cells"]]
+    assert tags == [["parameters", "hide-input"], ["injected-parameters", "remove-cell"],
+                    ["hide-input"]]
+    assert all(not c.metadata.get("tags") or c.metadata.tags == ["parameters"]
+               for c in nbformat.read(source, as_version=4).cells)
+
+
+def png(width, height):
+    """A blank PNG image of that size, base64-encoded as in a notebook's outputs."""
+    import base64
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    rows = b"".join(b"\0" + b"\xff" * width for _ in range(height))
+    image = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0,
+                                                                0, 0, 0))
+             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return base64.b64encode(image).decode()
+
+
+def executed_copy(path):
+    """A notebook as papermill leaves it: the Colab cell, prose, the parameters cell, the
+    injected cell with this run's values, and code cells with outputs."""
+    nb = nbformat.v4.new_notebook()
+    colab = nbformat.v4.new_code_cell("import sys")
+    colab.metadata["tags"] = [book.COLAB_TAG, "remove-cell"]
+    params = nbformat.v4.new_code_cell('profile = "demo"  # "demo", "lpp" or "paper"')
+    params.metadata["tags"] = ["parameters"]
+    injected = nbformat.v4.new_code_cell('# Parameters\nprofile = "lpp"\n')
+    injected.metadata["tags"] = ["injected-parameters"]
+    figure = nbformat.v4.new_code_cell("fig")
+    figure.outputs = [nbformat.v4.new_output("display_data", data={
+        "image/png": png(book.FIGURE_MIN_PIXELS + 100, 600), "text/plain": "<Figure>"})]
+    icon = nbformat.v4.new_code_cell("icon")
+    icon.outputs = [nbformat.v4.new_output("display_data", data={"image/png": png(32, 32)})]
+    table = nbformat.v4.new_code_cell("table")
+    table.metadata["tags"] = ["remove-input"]
+    nb.cells = [colab, nbformat.v4.new_markdown_cell("# Figure 1"), params, injected, figure,
+                icon, table, nbformat.v4.new_markdown_cell("## What to look for")]
+    nb.metadata["papermill"] = {"parameters": {"profile": "lpp"}}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_pages_collapse_code_and_remove_the_injected_parameters(tmp_path):
+    path = executed_copy(tmp_path / "fig1.ipynb")
+    assert book.present_notebook(path) is True
+    cells = nbformat.read(path, as_version=4).cells
+    tags = [cell.metadata.get("tags") for cell in cells]
+    assert tags == [[book.COLAB_TAG, "remove-cell"], None, ["parameters", "hide-input"],
+                    ["injected-parameters", "remove-cell"], ["hide-input", "full-width"],
+                    ["hide-input"], ["remove-input"], None]
+    # the parameters' toggle says which values the page was executed with
+    assert "profile='lpp'" in cells[2].metadata["mystnb"]["code_prompt_show"]
+    assert [cell.source for cell in cells] == [
+        cell.source for cell in nbformat.read(executed_copy(tmp_path / "again.ipynb"),
+                                              as_version=4).cells]
+    # idempotent: a second pass changes nothing, not even the file
+    before = path.read_bytes()
+    assert book.present_notebook(path) is False
+    assert path.read_bytes() == before
+
+
+def test_page_layout_does_not_count_in_the_execution_digest(tmp_path, monkeypatch):
+    """Changing how the pages look (this module's presentation code) must not execute the
+    notebooks again; changing how the kernel runs must."""
+    import inspect
+
+    source = make_notebook(tmp_path / "nb.ipynb", "x = 1")
+    digest = book._execution_digest(source, {"profile": "demo"})
+    real = inspect.getsource
+
+    def edited(function):
+        text = real(function)
+        return text + "# edited\n" if function is book.execute_notebook else text
+
+    monkeypatch.setattr(inspect, "getsource", edited)
+    assert book._execution_digest(source, {"profile": "demo"}) != digest
+    monkeypatch.setattr(inspect, "getsource",
+                        lambda f: real(f) + ("# edited\n" if f is book.present_notebook else ""))
+    assert book._execution_digest(source, {"profile": "demo"}) == digest
+
+
+def test_config_wires_the_page_stylesheet_and_script():
+    import yaml
+
+    config = yaml.safe_load((book.PROJECT_ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    assert "book/_static" in config["html_static_path"]
+    assert config["html_css_files"] == ["pages.css"] and config["html_js_files"] == ["pages.js"]
+    static = book.PROJECT_ROOT / "book" / "_static"
+    css, js = (static / "pages.css").read_text(), (static / "pages.js").read_text()
+    assert "pre-wrap" in css and "max-width: 100%" in css and "tag_full-width" in css
+    # offline: no remote font, import or script
+    assert book.remote_urls(css, css=True) == [] and "@import" not in css
+    assert not re.search(r"https?:|//[a-z0-9.-]+\.[a-z]{2,}/|import\(|fetch\(", js)
 
 
 def test_cli_help_explains_each_option():
@@ -156,6 +257,7 @@ def tiny_book(root, notebook_outputs):
     (sources / "book").mkdir(parents=True)
     shutil.copy2(book.PROJECT_ROOT / "_config.yml", sources / "_config.yml")
     shutil.copy2(book.PROJECT_ROOT / "book" / "references.bib", sources / "book")
+    shutil.copytree(book.PROJECT_ROOT / "book" / "_static", sources / "book" / "_static")
     (sources / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n"
                                       "  - file: book/tiny\n")
     (sources / "book" / "intro.md").write_text(
@@ -178,18 +280,22 @@ def test_built_book_is_offline_and_its_launch_buttons_open_the_page(tmp_path):
     """A real (tiny) Jupyter Book build with the project's configuration and an interactive
     cortex view: no page fetches anything remote, even inside the view's frame, and the
     Binder and Colab buttons point at the configured repository and the page's notebook."""
-    import re
-
     import numpy as np
 
-    from analysis.interactive import view_cortex
+    from analysis.figures.interactive import view_cortex
 
     values = np.random.default_rng(0).uniform(0, 0.3, 20484)
     view = view_cortex(values, threshold=0.1, title="test map")
     src = tiny_book(tmp_path, [{"text/html": view.data}])
+    assert book.present_notebook(src / "book" / "tiny.ipynb")
     html_dir = tmp_path / "html"
     book.build_html(src, html_dir)  # raises on a warning or a remote asset
     page = (html_dir / "book" / "tiny.html").read_text()
+    assert page.count('href="../_static/pages.css') == 1 and (
+        html_dir / "_static" / "pages.css").exists()
+    assert page.count('src="../_static/pages.js') == 1 and (
+        html_dir / "_static" / "pages.js").exists()
+    assert re.search(r'<details class="[^"]*\bhide above-input"', page)  # code in a toggle
     assert "srcdoc=" in page and "plotly" in page  # the view is embedded, scripts inline
     assert book.remote_assets(html_dir) == {}
     repo = book.repository()
