@@ -9,13 +9,21 @@ Measures, in one short run:
   data of ``--samples`` scans for a convolutional (512 units) and a transformer (768 units)
   layer, at two reduced vertex counts (``--vertices``), extrapolated linearly to 20,484
   vertices (the cost of a fit is an SVD per fold plus terms linear in the vertices);
+- the same fit with the responses reduced to ``--y-pca`` principal components (100, as the
+  authors' Le Petit Prince code; the profile field ``y_pca``): the per-layer part (ridge on
+  the components, predictions mapped back to the vertices, scoring) measured the same way,
+  and the principal axes of one fold's training responses (an SVD, shared by every layer of
+  a job: computed once per fold and per ``score_layers`` call) measured on their own at
+  ``--pca-vertices`` vertices, above the training scans, where its cost grows linearly with
+  the vertices, and extrapolated to 20,484;
 - the peak memory of each kind of job: the feature job's resident set, scaled to the longest
-  section; the fit job's BOLD plus the traced peak of one layer's fit, extrapolated to
-  20,484 vertices (per fitting process).
+  section; the fit job's BOLD plus the traced peak of one layer's fit (or of the SVD, with
+  ``y_pca``), extrapolated to 20,484 vertices (per fitting process).
 
 Then projects the reproduction: one feature job per model and language (the audio of the
 nine sections), one fit job per participant and model (every layer, and its null), with the
-participant counts of the corpus, and prints total hours on this machine.
+participant counts of the corpus, and prints total hours on this machine, with the default
+fit (every vertex a target) and with ``y_pca`` side by side, measured in the same run.
 
     python benchmarks/paper.py                         # CPU: a few minutes
     python benchmarks/paper.py --device cuda --backend cuda   # on a GPU machine
@@ -99,20 +107,44 @@ def measure_features(seconds: float, device: str, seed: int = 0) -> tuple[float,
     return 60 * (extraction + regressors) / seconds, peak
 
 
-def measure_fit(samples: int, units: int, vertices: int, args) -> tuple[float, float]:
+def measure_fit(samples: int, units: int, vertices: int, args,
+                y_pca: int | None = None) -> tuple[float, float]:
     """Seconds and traced peak memory (GiB) of one layer's fit (``score_layers``, one
-    process, one BLAS thread) at ``vertices`` vertices."""
+    process, one BLAS thread) at ``vertices`` vertices, the responses reduced to ``y_pca``
+    principal components when given."""
     from threadpoolctl import threadpool_limits
 
     from analysis.encoding import score_layers
 
     layers, Y = simulate(samples, units, vertices, 1, seed=units + vertices)
     kwargs = dict(n_folds=args.folds, alphas=tuple(np.logspace(1, 8, args.alphas)),
-                  alpha_selection=args.selection, backend=args.backend, dtype=args.dtype)
+                  alpha_selection=args.selection, backend=args.backend, dtype=args.dtype,
+                  y_pca=y_pca)
     tracemalloc.start()
     start = time.perf_counter()
     with threadpool_limits(1):  # as each fitting process of a job runs
         score_layers(layers, Y, n_jobs=1, progress=False, **kwargs)
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] / 2 ** 30
+    tracemalloc.stop()
+    return seconds, peak
+
+
+def measure_pca(samples: int, vertices: int, args) -> tuple[float, float]:
+    """Seconds and traced peak memory (GiB) of the principal axes of one outer fold's
+    training responses (``samples`` minus a fold, by ``vertices``), as the fit computes them
+    with ``y_pca`` (``encoding._principal_axes``), one BLAS thread."""
+    from threadpoolctl import threadpool_limits
+
+    from analysis.encoding import _principal_axes
+
+    n_train = samples - samples // args.folds
+    rng = np.random.default_rng(vertices)
+    Y = rng.standard_normal((n_train, vertices)).astype(args.dtype)
+    tracemalloc.start()
+    start = time.perf_counter()
+    with threadpool_limits(1):
+        _principal_axes(Y, args.y_pca)
     seconds = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1] / 2 ** 30
     tracemalloc.stop()
@@ -142,6 +174,12 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=6, help="models (default: the registry)")
     parser.add_argument("--cpus-per-job", type=int, default=1,
                         help="processes fitting layers inside a fit job (default: 1)")
+    parser.add_argument("--y-pca", type=int, default=100,
+                        help="principal components of the responses in the second projection "
+                             "(the profile field y_pca; default: %(default)s)")
+    parser.add_argument("--pca-vertices", type=int, nargs=2, default=[3072, 6144],
+                        help="two vertex counts, above the training scans, at which the SVD "
+                             "of y_pca is measured (default: %(default)s)")
     args = parser.parse_args()
 
     from threadpoolctl import threadpool_info
@@ -153,7 +191,8 @@ def main() -> None:
     audio = {lang: audio_seconds(lang) for lang in PARTICIPANTS}
     feature_hours = args.models * sum(audio.values()) / 60 * per_minute / 3600
 
-    per_layer, traced = {}, {}
+    per_layer, traced, pca_layer, pca_traced = {}, {}, {}, {}
+    svd = [measure_pca(args.samples, v, args) for v in args.vertices]  # inside the fits below
     for units in LAYERS:
         times, peaks = zip(*(measure_fit(args.samples, units, v, args) for v in args.vertices))
         per_layer[units] = extrapolate(args.vertices, list(times), FULL_VERTICES)
@@ -162,7 +201,33 @@ def main() -> None:
               f"{args.alphas} alphas ({args.selection}, {args.dtype}): "
               + ", ".join(f"{v} vertices {t:.1f} s" for v, t in zip(args.vertices, times))
               + f" -> {per_layer[units]:.1f} s at {FULL_VERTICES} vertices")
+        times, peaks = zip(*(measure_fit(args.samples, units, v, args, args.y_pca)
+                             for v in args.vertices))
+        # the layer's own part: the fit less its SVDs (one per fold), shared in a real job
+        own = [t - args.folds * s for t, (s, _) in zip(times, svd)]
+        pca_layer[units] = extrapolate(args.vertices, own, FULL_VERTICES)
+        pca_traced[units] = extrapolate(args.vertices, list(peaks), FULL_VERTICES)
+        print(f"fit with y_pca={args.y_pca}: " + ", ".join(
+            f"{v} vertices {t:.1f} s ({o:.1f} s without the SVDs)"
+            for v, t, o in zip(args.vertices, times, own))
+            + f" -> {pca_layer[units]:.1f} s per layer at {FULL_VERTICES} vertices, plus the "
+            "SVDs")
+    svd_big = [measure_pca(args.samples, v, args) for v in args.pca_vertices]
+    svd_seconds = extrapolate(args.pca_vertices, [s for s, _ in svd_big], FULL_VERTICES)
+    svd_peak = extrapolate(args.pca_vertices, [p for _, p in svd_big], FULL_VERTICES)
+    n_train = args.samples - args.samples // args.folds
+    print(f"y_pca={args.y_pca}: principal axes of one fold's training responses "
+          f"({n_train} scans): " + ", ".join(f"{v} vertices {s:.1f} s" for v, (s, _) in
+                                              zip(args.pca_vertices, svd_big))
+          + f" -> {svd_seconds:.1f} s at {FULL_VERTICES} vertices, traced peak "
+          f"{svd_peak:.2f} GiB"
+          + ("" if min(args.pca_vertices) >= n_train else
+             f" (below {n_train} vertices the SVD does not grow linearly: extrapolation "
+             "too low)"))
+    n_layers = sum(LAYERS.values())
     job_seconds = 2 * sum(n * per_layer[u] for u, n in LAYERS.items())  # layers, then null
+    pca_job_seconds = 2 * (args.folds * svd_seconds  # one SVD per fold and call
+                           + sum(n * pca_layer[u] for u, n in LAYERS.items()))
     n_fits = args.models * sum(PARTICIPANTS.values())
     from analysis.encoding import resolve_backend
 
@@ -170,8 +235,10 @@ def main() -> None:
     cpus = os.cpu_count() or 1
     at_once = 1 if on_gpu else cpus  # fitting processes running at once (one core each)
     fit_hours = n_fits * job_seconds / 3600 / at_once
+    pca_fit_hours = n_fits * pca_job_seconds / 3600 / at_once
     bold = args.samples * FULL_VERTICES * 4 / 2 ** 30
     fit_peak = bold + args.cpus_per_job * max(traced.values())
+    pca_peak = bold + args.cpus_per_job * max(max(pca_traced.values()), svd_peak)
 
     print("\nprojection: the paper profile, every participant, model and layer")
     print(f"  feature jobs: {args.models} models x {len(audio)} languages "
@@ -180,11 +247,16 @@ def main() -> None:
           f"{feature_peak:.1f} GiB (longest section {longest / 60:.1f} min)")
     print(f"  fit jobs: {args.models} models x {sum(PARTICIPANTS.values())} participants "
           f"({', '.join(f'{k} {v}' for k, v in PARTICIPANTS.items())}) = {n_fits} jobs of "
-          f"{sum(LAYERS.values())} layers + their null: {job_seconds / 3600:.2f} h each on "
-          f"{'the GPU' if on_gpu else 'one core'}; {fit_hours:.0f} h with {at_once} at once; "
-          f"peak memory per job {fit_peak:.1f} GiB (BOLD {bold:.2f} GiB + "
-          f"{args.cpus_per_job} fitting process(es))")
-    print(f"  total on this machine: {feature_hours + fit_hours:.0f} h "
+          f"{n_layers} layers + their null, on {'the GPU' if on_gpu else 'one core'} each, "
+          f"{at_once} at once:")
+    print(f"    {'':<28} {'h per job':>10} {'h in all':>9} {'peak GiB per job':>17}")
+    for name, seconds, hours, peak in (
+            ("default (every vertex)", job_seconds, fit_hours, fit_peak),
+            (f"y_pca={args.y_pca}", pca_job_seconds, pca_fit_hours, pca_peak)):
+        print(f"    {name:<28} {seconds / 3600:10.2f} {hours:9.0f} {peak:17.1f}")
+    print(f"    (peak: BOLD {bold:.2f} GiB + {args.cpus_per_job} fitting process(es))")
+    print(f"  total on this machine: default {feature_hours + fit_hours:.0f} h, "
+          f"y_pca={args.y_pca} {feature_hours + pca_fit_hours:.0f} h "
           f"({'GPU' if on_gpu else f'{cpus} CPUs'}; features then fits; assumes the measured "
           f"single-core fit time holds with every core busy)")
 

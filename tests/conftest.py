@@ -180,3 +180,89 @@ def perceptimatic_release():
         return path
 
     return write
+
+
+# A full-size synthetic participant (tests/fullsize_participant.py): the real grid's box and
+# affine, the real volume counts, per-run offsets and drifts, signal planted in spheres at
+# published MNI coordinates. The test suite runs a cut-down version (2 sections, 4 mm voxels,
+# 16 kHz audio); ``tests/test_fullsize.py``'s slow test and ``benchmarks/fullsize_lpp.py`` run
+# the full size.
+FULLSIZE_CUT = {"sections": (1, 2), "voxel": 4.0, "rate": 16000}
+FULLSIZE_FULL = {"sections": tuple(range(1, 10)), "voxel": 2.0, "rate": 44100}
+
+
+@pytest.fixture(scope="session")
+def fullsize_home(tmp_path_factory):
+    """A data home shared by the full-size tests: the designs computed to plant the signal
+    are cached there, so the analysis finds them instead of extracting them again (and a
+    participant analysed by one test is not analysed again by the next)."""
+    return tmp_path_factory.mktemp("fullsize-home")
+
+
+@pytest.fixture(scope="session")
+def fullsize_model_dir(tmp_path_factory):
+    """The random model of the full-size tests: wav2vec 2.0 Base's architecture in miniature
+    (group normalisation of the first convolution, as Base; 8 channels, 2 blocks of width
+    16), randomly initialised (seed 0), saved to a folder."""
+    import torch
+    from transformers import Wav2Vec2Model
+
+    folder = tmp_path_factory.mktemp("fullsize-model")
+    torch.manual_seed(0)
+    Wav2Vec2Model(_tiny_config(feat_extract_norm="group")).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def build_fullsize(tmp_path_factory, fullsize_home, fullsize_model_dir):
+    """``build_fullsize(**options)``: ``fullsize_participant.build_participant`` of EN057
+    with ``fullsize_model_dir`` (its layer 4, a convolutional layer of 8 units, drives the
+    spheres) and ``options``, built once per session for each set of options; returns its
+    ``Participant`` record (root, checksum list, sections, spheres, ``localise(scores)``)."""
+    import torch
+
+    import fullsize_participant as fullsize
+
+    built = {}
+
+    def build(**options):
+        key = tuple(sorted(options.items()))
+        if key not in built:
+            root = tmp_path_factory.mktemp("fullsize") / "lpp"
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)  # the model's features: one thread beats two on busy cores
+            try:
+                built[key] = fullsize.build_participant(
+                    root, model=str(fullsize_model_dir), layer=4,
+                    cache_root=fullsize_home / "cache", **options)
+            finally:
+                torch.set_num_threads(threads)
+        return built[key]
+
+    return build
+
+
+@pytest.fixture
+def fullsize_participant(build_fullsize, fullsize_home, isolated_homes, monkeypatch):
+    """The cut-down full-size participant: sections 1 and 2 at their real volume counts (282
+    and 298), the corpus's box and affine at 4 mm (37 x 46 x 38 voxels), each run with its
+    own offset (500-1500) and linear and quadratic drift; the data home is
+    ``fullsize_home`` for the test."""
+    monkeypatch.setenv("ANALYSIS_DATA_HOME", str(fullsize_home))
+    return build_fullsize(**FULLSIZE_CUT)
+
+
+@pytest.fixture
+def fullsize_steady(build_fullsize, fullsize_home, isolated_homes, monkeypatch):
+    """The same participant (same audio, noise and signal) with neither offsets (every run at
+    1000) nor drifts; the data home is ``fullsize_home`` for the test."""
+    monkeypatch.setenv("ANALYSIS_DATA_HOME", str(fullsize_home))
+    return build_fullsize(**FULLSIZE_CUT, offsets=False, drifts=False)
+
+
+@pytest.fixture
+def fullsize_participant_full(build_fullsize, fullsize_home, isolated_homes, monkeypatch):
+    """The participant at full size: nine runs on the corpus's 2 mm grid (73 x 90 x 74) at
+    the real volume counts, 44.1 kHz audio (several minutes to build on two cores)."""
+    monkeypatch.setenv("ANALYSIS_DATA_HOME", str(fullsize_home))
+    return build_fullsize(**FULLSIZE_FULL)
