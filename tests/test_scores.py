@@ -19,7 +19,8 @@ def test_layer_scores_end_to_end_then_from_cache(tiny_world, tiny_profile, tiny_
     # the joint fit equals a separate fit of each participant, in participant order
     participant = tiny_world.participants[1]
     X = designs.designs_for(tiny_world, str(tiny_model_dir), "en").layer(3)
-    direct = encoding.brain_score(np.asarray(X), participant.bold(),
+    Y = scores.responses(participant, len(X), 2.0, tiny_profile)  # each run cleaned
+    direct = encoding.brain_score(np.asarray(X), Y,
                                   n_folds=tiny_profile.n_folds,
                                   alpha_selection=tiny_profile.alpha_selection,
                                   inner_folds=tiny_profile.inner_folds,
@@ -219,8 +220,9 @@ def test_cumulative_and_y_pca_profiles_fit_what_they_say(tiny_world, tiny_profil
         tiny_world, dataclasses.replace(tiny_profile, cumulative=True), "random", "en",
         layers=[2], participants=[participant.id], null=False, n_jobs=1)
     stacked = np.hstack([np.asarray(design.layer(i)) for i in range(3)])
+    Y = scores.responses(participant, len(stacked), 2.0, tiny_profile)  # each run cleaned
     np.testing.assert_allclose(cumulative.scores[0, 0],
-                               encoding.brain_score(stacked, participant.bold(), **options),
+                               encoding.brain_score(stacked, Y, **options),
                                atol=1e-5)
     assert not np.allclose(cumulative.scores, plain.scores, equal_nan=True)
 
@@ -229,7 +231,7 @@ def test_cumulative_and_y_pca_profiles_fit_what_they_say(tiny_world, tiny_profil
         participants=[participant.id], null=False, n_jobs=1)
     np.testing.assert_allclose(
         reduced.scores[0, 0],
-        encoding.brain_score(np.asarray(design.layer(2)), participant.bold(), y_pca=5,
+        encoding.brain_score(np.asarray(design.layer(2)), Y, y_pca=5,
                              **options), atol=1e-5)
     assert not np.allclose(reduced.scores, plain.scores, equal_nan=True)
     key = scores.scores_key("d", "p", dataclasses.replace(tiny_profile, y_pca=5, cumulative=True))
