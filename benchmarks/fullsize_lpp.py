@@ -17,9 +17,10 @@ set (``getrusage`` max RSS; the resident set after its imports is shown beside i
 
 then prints, for each sphere, the distance from its centre to its best vertex.
 
-    python benchmarks/fullsize_lpp.py                       # full size (about an hour on 2
-                                                            # busy cores: most of it the
-                                                            # features of Base, to plant)
+    python benchmarks/fullsize_lpp.py                       # full size: 1-2 hours on 2 busy
+                                                            # cores, nearly all of it Base's
+                                                            # features (to plant the signal);
+                                                            # the lpp path itself, minutes
     python benchmarks/fullsize_lpp.py --sections 1 2 --voxel 4 --tiny   # a quick check
 
 The participant's files (about 1.5 GB at full size) and the analysis's cache (Base's
@@ -176,9 +177,9 @@ def tiny_model(folder: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    summary, _, details = __doc__.partition("\n\n")
+    parser = argparse.ArgumentParser(description=" ".join(summary.split()), epilog=details,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, help="folder of the participant and the "
                         "analysis's data home (kept); default: a temporary one, deleted")
     parser.add_argument("--participant", default="EN057")

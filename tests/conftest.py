@@ -195,8 +195,13 @@ FULLSIZE_FULL = {"sections": tuple(range(1, 10)), "voxel": 2.0, "rate": 44100}
 def fullsize_home(tmp_path_factory):
     """A data home shared by the full-size tests: the designs computed to plant the signal
     are cached there, so the analysis finds them instead of extracting them again (and a
-    participant analysed by one test is not analysed again by the next)."""
-    return tmp_path_factory.mktemp("fullsize-home")
+    participant analysed by one test is not analysed again by the next); removed at the end
+    of the session."""
+    import shutil
+
+    home = tmp_path_factory.mktemp("fullsize-home")
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -219,11 +224,13 @@ def build_fullsize(tmp_path_factory, fullsize_home, fullsize_model_dir):
     with ``fullsize_model_dir`` (its layer 4, a convolutional layer of 8 units, drives the
     spheres) and ``options``, built once per session for each set of options; returns its
     ``Participant`` record (root, checksum list, sections, spheres, ``localise(scores)``)."""
+    import shutil
+
     import torch
 
     import fullsize_participant as fullsize
 
-    built = {}
+    built = {}  # the full-size tree is 1.5 GB: removed at the end of the session
 
     def build(**options):
         key = tuple(sorted(options.items()))
@@ -239,7 +246,9 @@ def build_fullsize(tmp_path_factory, fullsize_home, fullsize_model_dir):
                 torch.set_num_threads(threads)
         return built[key]
 
-    return build
+    yield build
+    for participant in built.values():
+        shutil.rmtree(participant.root.parent, ignore_errors=True)
 
 
 @pytest.fixture
@@ -263,6 +272,6 @@ def fullsize_steady(build_fullsize, fullsize_home, isolated_homes, monkeypatch):
 @pytest.fixture
 def fullsize_participant_full(build_fullsize, fullsize_home, isolated_homes, monkeypatch):
     """The participant at full size: nine runs on the corpus's 2 mm grid (73 x 90 x 74) at
-    the real volume counts, 44.1 kHz audio (several minutes to build on two cores)."""
+    the real volume counts, 44.1 kHz audio (about 2 minutes to build on two cores)."""
     monkeypatch.setenv("ANALYSIS_DATA_HOME", str(fullsize_home))
     return build_fullsize(**FULLSIZE_FULL)

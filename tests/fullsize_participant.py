@@ -53,11 +53,13 @@ from analysis.datasets import lpp
 SPHERES: dict[str, tuple[float, float, float]] = {
     # Heschl's gyrus: centre of mass of the AAL atlas's "Heschl" regions (Tzourio-Mazoyer et
     # al. 2002, NeuroImage 15:273-289), rounded, as tabulated with the AAL90 node coordinates
-    # (Heschl_L -41.99 -18.88 9.98, Heschl_R 45.86 -17.15 10.41).
+    # (Heschl_L -41.99 -18.88 9.98, Heschl_R 45.86 -17.15 10.41; quoted from memory, not
+    # checked against the atlas here, which is not available offline).
     "left Heschl's gyrus": (-42.0, -19.0, 10.0),
     "right Heschl's gyrus": (46.0, -17.0, 10.0),
     # Posterior STS: the pSTS region of interest of Pallier, Devauchelle & Dehaene 2011 (PNAS
-    # 108:2522-2527, Table 1; left hemisphere); the right one mirrors x.
+    # 108:2522-2527; left hemisphere; quoted from memory, as above); the right one mirrors x.
+    # Every centre lies within 3 mm of fsaverage5's pial surface (the tests' distances).
     "left posterior STS": (-51.0, -39.0, 3.0),
     "right posterior STS": (51.0, -39.0, 3.0),
 }

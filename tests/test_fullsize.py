@@ -5,8 +5,10 @@ at the vertices nearest the spheres where one layer's signal was planted.
 The participant (``fullsize_participant`` and its fixtures in ``conftest.py``) has the
 corpus's file names and run labels, the real volume counts, MNI-space runs zeroed outside the
 brain, per-run offsets and drifts, and four spheres of radius 6 mm at published coordinates
-of Heschl's gyrus and the posterior STS, driven by layer 4 of a random wav2vec 2.0 in miniature.
-The fast tests run it cut down (sections 1 and 2, 4 mm voxels); the slow one at full size.
+of Heschl's gyrus and the posterior STS, driven by layer 4 of a random wav2vec 2.0 in
+miniature. The fast tests run it cut down (sections 1 and 2, 4 mm voxels, about a minute);
+the slow one at full size (nine runs on the 2 mm grid, about 3 minutes on two cores).
+``benchmarks/fullsize_lpp.py`` runs it at full size with wav2vec 2.0 Base.
 """
 from __future__ import annotations
 
@@ -87,10 +89,10 @@ def test_offsets_and_drifts_of_runs_do_not_hide_the_spheres(fullsize_participant
         f"those without\n{with_drifts}\n{without}")
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # about 3 minutes on two cores: nine runs built, projected, fitted
 @pytest.mark.skipif(not os.environ.get("ANALYSIS_FULLSIZE"),
-                    reason="builds and analyses nine full-size runs (about 10 minutes on "
-                           "two cores); set ANALYSIS_FULLSIZE=1 to run it")
+                    reason="builds and analyses nine full-size runs (about 3 minutes on two "
+                           "cores, past make test's 10-minute budget); set ANALYSIS_FULLSIZE=1")
 def test_full_size_participant(fullsize_participant_full, monkeypatch):
     built = fullsize_participant_full
     assert built.grid == (73, 90, 74)
