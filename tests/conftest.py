@@ -275,3 +275,23 @@ def fullsize_participant_full(build_fullsize, fullsize_home, isolated_homes, mon
     the real volume counts, 44.1 kHz audio (about 2 minutes to build on two cores)."""
     monkeypatch.setenv("ANALYSIS_DATA_HOME", str(fullsize_home))
     return build_fullsize(**FULLSIZE_FULL)
+
+
+@pytest.fixture
+def autocorrelated():
+    """A function ``(n=300, p=20, t=40, seed=0, rho=0.8) -> (X, Y)``: features and noise with
+    AR(1) autocorrelation in time, half the targets driven by a planted linear map (for the
+    ridge and encoding tests)."""
+    def make(n=300, p=20, t=40, seed=0, rho=0.8):
+        rng = np.random.default_rng(seed)
+
+        def ar(shape):
+            x = rng.standard_normal(shape)
+            for i in range(1, shape[0]):
+                x[i] = rho * x[i - 1] + np.sqrt(1 - rho ** 2) * x[i]
+            return x
+
+        X = ar((n, p))
+        W = rng.standard_normal((p, t)) * (rng.random(t) < 0.5)
+        return X, X @ W / np.sqrt(p) + 2 * ar((n, t))
+    return make

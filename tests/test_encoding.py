@@ -58,20 +58,7 @@ def test_pearson_r_matches_numpy():
     np.testing.assert_allclose(pearson_r(a, b), expected)
 
 
-def autocorrelated(n=300, p=20, t=40, seed=0, rho=0.8):
-    """Features and noise with AR(1) autocorrelation, and a planted linear map."""
-    rng = np.random.default_rng(seed)
-    def ar(shape):
-        x = rng.standard_normal(shape)
-        for i in range(1, shape[0]):
-            x[i] = rho * x[i - 1] + np.sqrt(1 - rho ** 2) * x[i]
-        return x
-    X = ar((n, p))
-    W = rng.standard_normal((p, t)) * (rng.random(t) < 0.5)
-    return X, X @ W / np.sqrt(p) + 2 * ar((n, t))
-
-
-def test_loo_matches_scikit_learn_ridgecv_on_every_target():
+def test_loo_matches_scikit_learn_ridgecv_on_every_target(autocorrelated):
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold
     from sklearn.preprocessing import StandardScaler
@@ -90,7 +77,7 @@ def test_loo_matches_scikit_learn_ridgecv_on_every_target():
 
 
 @pytest.mark.parametrize("inner", [4, 7])  # 7 does not divide 240: unequal inner folds
-def test_kfold_matches_himalaya_ridgecv_with_the_same_inner_folds(inner):
+def test_kfold_matches_himalaya_ridgecv_with_the_same_inner_folds(inner, autocorrelated):
     from himalaya.backend import set_backend
     from himalaya.ridge import RidgeCV
     from sklearn.model_selection import KFold
@@ -116,7 +103,7 @@ def test_kfold_matches_himalaya_ridgecv_with_the_same_inner_folds(inner):
 
 
 @pytest.mark.parametrize("selection", ["loo", "kfold", "gcv"])
-def test_every_selection_finds_signal_and_pure_noise_scores_zero(selection):
+def test_every_selection_finds_signal_and_pure_noise_scores_zero(selection, autocorrelated):
     X, Y = autocorrelated(seed=2)
     r = brain_score(X, Y, n_folds=5, alphas=np.logspace(-1, 5, 10), alpha_selection=selection)
     noise = brain_score(X, np.random.default_rng(9).standard_normal(Y.shape), n_folds=5,
@@ -125,7 +112,7 @@ def test_every_selection_finds_signal_and_pure_noise_scores_zero(selection):
     assert abs(np.nanmean(noise)) < 0.05
 
 
-def test_torch_backend_agrees_with_numpy():
+def test_torch_backend_agrees_with_numpy(autocorrelated):
     X, Y = autocorrelated(seed=3)
     for selection in ("loo", "kfold", "gcv"):
         a = brain_score(X, Y, n_folds=4, alpha_selection=selection, backend="numpy")
@@ -133,7 +120,7 @@ def test_torch_backend_agrees_with_numpy():
         np.testing.assert_allclose(a, b, atol=1e-4)
 
 
-def test_options_pca_cumulative_and_bad_names():
+def test_options_pca_cumulative_and_bad_names(autocorrelated):
     X, Y = autocorrelated(seed=4)
     reduced = brain_score(X, Y, n_folds=4, y_pca=5)
     assert reduced.shape == (Y.shape[1],) and np.nanmean(reduced) > 0
@@ -146,7 +133,7 @@ def test_options_pca_cumulative_and_bad_names():
         brain_score(X, Y, backend="tpu")
 
 
-def test_parallel_layers_equal_sequential():
+def test_parallel_layers_equal_sequential(autocorrelated):
     X, Y = autocorrelated(seed=5, t=10)
     layers = [X[:, :10], X[:, 10:]]
     np.testing.assert_allclose(score_layers(layers, Y, n_folds=4, n_jobs=2, progress=False),
@@ -168,7 +155,7 @@ def test_noise_ceiling_is_high_for_shared_signal_and_zero_for_noise():
 
 
 @pytest.mark.parametrize("selection", ["loo", "gcv", "kfold"])
-def test_cross_val_predict_gives_brain_score_per_fold(selection):
+def test_cross_val_predict_gives_brain_score_per_fold(selection, autocorrelated):
     from analysis.encoding import cross_val_predict, outer_folds, target_scaling
 
     X, Y = autocorrelated(seed=7, t=12)

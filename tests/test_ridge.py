@@ -13,27 +13,15 @@ BACKENDS = ["numpy", "torch"]
 SWITCHES = [field.name for field in dataclasses.fields(ridge._Optimisations)]
 
 
-def autocorrelated(n=300, p=20, t=40, seed=0, rho=0.8):
-    """Features and noise with AR(1) autocorrelation, and a planted linear map."""
-    rng = np.random.default_rng(seed)
-
-    def ar(shape):
-        x = rng.standard_normal(shape)
-        for i in range(1, shape[0]):
-            x[i] = rho * x[i - 1] + np.sqrt(1 - rho ** 2) * x[i]
-        return x
-
-    X = ar((n, p))
-    W = rng.standard_normal((p, t)) * (rng.random(t) < 0.5)
-    return X, X @ W / np.sqrt(p) + 2 * ar((n, t))
-
-
-def with_flat_curves(seed, t=300):
-    """Training and test arrays (float64) whose second half of targets is pure noise (flat error
-    curves, near ties): ``X[:300], Y[:300], X[300:]``."""
-    X, Y = autocorrelated(seed=seed, n=400, p=60, t=t)
-    Y[:, t // 2:] = np.random.default_rng(seed).standard_normal((400, t - t // 2))
-    return X[:300], Y[:300], X[300:]
+@pytest.fixture
+def with_flat_curves(autocorrelated):
+    """A function of ``seed`` and ``t``: training and test arrays (float64) whose second half
+    of targets is pure noise (flat error curves, near ties): ``X[:300], Y[:300], X[300:]``."""
+    def make(seed, t=300):
+        X, Y = autocorrelated(seed=seed, n=400, p=60, t=t)
+        Y[:, t // 2:] = np.random.default_rng(seed).standard_normal((400, t - t // 2))
+        return X[:300], Y[:300], X[300:]
+    return make
 
 
 def on(backend: str, *arrays, dtype=np.float64):
@@ -56,7 +44,7 @@ def switched_off(monkeypatch, name: str):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("features", [20, 300])  # 300 > 240 samples: the kernel form
-def test_loo_matches_scikit_learn_ridgecv(backend, features):
+def test_loo_matches_scikit_learn_ridgecv(backend, features, autocorrelated):
     from sklearn.linear_model import RidgeCV
 
     X, Y = autocorrelated(seed=1, p=features)
@@ -69,7 +57,7 @@ def test_loo_matches_scikit_learn_ridgecv(backend, features):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("inner", [4, 7])  # 7 does not divide 240: unequal inner folds
-def test_kfold_matches_himalaya_ridgecv_with_the_same_inner_folds(backend, inner):
+def test_kfold_matches_himalaya_ridgecv_with_the_same_inner_folds(backend, inner, autocorrelated):
     from himalaya.backend import set_backend
     from himalaya.ridge import RidgeCV
     from sklearn.model_selection import KFold
@@ -87,7 +75,7 @@ def test_kfold_matches_himalaya_ridgecv_with_the_same_inner_folds(backend, inner
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_gcv_minimises_the_generalised_cross_validation_criterion(backend):
+def test_gcv_minimises_the_generalised_cross_validation_criterion(backend, autocorrelated):
     X, Y = autocorrelated(seed=3)
     alphas = np.logspace(-1, 4, 12)
     _, best = ridge.fit_predict(*on(backend, X[:240], Y[:240], X[240:]), alphas, "gcv")
@@ -101,7 +89,7 @@ def test_gcv_minimises_the_generalised_cross_validation_criterion(backend):
 
 
 @pytest.mark.parametrize("selection", ridge.SELECTIONS)
-def test_torch_agrees_with_numpy(selection):
+def test_torch_agrees_with_numpy(selection, autocorrelated):
     X, Y = autocorrelated(seed=4, t=60)
     alphas = np.logspace(-1, 5, 10)
     expected, best = ridge.fit_predict(X[:240], Y[:240], X[240:], alphas, selection, 4)
@@ -114,7 +102,7 @@ def test_torch_agrees_with_numpy(selection):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("selection", ridge.SELECTIONS)
-def test_cuda_float32_picks_the_float64_penalties(selection):
+def test_cuda_float32_picks_the_float64_penalties(selection, with_flat_curves):
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
@@ -130,7 +118,7 @@ def test_cuda_float32_picks_the_float64_penalties(selection):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("selection", ridge.SELECTIONS)
-def test_float32_picks_the_float64_penalties(backend, selection):
+def test_float32_picks_the_float64_penalties(backend, selection, with_flat_curves):
     """Low-rank forms, screening, float64 sums and float64 ties: float32 chooses as float64
     does, on targets with flat error curves too (the torch path is the GPU's)."""
     X_train, Y_train, X_test = with_flat_curves(seed=8)
@@ -144,7 +132,8 @@ def test_float32_picks_the_float64_penalties(backend, selection):
 
 
 @pytest.mark.parametrize("rank, decides_some", [(1, False), (4, True)])
-def test_kfold_screening_keeps_the_choices_of_the_exact_errors(monkeypatch, rank, decides_some):
+def test_kfold_screening_keeps_the_choices_of_the_exact_errors(monkeypatch, rank, decides_some,
+                                                              with_flat_curves):
     """A coarse screen of the inner-fold errors (few low-rank terms) must not change any
     target's penalty: whatever its bound cannot rule out is computed exactly."""
     X_train, Y_train, X_test = with_flat_curves(seed=9)
@@ -171,7 +160,8 @@ def test_kfold_screening_keeps_the_choices_of_the_exact_errors(monkeypatch, rank
 
 @pytest.mark.parametrize("selection", ridge.SELECTIONS)
 @pytest.mark.parametrize("switch", [s for s in SWITCHES if s != "float64_ties"])
-def test_each_optimisation_off_gives_the_same_choices(monkeypatch, switch, selection):
+def test_each_optimisation_off_gives_the_same_choices(monkeypatch, switch, selection,
+                                                      with_flat_curves):
     """Each optimisation is for speed alone: off, float32 picks the same penalties (float64's)
     and predicts the same, to float32 rounding."""
     X_train, Y_train, X_test = with_flat_curves(seed=10, t=200)
@@ -186,7 +176,7 @@ def test_each_optimisation_off_gives_the_same_choices(monkeypatch, switch, selec
 
 
 @pytest.mark.parametrize("switch", SWITCHES)
-def test_switches_change_nothing_in_float64(monkeypatch, switch):
+def test_switches_change_nothing_in_float64(monkeypatch, switch, with_flat_curves):
     X_train, Y_train, X_test = with_flat_curves(seed=11, t=100)
     alphas = np.logspace(0, 6, 20)
     for selection in ("loo", "kfold"):
@@ -199,7 +189,7 @@ def test_switches_change_nothing_in_float64(monkeypatch, switch):
         np.testing.assert_allclose(prediction, expected, rtol=1e-12, atol=1e-12)
 
 
-def test_without_float64_ties_float32_differs_but_only_on_near_ties(monkeypatch):
+def test_without_float64_ties_float32_differs_but_only_on_near_ties(monkeypatch, with_flat_curves):
     """The tie recomputation is needed: float32 alone picks another penalty than float64 on some
     targets, each a near tie (float64 errors within TIE_TOLERANCE of the best)."""
     X_train, Y_train, X_test = with_flat_curves(seed=8, t=1000)
@@ -237,7 +227,7 @@ def test_float64_decompositions_are_needed_on_ill_conditioned_designs(monkeypatc
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_inner_folds_are_named_contiguous_records(backend):
+def test_inner_folds_are_named_contiguous_records(backend, autocorrelated):
     X, Y = autocorrelated(seed=12, n=243, p=20, t=5)  # 243 = 4 x 61 - 1: unequal folds
     Xc, Yc = on(backend, X - X.mean(0), Y)
     inner = ridge._Inner(Xc, np.logspace(0, 4, 5), 4, ridge._backend(Yc))
@@ -270,7 +260,7 @@ def test_backend_is_chosen_from_the_inputs_and_torch_is_imported_only_for_torch(
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_bad_arguments_are_refused():
+def test_bad_arguments_are_refused(autocorrelated):
     X, Y = autocorrelated(seed=13, n=40, t=3)
     with pytest.raises(ValueError, match="alpha_selection='bogus'"):
         ridge.fit_predict(X[:30], Y[:30], X[30:], [1.0], "bogus")
@@ -281,7 +271,7 @@ def test_bad_arguments_are_refused():
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_centred_and_chunked_calls_agree(backend):
+def test_centred_and_chunked_calls_agree(backend, autocorrelated):
     X, Y = autocorrelated(seed=14, t=50)
     alphas = np.logspace(-1, 4, 8)
     expected, best = ridge.fit_predict(*on(backend, X[:240], Y[:240], X[240:]), alphas)
