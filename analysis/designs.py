@@ -164,25 +164,26 @@ def build_designs(model: str, key: dict, stimuli: Sequence[Stimulus], cache: Cac
 
 
 def shifted_layer(dataset: Dataset, model: str, language: str, layer: int,
-                  offset: float) -> np.ndarray:
-    """One layer's regressors with the stimulus assumed to start ``offset`` seconds after
-    each run's first scan (negative: before it), sections stacked in time; for the alignment
-    check. The activations come from their cached products; the regressors are not cached.
+                  offsets: Sequence[float]) -> list[np.ndarray]:
+    """One layer's regressors with the stimulus assumed to start each of ``offsets`` seconds
+    after each run's first scan (negative: before it), sections stacked in
+    time; for the alignment check. Each section's activations are read once from their cached
+    product; the shifted regressors are not cached.
 
     Returns
     -------
-    array of shape (n_scans_total, n_units), float32
+    list (one per offset) of arrays of shape (n_scans_total, n_units), float32
     """
-    stimuli = dataset.stimuli[language]
     weights, cache, lazy = models.fingerprint(model), Cache(cache_dir()), _LazyModel(model)
-    parts = []
-    for stimulus in stimuli:
+    parts = [[] for _ in offsets]
+    for stimulus in dataset.stimuli[language]:
         act_key, _ = regressor_keys(weights, stimulus)
         acts = cache.get("activations", act_key, lambda s=stimulus: _activations(
             lazy, s, act_key["window"], act_key["stride"]))
-        parts.append(regressors.build_regressors(acts[f"layer{layer:02d}"], acts["times"],
-                                                 stimulus.scan_times() - offset))
-    return np.vstack(parts)
+        for part, offset in zip(parts, offsets):
+            part.append(regressors.build_regressors(acts[f"layer{layer:02d}"], acts["times"],
+                                                    stimulus.scan_times() - offset))
+    return [np.vstack(part) for part in parts]
 
 
 class _LazyModel:

@@ -139,8 +139,9 @@ def offset_curve(dataset: Dataset, profile: Profile, model: str, language: str, 
     union = np.logical_or.reduce(list(masks.values()))
     Y = [responses(p, n_scans, tr, profile)[:, union] for p in group]
     curves = {name: [] for name in masks}
-    for offset in tqdm(list(offsets), desc="offsets", leave=False):
-        X = designs_module.shifted_layer(dataset, model, language, layer, float(offset))
+    offsets = [float(offset) for offset in offsets]
+    shifted = designs_module.shifted_layer(dataset, model, language, layer, offsets)
+    for X in tqdm(shifted, desc="offsets", leave=False):
         r = np.stack([encoding.brain_score(X, y, **fit_parameters(profile)) for y in Y])
         for name, mask in masks.items():
             curves[name].append(float(np.nanmean(r[:, mask[union]])))

@@ -242,7 +242,7 @@ def test_the_alignment_check_peaks_where_the_response_is_aligned(tiny_world, tin
                                                                 tmp_path):
     """Listeners whose vertices follow one layer's regressors (plus noise) at the true
     alignment: the offset curve of that layer peaks at 0 s, and not at a shifted one."""
-    X = designs.shifted_layer(tiny_world, "random", "en", 1, 0.0)
+    X, = designs.shifted_layer(tiny_world, "random", "en", 1, [0.0])
     rng = np.random.default_rng(0)
     group, start = [], 0
     signal = X @ rng.standard_normal(X.shape[1])
