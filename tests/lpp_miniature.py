@@ -34,14 +34,15 @@ ORIGIN = np.array([-72.0, -108.0, -60.0])  # MNI corner of the grid, mm
 SPAN = np.array([144.0, 180.0, 144.0])
 
 
-def build_miniature(root: Path, participants=PARTICIPANTS, audio_seconds: float = 4.0,
+def build_miniature(root: Path, participants=PARTICIPANTS, audio_seconds: float | None = None,
                     voxel: float = 16.0, seed: int = 0) -> Path:
     """Write the miniature under ``root``; return the path of its checksum list (beside it).
 
     Parameters
     ----------
     participants : ids without ``sub-``; their run labels come from the real listing
-    audio_seconds : length of every section's WAV
+    audio_seconds : length of every section's WAV; None: as long as the real one (until the
+        section's extra scans, less half a second), at a low sample rate to keep it small
     voxel : voxel size of the preprocessed runs (mm); the grid spans the MNI brain
     """
     rng = np.random.default_rng(seed)
@@ -53,9 +54,10 @@ def build_miniature(root: Path, participants=PARTICIPANTS, audio_seconds: float 
             shutil.copy2(SHARED / name, root / name)
     for lang in languages:
         for section in range(1, 10):
-            _write_wav(root / lpp.stimulus_path(lang, section), audio_seconds, rng)
-            _annotation(root, lpp.textgrid_path(lang, section), lang, section, audio_seconds)
-        _annotation(root, lpp.word_table_path(lang), lang, 0, audio_seconds)
+            seconds = audio_seconds or real_audio_seconds(lang, section)
+            _write_wav(root / lpp.stimulus_path(lang, section), seconds, rng)
+            _annotation(root, lpp.textgrid_path(lang, section), lang, section, seconds)
+        _annotation(root, lpp.word_table_path(lang), lang, 0, audio_seconds or 4.0)
     runs = lpp.index_paths(listing.path)
     for participant in participants:
         rows = runs[runs.participant == f"sub-{participant}"]
@@ -97,10 +99,17 @@ def write_run(path: Path, n_volumes: int, voxel: float = 16.0, rng=None) -> None
     img.to_filename(path)
 
 
+def real_audio_seconds(lang: str, section: int) -> float:
+    """About the length of a section's real audio: its scans less the extra scans after it,
+    less half a second."""
+    volumes = lpp.expected_volumes(lang, section) - lpp.EXTRA_SCANS[lang.upper()]
+    return volumes * lpp.TR - 0.5
+
+
 def _write_wav(path: Path, seconds: float, rng) -> None:
     import soundfile
 
-    rate = 44100
+    rate = 1000  # Hz: enough for the tone below, and ten minutes take 1.2 MB
     t = np.arange(int(seconds * rate)) / rate
     tone = 0.2 * np.sin(2 * np.pi * rng.uniform(120, 300) * t) * (1 + np.sin(2 * np.pi * t))
     audio = tone + 0.02 * rng.standard_normal(len(t))

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import lpp_miniature as miniature
 from analysis.datasets import lpp
 
 EN_WORD_ROWS = [1517, 1690, 1852, 1624, 1534, 1815, 1786, 1583, 1975]
@@ -122,7 +123,8 @@ def test_textgrid_decoding_is_by_bom_not_by_name(tmp_path, textgrid):
 def test_stimulus_audio_is_read_at_16_khz(lpp_miniature):
     root, _ = lpp_miniature
     audio = lpp.read_stimulus(root, "fr", 2)
-    assert audio.dtype == np.float32 and len(audio) == 4 * 16000
+    seconds = miniature.real_audio_seconds("fr", 2)  # written at 1 kHz, read at 16 kHz
+    assert audio.dtype == np.float32 and len(audio) == int(seconds * 16000)
     with pytest.raises(lpp.CorpusError, match="fetch lpp"):
         lpp.read_stimulus(root / "nowhere", "fr", 2)
 
@@ -227,8 +229,19 @@ def test_audio_longer_than_its_scans_by_more_than_a_tr_is_refused(tmp_path, capl
     with pytest.raises(lpp.CorpusError, match=r"section-5.wav: 533.000 s of audio.*265 scans"
                                               r".*530 s.*by 3.000 s, more than one TR"):
         lpp.check_audio(path, "en", 5)
-    assert lpp.check_audio(path, "en", 6) == pytest.approx(533)  # 343 scans: 686 s
     assert not caplog.records
+
+
+def test_audio_that_ends_more_than_a_tr_before_the_extra_scans_is_refused(tmp_path):
+    import soundfile
+
+    path = tmp_path / "task-lppEN_section-6.wav"  # 343 scans, the last 4 after the audio
+    soundfile.write(path, np.zeros(8000 * 533), 8000)  # 533 s: 145 s short of 678 s
+    with pytest.raises(lpp.CorpusError, match=r"section-6.wav: 533.000 s of audio.*until 678 s"
+                                              r".*ends 145.000 s early"):
+        lpp.check_audio(path, "en", 6)
+    soundfile.write(path, np.zeros(8000 * 677), 8000)  # 1 s short: within a TR
+    assert lpp.check_audio(path, "en", 6) == pytest.approx(677)
 
 
 def test_participant_ids_are_normalised_or_refused():

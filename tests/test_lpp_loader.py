@@ -3,6 +3,7 @@ import time
 import numpy as np
 import pytest
 
+import lpp_miniature as miniature
 from analysis import config
 from analysis.datasets import load_dataset
 from analysis.datasets.lpp import CorpusError
@@ -19,7 +20,8 @@ def test_lpp_is_downloaded_on_first_use_then_read_from_the_data_home(lpp_bucket)
     assert [p.id for p in dataset.participants] == ["sub-EN057", "sub-EN061"]
     stimuli = dataset.stimuli["en"]
     assert [(s.section, s.n_scans, s.tr) for s in stimuli] == [(1, 282, 2.0), (2, 298, 2.0)]
-    assert len(stimuli[0].words) == 1521 and stimuli[0].waveform().shape == (4 * 16000,)
+    assert len(stimuli[0].words) == 1521 and stimuli[0].waveform().shape == (
+        int(miniature.real_audio_seconds("en", 1) * 16000),)
     bold = dataset.participants[1].bold()
     assert bold.shape == (282 + 298, 20484) and bold.dtype == np.float32
     assert 0.5 < np.isfinite(bold).all(axis=0).mean() < 1  # some vertices have no signal

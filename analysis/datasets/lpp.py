@@ -175,12 +175,14 @@ def check_audio(path: str | Path, language: str, section: int) -> float:
 
     Audio up to one TR longer than the scans (e.g. a few ms more in Mandarin, which has no
     extra scan) is logged as a warning: its end falls in the last scan's repetition time.
+    The audio must also reach the section's extra scans (``EXTRA_SCANS``) within one TR.
 
     Raises
     ------
     CorpusError
-        naming the file when it cannot be read, or when it outlasts the section's scans by
-        more than one TR (then it is not that section's audio, or the run is not whole).
+        naming the file when it cannot be read, when it outlasts the section's scans by
+        more than one TR, or when it ends more than one TR before their extra scans (then it
+        is not that section's audio, it was cut short, or the run is not whole).
     """
     import soundfile
 
@@ -199,6 +201,15 @@ def check_audio(path: str | Path, language: str, section: int) -> float:
             f"by {over:.3f} s, more than one TR ({TR:g} s), so it is not the audio of these "
             "scans (another section's WAV, or a changed file?); delete it and fetch it again "
             "(python -m analysis fetch lpp --kinds stimuli).")
+    speech_end = (scans - EXTRA_SCANS[lang]) * TR
+    under = speech_end - info.duration
+    if under > TR:
+        raise CorpusError(
+            f"{path}: {info.duration:.3f} s of audio, but the {scans} scans of section "
+            f"{section} ({lang}) expect it to last until {speech_end:.0f} s (then "
+            f"{EXTRA_SCANS[lang]} extra scans): it ends {under:.3f} s early, more than one TR "
+            f"({TR:g} s), so it is cut short or it is another section's audio; delete it and "
+            "fetch it again (python -m analysis fetch lpp --kinds stimuli).")
     if over > 0:
         log.warning("%s: %.3f s of audio, %.3f s more than the %d scans of section %d (%s) "
                     "cover (%.0f s); within one TR (%g s), so kept: its end falls in the last "
