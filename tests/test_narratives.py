@@ -7,6 +7,7 @@ The expected numbers are read off the corpus's files: 873 raw scans in
 import json
 import logging
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -325,3 +326,103 @@ def test_read_alignment_refuses_broken_files(tmp_path, gentle_alignment):
     with pytest.raises(CorpusError, match=r"word 0 \('x'\) is aligned .* start=2.0, end=1.0"):
         narratives.read_alignment(path)
 
+
+
+ICOSAHEDRAL = (12, 42, 162, 642, 2562, 10242)  # vertices of orders 0 to 5
+
+
+def fsaverage5_spheres():
+    from nilearn.datasets import load_fsaverage
+
+    sphere = load_fsaverage("fsaverage5")["sphere"]
+    return [sphere.parts[h].coordinates for h in ("left", "right")]
+
+
+def test_fsaverage5_is_nested_in_its_own_orders():
+    """The ordering that makes fsaverage5 the first vertices of fsaverage6 holds at every
+    order of nilearn's fsaverage5 sphere: order k is the first vertices of order k + 1, the
+    rest the midpoints of its edges."""
+    for sphere in fsaverage5_spheres():
+        assert len(sphere) == narratives.FSAVERAGE5_VERTICES
+        for coarse, fine in zip(ICOSAHEDRAL, ICOSAHEDRAL[1:]):
+            assert narratives.check_nested(sphere[:coarse], sphere[:fine]) < 1e-3
+
+
+def test_check_nested_refuses_spheres_that_are_not_nested():
+    sphere = fsaverage5_spheres()[0]
+    with pytest.raises(ValueError, match="2562 and 10241 vertices are not icosahedral"):
+        narratives.check_nested(sphere[:2562], sphere[:-1])
+    moved = sphere.copy()
+    moved[[5, 6]] = moved[[6, 5]]  # two vertices of the coarse order swapped
+    with pytest.raises(ValueError, match="vertex 5 of the fine sphere .* not the coarse "
+                                         "mesh's, in order"):
+        narratives.check_nested(sphere[:2562], moved)
+    shuffled = sphere.copy()
+    shuffled[2562:] = np.random.default_rng(0).permutation(shuffled[2562:])
+    assert narratives.check_nested(sphere[:2562], shuffled) < 1e-3  # order of added: free
+    shuffled[3000] += [1.0, 0.0, 0.0]  # 1 mm off its edge's midpoint on a 100 mm sphere
+    with pytest.raises(ValueError, match="vertex 3000 .* midpoint .* not the subdivision's"):
+        narratives.check_nested(sphere[:2562], shuffled)
+
+
+def test_fsaverage6_extends_fsaverage5_when_its_sphere_is_at_hand():
+    """The check on fsaverage6 itself, whose sphere nilearn does not ship: it runs where
+    ``ANALYSIS_FSAVERAGE6_SPHERE`` names FreeSurfer's ``fsaverage6/surf/lh.sphere`` (or a
+    GIFTI sphere of its left hemisphere)."""
+    import os
+
+    import nibabel
+
+    path = os.environ.get("ANALYSIS_FSAVERAGE6_SPHERE")
+    if not path:
+        pytest.skip("fsaverage6's sphere is not at hand (nilearn ships fsaverage5 only); set "
+                    "ANALYSIS_FSAVERAGE6_SPHERE to fsaverage6/surf/lh.sphere to check it")
+    if path.endswith((".gii", ".gii.gz")):
+        fine = nibabel.load(path).agg_data("NIFTI_INTENT_POINTSET")
+    else:
+        fine = nibabel.freesurfer.read_geometry(path)[0]
+    assert narratives.check_nested(fsaverage5_spheres()[0], fine) < 1e-3
+
+
+def write_gifti(path, data):
+    """A GIFTI time series, one float32 data array per volume: ``data`` of shape
+    (n_scans, n_vertices)."""
+    import nibabel
+
+    arrays = [nibabel.gifti.GiftiDataArray(row.astype(np.float32),
+                                           intent="NIFTI_INTENT_NONE",
+                                           datatype="NIFTI_TYPE_FLOAT32") for row in data]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nibabel.save(nibabel.gifti.GiftiImage(darrays=arrays), path)
+
+
+def test_surface_bold_is_read_onto_fsaverage5_left_then_right(narratives_subset):
+    root = narratives_subset("sub-016")
+    index = narratives.index_scans(root)
+    left, right = index.bold_paths[index.task == "pieman"].iloc[0]
+    vertices = np.arange(narratives.FSAVERAGE6_VERTICES)
+    write_gifti(left, vertices + 100000 * np.arange(3)[:, None])
+    write_gifti(right, -vertices - 100000 * np.arange(3)[:, None])
+    data = narratives.read_surface_bold((left, right))
+    assert data.shape == (3, 20484) and data.dtype == np.float32
+    np.testing.assert_array_equal(data[1, :10242], np.arange(10242) + 100000)
+    np.testing.assert_array_equal(data[2, 10242:], -np.arange(10242) - 200000)
+
+
+def test_surface_bold_that_breaks_a_rule_is_refused(tmp_path):
+    left, right = tmp_path / "hemi-L.func.gii", tmp_path / "hemi-R.func.gii"
+    write_gifti(left, np.zeros((3, narratives.FSAVERAGE6_VERTICES)))
+    write_gifti(right, np.zeros((3, narratives.FSAVERAGE5_VERTICES)))
+    with pytest.raises(CorpusError, match=r"hemi-R.func.gii: \(3, 10242\) values, but a "
+                                          r"hemisphere of fsaverage6 has 40962"):
+        narratives.read_surface_bold((left, right))
+    write_gifti(right, np.zeros((4, narratives.FSAVERAGE6_VERTICES)))
+    with pytest.raises(CorpusError, match="hemi-L.func.gii has 3 volumes but .*hemi-R.func.gii "
+                                          "has 4"):
+        narratives.read_surface_bold((left, right))
+    right.write_bytes(right.read_bytes()[:1000])
+    with pytest.raises(CorpusError, match="hemi-R.func.gii: cannot read it as GIFTI"):
+        narratives.read_surface_bold((left, right))
+    right.unlink()
+    with pytest.raises(CorpusError, match="hemi-R.func.gii is missing"):
+        narratives.read_surface_bold((left, right))
