@@ -426,3 +426,21 @@ def test_surface_bold_that_breaks_a_rule_is_refused(tmp_path):
     right.unlink()
     with pytest.raises(CorpusError, match="hemi-R.func.gii is missing"):
         narratives.read_surface_bold((left, right))
+
+
+def test_scans_must_last_until_their_story_ends(default_index):
+    slumlordreach = default_index[default_index.task == "slumlordreach"].iloc[-1]
+    end = slumlordreach.onset + slumlordreach.duration  # reach ends at 1794.5 s
+    narratives.check_covers("scan.func.gii", 1196, 1.5, end)  # 1794 s: within one TR
+    with pytest.raises(CorpusError, match=r"scan.func.gii: 1195 volumes of 1.5 s cover 1792.5 "
+                                          r"s, but the scan's story ends at 1794.5 s"):
+        narratives.check_covers("scan.func.gii", 1195, 1.5, end)
+
+
+def test_the_tree_holds_every_real_file_unchanged(narratives_tree, shared_narratives):
+    real = [p for p in shared_narratives.rglob("*") if p.is_file()]
+    # every scan's events but those of milkyway (53) and slumlordreach (18): 873 - 71
+    assert sum(p.name.endswith("_events.tsv") for p in real) == 802
+    for path in real:
+        assert (narratives_tree / path.relative_to(shared_narratives)).read_bytes() == \
+            path.read_bytes(), path

@@ -35,7 +35,8 @@ Surface time series are expected at :func:`bold_paths` (fsaverage6, ``desc-clean
 hemispheres) and read by :func:`read_surface_bold` onto the book's fsaverage5 mesh
 (:func:`to_fsaverage5`: FreeSurfer's icosahedral meshes are nested, fsaverage5's 10,242
 vertices of a hemisphere being the first 10,242 of fsaverage6's 40,962, at the same places;
-:func:`check_nested` verifies it on spheres); word timings come from :func:`read_alignment`.
+:func:`check_nested` verifies it on spheres), whose volumes must last until the scan's story
+ends (:func:`check_covers`); word timings come from :func:`read_alignment`.
 A file that breaks a rule raises :class:`~analysis.datasets.lpp.CorpusError` naming the file
 and the rule.
 """
@@ -627,3 +628,27 @@ def read_surface_bold(paths: tuple[str | Path, str | Path]) -> np.ndarray:
         raise CorpusError(f"{paths[0]} has {len(left)} volumes but {paths[1]} has "
                           f"{len(right)}; the two hemispheres of a scan have the same.")
     return np.hstack([left, right])
+
+
+def check_covers(path: str | Path, n_volumes: int, tr: float, story_end: float) -> None:
+    """Check that a scan's volumes last until the end of its last story segment.
+
+    Parameters
+    ----------
+    path : the scan's file, named in errors
+    n_volumes : volumes of the scan (rows of :func:`read_surface_bold`)
+    tr : its repetition time (s)
+    story_end : ``onset + duration`` of its last story segment (s from the first volume)
+
+    Raises
+    ------
+    CorpusError
+        when the volumes end more than one TR before the story (the last volume's repetition
+        time may hold the story's end): then the file is cut short, or another scan's.
+    """
+    covered = n_volumes * tr
+    if story_end - covered > tr:
+        raise CorpusError(f"{path}: {n_volumes} volumes of {tr:g} s cover {covered:g} s, but the "
+                          f"scan's story ends at {story_end:g} s (its events): more than one TR "
+                          "short, so the file is cut short or another scan's; delete it and "
+                          f"fetch it again (`{FETCH} --kinds bold`).")
