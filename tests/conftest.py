@@ -2,8 +2,9 @@
 at tiny sizes, and the miniature of Le Petit Prince served on 127.0.0.1.
 
 Test modules import nothing from each other nor from the helper modules of this folder
-(``lpp_miniature``, which builds and serves the miniature corpus): they get what they need
-from the fixtures below.
+(``lpp_miniature``, which builds and serves the miniature corpus; ``narratives_miniature``,
+which builds a Narratives tree from the real files): they get what they need from the
+fixtures below.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 import lpp_miniature as miniature
+import narratives_miniature
 from analysis.config import Profile
 
 
@@ -112,6 +114,47 @@ def lpp_miniature(tmp_path_factory, shared_lpp):
     ``(root, index path)``."""
     root = tmp_path_factory.mktemp("bucket") / "lpp"
     return root, miniature.build_miniature(root)
+
+
+@pytest.fixture(scope="session")
+def shared_narratives():
+    """The shared folder of real Narratives files; the test is skipped, saying why, without
+    it."""
+    shared = narratives_miniature.SHARED
+    if not narratives_miniature.LISTING.exists():
+        pytest.skip(f"{shared} (real files of the Narratives corpus, shared beside the project) "
+                    "is absent; set ANALYSIS_SHARED_NARRATIVES to its location to run this test")
+    return shared
+
+
+@pytest.fixture(scope="session")
+def narratives_tree(tmp_path_factory, shared_narratives):
+    """A Narratives tree built from every real file of the shared folder (see
+    ``narratives_miniature``), shared by the tests that only read it."""
+    return narratives_miniature.build_tree(tmp_path_factory.mktemp("narratives") / "ds002345")
+
+
+@pytest.fixture(scope="session")
+def narratives_slow_milkyway(shared_narratives):
+    """The 17 ``milkyway`` listeners whose scans have a TR of 1.52 s in the built tree (a
+    scan sidecar overriding the top-level ``task-milkyway_bold.json`` of 1.5 s)."""
+    return narratives_miniature.milkyway_slow()
+
+
+@pytest.fixture
+def narratives_subset(tmp_path, shared_narratives):
+    """``narratives_subset(*participants)``: a tree of only those listeners (``sub-001``...),
+    with the real ``participants.tsv``, for tests that alter its files; returns its root."""
+    def build(*participants):
+        return narratives_miniature.build_tree(tmp_path / "ds002345", set(participants))
+    return build
+
+
+@pytest.fixture
+def gentle_alignment():
+    """``gentle_alignment(words=...) -> dict``: a Gentle alignment in its documented form,
+    from ``(word, start, end, case)`` rows (default: six words, one not found in the audio)."""
+    return narratives_miniature.gentle_alignment
 
 
 @pytest.fixture
