@@ -1,10 +1,15 @@
 """Figures: saving them with the numbers they plot, and the panels they are made of.
 
 - :func:`save_figure` writes a figure's PNG, SVG and JSON under the build folder;
-- :mod:`analysis.figures.cortex`: static maps on the cortex;
+- :mod:`analysis.figures.cortex`: static maps on the cortex, continuous or one category per
+  vertex;
 - :mod:`analysis.figures.interactive`: 3-D cortex views embedded in the pages;
-- :mod:`analysis.figures.panels`: layer curves, shares, participants, schematic, vertices;
-- :mod:`analysis.figures.bars`: grouped bars with intervals and significance brackets.
+- :mod:`analysis.figures.panels`: layer curves, shares, participants, schematic, vertices,
+  the demo models' training curves and decoding;
+- :mod:`analysis.figures.bars`: grouped bars with intervals and significance brackets, and
+  Figure 4A's human listeners (or the statement that there are none offline);
+- :mod:`analysis.figures.tables`: tables as the pages show them, constant columns in a
+  caption.
 
 Each figure notebook calls :func:`save_figure` once per figure: ``<name>.png`` and
 ``<name>.svg`` for the picture, ``<name>.json`` for every plotted number, so the numbers can be

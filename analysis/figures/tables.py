@@ -1,0 +1,36 @@
+"""Tables as the pages show them: a column whose value is the same in every row (the profile
+of a comparison table, the participants of a figure that analysed one group) says it once, in
+the table's caption, instead of once per row."""
+from __future__ import annotations
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+
+def constant_columns(table: pd.DataFrame) -> list[str]:
+    """Columns of ``table`` holding one value in every row (none for a table of one row: its
+    columns are its content)."""
+    if len(table) < 2:
+        return []
+    return [column for column in table.columns if table[column].nunique(dropna=False) == 1]
+
+
+def compact(table: pd.DataFrame, precision: int = 4) -> Styler:
+    """``table`` for a page: its constant columns moved into a caption line.
+
+    Parameters
+    ----------
+    table : DataFrame, e.g. from :func:`analysis.paper.comparison_table`; left unchanged (a
+        figure's JSON keeps every column)
+    precision : decimals shown of float cells
+
+    Returns
+    -------
+    Styler of the other columns, captioned ``"column: value; ..."`` when any was constant
+    """
+    constant = constant_columns(table)
+    styler = table.drop(columns=constant).style.format(precision=precision)
+    if constant:
+        styler = styler.set_caption("; ".join(f"{column}: {table[column].iloc[0]}"
+                                              for column in constant))
+    return styler
