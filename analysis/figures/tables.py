@@ -15,21 +15,24 @@ def constant_columns(table: pd.DataFrame) -> list[str]:
     return [column for column in table.columns if table[column].nunique(dropna=False) == 1]
 
 
-def compact(table: pd.DataFrame, precision: int = 4) -> Styler:
+def compact(table: pd.DataFrame, digits: int = 4) -> Styler:
     """``table`` for a page: its constant columns moved into a caption line.
 
     Parameters
     ----------
     table : DataFrame, e.g. from :func:`analysis.paper.comparison_table`; left unchanged (a
         figure's JSON keeps every column)
-    precision : decimals shown of float cells
+    digits : significant digits shown of float cells (a p-value of 1e-05 stays readable);
+        NaN shows as "n/a"
 
     Returns
     -------
     Styler of the other columns, captioned ``"column: value; ..."`` when any was constant
     """
     constant = constant_columns(table)
-    styler = table.drop(columns=constant).style.format(precision=precision)
+    shown = table.drop(columns=constant)
+    floats = [column for column in shown.columns if pd.api.types.is_float_dtype(shown[column])]
+    styler = shown.style.format(f"{{:.{digits}g}}", subset=floats, na_rep="n/a")
     if constant:
         styler = styler.set_caption("; ".join(f"{column}: {table[column].iloc[0]}"
                                               for column in constant))
