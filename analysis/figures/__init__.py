@@ -71,15 +71,14 @@ def _plain(value):
 
 
 def simulated_data_notice(simulated: bool):
-    """An HTML admonition for notebook output saying the page's data are simulated (or not)."""
+    """An HTML admonition for notebook output saying the page's data are simulated (or not):
+    the only output of a page's resolving cell, so one line of text under its title."""
     from IPython.display import HTML
 
     if not simulated:
         return HTML("")
     return HTML(
         '<div class="admonition warning"><p class="admonition-title">Simulated data</p>'
-        "<p>This page was built with the <code>demo</code> profile: the speech is synthesised "
-        "by espeak-ng from a story written for this book, and the brain responses come from "
-        "simulated listeners with a planted cortical hierarchy. No number on this page is a "
-        "measurement of a human brain. Run the notebook with <code>profile=\"lpp\"</code> to "
-        "use the real Le Petit Prince fMRI data.</p></div>")
+        "<p>Built with the <code>demo</code> profile: synthesised speech, simulated listeners; "
+        "no number here measures a human brain (<code>profile=\"lpp\"</code>: the real Le "
+        "Petit Prince fMRI data).</p></div>")
