@@ -23,5 +23,7 @@ def test_a_table_of_one_row_or_without_repeats_keeps_its_columns():
     assert constant_columns(one) == [] and compact(one).caption is None
     varied = pd.DataFrame({"a": [1.0, np.nan], "b": [np.nan, np.nan]})
     assert constant_columns(varied) == ["b"]  # NaN in every row is one value too
+    assert compact(varied).caption == "b: n/a"
+    assert compact(pd.DataFrame({"p": [0.123456789] * 2, "x": [1, 2]})).caption == "p: 0.1235"
     html = compact(pd.DataFrame({"a": [1.23456, 2.0], "p": [1e-5, np.nan], "n": [3, 4]})).to_html()
     assert ">1.235<" in html and ">1e-05<" in html and ">n/a<" in html and ">3<" in html

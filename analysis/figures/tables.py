@@ -34,6 +34,14 @@ def compact(table: pd.DataFrame, digits: int = 4) -> Styler:
     floats = [column for column in shown.columns if pd.api.types.is_float_dtype(shown[column])]
     styler = shown.style.format(f"{{:.{digits}g}}", subset=floats, na_rep="n/a")
     if constant:
-        styler = styler.set_caption("; ".join(f"{column}: {table[column].iloc[0]}"
-                                              for column in constant))
+        styler = styler.set_caption("; ".join(
+            f"{column}: {_cell(table[column].iloc[0], digits)}" for column in constant))
     return styler
+
+
+def _cell(value, digits: int) -> str:
+    """A caption's value as the table would show it: floats to ``digits`` significant
+    digits, NaN as "n/a"."""
+    if isinstance(value, float):
+        return "n/a" if value != value else f"{value:.{digits}g}"
+    return str(value)
