@@ -3,7 +3,8 @@
 Steps of :func:`build_book`:
 
 1. stage the book's sources (``_config.yml``, ``_toc.yml``, ``book/``) under
-   ``<build>/src``, with MathJax copied in so the HTML renders offline;
+   ``<build>/src``, with MathJax copied in (under :data:`MATHJAX_STATIC`) so the HTML
+   renders offline;
 2. execute each notebook of ``_toc.yml`` with papermill under the chosen profile, into
    ``<build>/src/book/<name>.ipynb``; a notebook already executed with the same source,
    parameters and package code is reused. Each executed copy is then laid out as a page that
@@ -37,6 +38,11 @@ from analysis.html_assets import remote_urls
 log = logging.getLogger(__name__)
 
 SOURCES = ("_config.yml", "_toc.yml", "book")
+# Static folder of the staged sources holding MathJax (``_config.yml``'s html_static_path,
+# whose mathjax_path points into it). Not ``_static``: when the sources have a ``_static``
+# folder, ``jupyter-book config sphinx`` adds every .js under the static paths to every page,
+# and MathJax would load twice (once there, once where Sphinx puts it on pages with math).
+MATHJAX_STATIC = "_mathjax"
 
 
 class BookError(RuntimeError):
@@ -162,7 +168,12 @@ def stage_sources(root: Path, dest: Path) -> None:
         else:
             shutil.copy2(src, dest / name)
     mathjax = resources.files("mathjax") / "static" / "mathjax" / "es5"
-    target = dest / "_static" / "mathjax"
+    stale = dest / "_static" / "mathjax"  # where earlier builds staged it
+    if stale.is_dir():
+        shutil.rmtree(stale)
+        if not any(stale.parent.iterdir()):
+            stale.parent.rmdir()
+    target = dest / MATHJAX_STATIC / "mathjax"
     if not (target / "tex-chtml.js").exists():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy2(mathjax / "tex-chtml.js", target / "tex-chtml.js")

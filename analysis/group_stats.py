@@ -13,6 +13,7 @@ notebooks print it rather than letting an empty map pass for a negative result.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,8 +27,7 @@ CONTRASTS: tuple[tuple[str, str, str | None], ...] = (
     ("sound-generic", "non-speech", "random"),
     ("random > 0", "random", None),
 )
-
-
+CONTRAST_LABELS = tuple(label for label, _, _ in CONTRASTS)
 
 def region_means(scores: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Mean score of each region for each participant.
@@ -97,6 +97,40 @@ def summarize_regions(maps: dict[str, np.ndarray], masks: dict[str, np.ndarray],
     return pd.DataFrame(bars), pd.DataFrame(tests)
 
 
+def successive(order) -> list[tuple[str, str]]:
+    """Each model against the next one of ``order``: ``[(order[0], order[1]), ...]``, the
+    comparisons of Figure 4's bars."""
+    order = list(order)
+    return list(zip(order[:-1], order[1:]))
+
+
+def summarize_contrasts(by_contrast: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame,
+                                                                             pd.DataFrame]:
+    """Bars and stars of ABX accuracies (Figure 4B), the contrasts taking the place of
+    participants: mean over contrasts with a bootstrap interval over contrasts, and paired
+    tests across contrasts of each condition against the next.
+
+    Parameters
+    ----------
+    by_contrast : DataFrame of shape (n_contrasts, n_conditions), one column per condition
+        in the order compared (:func:`analysis.abx.accuracy_by_contrast`)
+    seed : seed of the bootstrap
+
+    Returns
+    -------
+    bars, tests : as :func:`summarize_regions`, with one region, ``"ABX"``
+    """
+    order = list(by_contrast.columns)
+    return summarize_regions({c: by_contrast[[c]].to_numpy() for c in order},
+                             {"ABX": np.array([True])}, successive(order), seed=seed)
+
+
+def records(bars: pd.DataFrame, tests: pd.DataFrame) -> dict[str, list[dict]]:
+    """``{"bars": [...], "tests": [...]}``: the rows of :func:`summarize_regions`'s tables,
+    as a figure's JSON records them."""
+    return {"bars": bars.to_dict("records"), "tests": tests.to_dict("records")}
+
+
 def min_attainable_p(n: int, alternative: str = "greater") -> float:
     """Smallest p-value an exact Wilcoxon signed-rank test can give with ``n`` participants
     (no zero differences): ``2**-n`` one-sided, ``2**(1-n)`` two-sided."""
@@ -136,6 +170,30 @@ def region_table(scores: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, 
             **{name: float(np.nanmean(scores[:, mask])) for name, mask in masks.items()}}
 
 
+BESIDE_SCORE = "score (each participant's layer)"  # beside_ceiling's column of model scores
+
+
+def beside_ceiling(scores: np.ndarray, ceilings: np.ndarray,
+                   masks: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Each region's mean score beside its noise ceiling (Figure 3's table).
+
+    Parameters
+    ----------
+    scores : array of shape (n_participants, n_vertices), each participant's score at its
+        layer (:func:`analysis.layers.layer_map`)
+    ceilings : array of shape (n_participants, n_vertices), from
+        :func:`analysis.scores.noise_ceilings`
+    masks : region name -> boolean array of shape (n_vertices,)
+
+    Returns
+    -------
+    DataFrame indexed by ``"all vertices"`` then each region, with columns
+    :data:`BESIDE_SCORE` and ``"noise ceiling"`` (means as :func:`region_table`)
+    """
+    return pd.DataFrame({BESIDE_SCORE: region_table(scores, masks),
+                         "noise ceiling": region_table(ceilings, masks)})
+
+
 def significant_map(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean map over participants and its FDR-corrected one-sided test against zero.
 
@@ -160,8 +218,96 @@ def significant_map(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, stats.fdr(p)
 
 
+@dataclass(frozen=True)
+class ThresholdedMap:
+    """A mean map over participants, tested against zero and thresholded at FDR ``alpha``
+    (Figure 2A).
+
+    Attributes
+    ----------
+    mean, q : arrays of shape (n_vertices,), from :func:`significant_map`
+    alpha : FDR level
+    n : number of participants
+    """
+
+    mean: np.ndarray
+    q: np.ndarray
+    alpha: float
+    n: int
+
+    @property
+    def testable(self) -> bool:
+        """Whether ``n`` participants can reach ``alpha`` at all (:func:`can_reach`)."""
+        return can_reach(self.n, self.alpha)
+
+    @property
+    def shown(self) -> np.ndarray:
+        """What the map shows, shape (n_vertices,): the mean where ``q < alpha`` (NaN
+        elsewhere), or the whole mean when no vertex can pass."""
+        return np.where(self.q < self.alpha, self.mean, np.nan) if self.testable else self.mean
+
+    @property
+    def label(self) -> str:
+        """How the map is thresholded, for its title."""
+        if self.testable:
+            return f"FDR q < {self.alpha}; grey: not significant"
+        return f"unthresholded: {self.n} participants cannot reach p < {self.alpha}"
+
+    @property
+    def n_significant(self) -> int:
+        """Vertices with ``q < alpha``."""
+        return int((self.q < self.alpha).sum())
+
+
+def threshold_map(scores: np.ndarray, alpha: float = 0.05) -> ThresholdedMap:
+    """Mean map of ``scores`` (shape (n_participants, n_vertices)), its FDR-corrected test
+    against zero, and what the figure shows of it at level ``alpha``."""
+    mean, q = significant_map(scores)
+    return ThresholdedMap(mean, q, alpha, len(scores))
+
+
+@dataclass(frozen=True)
+class ContrastMap:
+    """Each vertex's most specific significant contrast (Figure 4D).
+
+    Attributes
+    ----------
+    codes : int array of shape (n_vertices,): index into ``labels``, -1 where none holds
+    q : contrast label -> array of shape (n_vertices,) of adjusted p-values
+    labels : the contrasts' labels, most specific first
+    alpha : FDR level
+    n : number of participants
+    """
+
+    codes: np.ndarray
+    q: dict[str, np.ndarray]
+    labels: tuple[str, ...]
+    alpha: float
+    n: int
+
+    @property
+    def label(self) -> str:
+        """The test behind the map, and why it is empty when no vertex can pass."""
+        return f"FDR q < {self.alpha}" + ("" if can_reach(self.n, self.alpha) else
+                                          f"; none can pass with {self.n} participants")
+
+    def status(self) -> str:
+        """What the map shows (:func:`map_status` of the most specific contrast)."""
+        return map_status(self.q[self.labels[0]], self.n, self.alpha)
+
+    @property
+    def share(self) -> dict[str, float]:
+        """Share of all vertices (0-1) whose most specific contrast is each label."""
+        return {label: float((self.codes == i).mean()) for i, label in enumerate(self.labels)}
+
+    def numbers(self) -> dict:
+        """The map as the figure's JSON records it."""
+        return {"labels": list(self.labels), "code_per_vertex": self.codes, "share": self.share,
+                "q_per_vertex": self.q}
+
+
 def contrast_map(maps: dict[str, np.ndarray], alpha: float = 0.05,
-                 contrasts=CONTRASTS) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                 contrasts=CONTRASTS) -> ContrastMap:
     """Each vertex's most specific significant contrast (Figure 4D).
 
     Every contrast ``(label, a, b)`` is a one-sided Wilcoxon test across participants of
@@ -176,8 +322,8 @@ def contrast_map(maps: dict[str, np.ndarray], alpha: float = 0.05,
 
     Returns
     -------
-    codes : int array of shape (n_vertices,): index into ``contrasts``, -1 where none holds
-    q : contrast label -> array of shape (n_vertices,) of adjusted p-values
+    ContrastMap : the code of each vertex (index into ``contrasts``, -1 where none holds),
+        each contrast's adjusted p-values, and the share of vertices each claims
     """
     needed = {name for _, a, b in contrasts for name in (a, b) if name is not None}
     missing = sorted(needed - set(maps))
@@ -190,4 +336,5 @@ def contrast_map(maps: dict[str, np.ndarray], alpha: float = 0.05,
         diff = np.asarray(maps[a], dtype=float) - (0.0 if b is None else np.asarray(maps[b]))
         _, q[label] = significant_map(diff)
         codes[(codes == -1) & (q[label] < alpha)] = i
-    return codes, q
+    return ContrastMap(codes, q, tuple(label for label, _, _ in contrasts), alpha,
+                       int(np.shape(next(iter(maps.values())))[0]))

@@ -116,6 +116,23 @@ def layer_curve(result: LayerScores) -> dict[str, np.ndarray]:
             "null_mean_r": np.nanmean(result.null_scores, axis=2).mean(axis=0)}
 
 
+def curve_summary(result: LayerScores, curve: dict[str, np.ndarray], best: np.ndarray,
+                  threshold: float, percentile: float) -> str:
+    """One line on Figure 3: who was analysed, the peak of the mean curve (descriptive) with
+    its score and the null's there, and how many vertices beat the null's ``percentile``.
+
+    Parameters
+    ----------
+    curve : from :func:`layer_curve`
+    best, threshold : from :func:`best_layer_map` with ``percentile``
+    """
+    top = int(np.argmax(curve["mean_r"]))
+    return (f"{len(result.participants)} participants ({', '.join(result.participants)}); "
+            f"best layer on average {result.layers[top]}: mean R = {curve['mean_r'][top]:.4f} "
+            f"(null {curve['null_mean_r'][top]:.4f}); {int(np.isfinite(best).sum())} vertices "
+            f"beat the null's {percentile:g}th percentile (R > {threshold:.3f})")
+
+
 def best_layer_map(result: LayerScores, percentile: float = 99.0) -> tuple[np.ndarray, float]:
     """Each vertex's best layer (Figure 3A): the layer whose score, averaged over
     participants, is highest there, kept where that highest score exceeds the ``percentile``

@@ -49,6 +49,15 @@ class ExamplePredictions:
     r: np.ndarray
     r_map: np.ndarray
 
+    def numbers(self, window: float) -> dict:
+        """The example vertices over the first ``window`` s, as Figure 1's JSON records them:
+        ``participant, layer, vertices, r``, and ``times`` (n_shown,), ``observed`` and
+        ``predicted`` (n_examples, n_shown)."""
+        shown = self.times <= self.times[0] + window
+        return {"participant": self.participant, "layer": self.layer, "vertices": self.vertices,
+                "r": self.r, "times": self.times[shown], "observed": self.observed[shown].T,
+                "predicted": self.predicted[shown].T}
+
     def summary(self) -> str:
         """One line: the example vertices' r, and the median r over the map."""
         return (f"{self.participant}, layer {self.layer}: R = "

@@ -251,3 +251,19 @@ def probe_models(names, dataset: Dataset, language: str = "en",
     """:func:`probe` of the baseline and of each model of ``names``, stacked."""
     return pd.concat([probe(name, dataset, language, held_out)
                       for name in [BASELINE, *names]], ignore_index=True)
+
+
+def per_layer(probes: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+    """Each target's score at every layer of each model: ``{target: {model: array of shape
+    (n_layers,)}}`` from :func:`probe_models`'s table (the baseline has one "layer")."""
+    return {target: {model: probes[(probes.model == model) & (probes.target == target)]
+                     .score.to_numpy() for model in probes.model.unique()}
+            for target in TARGETS}
+
+
+def best_layer_scores(probes: pd.DataFrame, names) -> pd.DataFrame:
+    """The best layer's score of each model for each target: DataFrame indexed by the
+    baseline then ``names``, one column per target of :data:`TARGETS`."""
+    best = probes.groupby(["model", "target"]).score.max().unstack()[list(TARGETS)]
+    return best.loc[[BASELINE, *names]]
+

@@ -5,12 +5,17 @@ its overrides) is checked field by field, the language against the profile's, ea
 condition resolved to a model that can be used here (a hub model unavailable offline fails
 now, not after an hour of fitting), the regions' source chosen, and the layer parameters
 checked. An error names the parameter, its value and what to choose instead.
+
+Figure 4 runs its conditions on the ABX stimuli of several languages as well as on the
+listeners' brains: ``native`` on French triphones is the French-trained model, so
+:func:`resolve` also resolves the conditions once per stimulus language
+(``stimulus_languages``), into :attr:`Settings.stimulus_models`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from analysis import models
+from analysis import abx, models
 from analysis.config import Profile, check_choice, get_profile
 
 REGION_SOURCES = ("coordinates", "destrieux")
@@ -27,17 +32,21 @@ class Settings:
     models : panel label -> model name (conditions resolved for ``language``)
     regions : ``"coordinates"`` (published MNI coordinates on the shipped mesh, offline) or
         ``"destrieux"`` (the atlas, downloaded)
+    stimulus_models : stimulus language -> {panel label -> model name}: the conditions
+        resolved for each language of ``stimulus_languages`` (empty when none was asked for)
     """
 
     profile: Profile
     language: str
     models: dict[str, str]
     regions: str
+    stimulus_models: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def resolve(profile: str, overrides: dict | None = None, *, language: str,
             conditions: dict[str, str] | None = None, panels=None, regions: str | None = None,
-            layers: dict | None = None) -> Settings:
+            layers: dict | None = None, percentile: float | None = None,
+            stimulus_languages=None) -> Settings:
     """Check a notebook's parameters and resolve its models.
 
     Parameters
@@ -50,6 +59,9 @@ def resolve(profile: str, overrides: dict | None = None, *, language: str,
         offline, else the atlas
     layers : parameter name -> layer value to check: ``"best"``, or a layer number >= 0 (None
         allowed: the notebook's default)
+    percentile : a percentile parameter to check (strictly between 0 and 100), or None
+    stimulus_languages : languages of ABX stimuli (:data:`analysis.abx.CONTRASTS`), each of
+        the profile's; ``conditions`` are resolved for each (``stimulus_models``)
     """
     spec = get_profile(profile, overrides)
     check_choice("language", language, spec.languages)
@@ -60,7 +72,15 @@ def resolve(profile: str, overrides: dict | None = None, *, language: str,
     check_choice("regions", regions, REGION_SOURCES)
     for name, value in (layers or {}).items():
         check_layer(name, value)
-    return Settings(spec, language, resolve_conditions(conditions, language, spec), regions)
+    if percentile is not None and not 0 < percentile < 100:
+        raise ValueError(f"percentile={percentile!r} must be between 0 and 100 (exclusive).")
+    stimulus_models = {}
+    for stimulus_language in abx.check_languages(stimulus_languages or []):
+        check_choice("language", stimulus_language, spec.languages)
+        stimulus_models[stimulus_language] = resolve_conditions(conditions, stimulus_language,
+                                                                spec)
+    return Settings(spec, language, resolve_conditions(conditions, language, spec), regions,
+                    stimulus_models)
 
 
 def check_layer(name: str, value) -> None:

@@ -3,6 +3,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -144,6 +145,24 @@ def test_config_wires_the_page_stylesheet_and_script():
     # offline: no remote font, import or script
     assert book.remote_urls(css, css=True) == [] and "@import" not in css
     assert not re.search(r"https?:|//[a-z0-9.-]+\.[a-z]{2,}/|import\(|fetch\(", js)
+
+
+def test_staged_sources_load_mathjax_once(tmp_path):
+    """MathJax is staged outside ``_static``: Jupyter Book adds every script of the static
+    paths to every page when the sources have a ``_static`` folder, and MathJax (which Sphinx
+    adds to pages with math, from ``mathjax_path``) would then load twice."""
+    src = tmp_path / "src"
+    (src / "_static" / "mathjax").mkdir(parents=True)  # left by an earlier build
+    book.stage_sources(book.PROJECT_ROOT, src)
+    assert not (src / "_static").exists()
+    assert (src / book.MATHJAX_STATIC / "mathjax" / "tex-chtml.js").exists()
+    command = Path(sys.executable).with_name("jupyter-book")
+    subprocess.run([str(command), "config", "sphinx", str(src)], check=True,
+                   capture_output=True)
+    conf = (src / "conf.py").read_text()
+    assert re.search(r"^html_js_files = \['pages.js'\]$", conf, re.M)
+    assert re.search(r"^html_css_files = \['pages.css'\]$", conf, re.M)
+    assert "mathjax_path = 'mathjax/tex-chtml.js'" in conf
 
 
 def test_cli_help_explains_each_option():

@@ -64,3 +64,21 @@ def test_stimulus_words_given_or_read_once_on_first_access(tmp_path):
     with pytest.raises(ValueError, match="section 2.*b.wav.*without columns \\['offset', "
                                          "'onset'\\]"):
         broken.words
+
+
+def test_stimulus_excerpt_gives_the_first_seconds_and_words(tmp_path):
+    import numpy as np
+    import pandas as pd
+    import soundfile
+
+    from analysis.datasets import Stimulus
+
+    soundfile.write(tmp_path / "a.wav", np.zeros(16000 * 6, dtype=np.float32), 16000)
+    words = pd.DataFrame({"word": ["once", "upon", "a", "time", "there", "was", "a", "prince"],
+                          "onset": [0.1, 0.4, 0.6, 0.8, 1.2, 1.5, 1.7, 3.8],
+                          "offset": [0.3, 0.6, 0.7, 1.1, 1.4, 1.6, 1.9, 4.4]})
+    stimulus = Stimulus("en", 1, tmp_path / "a.wav", words, n_scans=3, tr=2.0)
+    waveform, caption = stimulus.excerpt(4.0)
+    assert waveform.shape == (64000,)
+    assert caption == "once upon a time there was …"  # six words, none after 3.5 s
+    assert stimulus.excerpt(4.0, n_words=2)[1] == "once upon …"

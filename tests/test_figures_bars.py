@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.figures.bars import plot_grouped_bars
+from analysis.figures.bars import NO_HUMAN_DATA, plot_grouped_bars, plot_human_abx
 
 matplotlib.use("Agg")
 
@@ -28,3 +28,29 @@ def test_grouped_bars_draw_every_bar_and_bracket():
         plot_grouped_bars(ax, bars, annotate="x")
     plt.close(fig)
     plt.close(fig2)
+
+
+def test_human_abx_draws_the_listeners_or_says_there_are_none():
+    import matplotlib.pyplot as plt
+
+    fig, (empty, full) = plt.subplots(1, 2)
+    plot_human_abx(empty, None, title="A. Humans")
+    assert empty.get_title() == "A. Humans (no data offline)"
+    assert [t.get_text() for t in empty.texts] == [NO_HUMAN_DATA] and not empty.patches
+    human = {"mean": {"native": 0.8, "non-native": 0.7},
+             "ci": {"native": (0.75, 0.85), "non-native": (0.65, 0.75)}, "p": 0.001,
+             "stars": "**", "n_listeners": 12}
+    plot_human_abx(full, human, {"native": "C3", "non-native": "C1"}, title="A. Humans")
+    assert full.get_title() == "A. Humans (12 listeners)" and len(full.patches) == 2
+    assert full.get_ylim()[0] == 0.4 and "**" in [t.get_text() for t in full.texts]
+    plt.close(fig)
+
+
+def test_grouped_bars_take_their_title():
+    import matplotlib.pyplot as plt
+
+    bars = pd.DataFrame({"region": ["r"], "model": ["a"], "mean": [0.1], "ci_low": [0.0],
+                         "ci_high": [0.2]})
+    fig, ax = plt.subplots()
+    assert plot_grouped_bars(ax, bars, title="B. Title") is ax and ax.get_title() == "B. Title"
+    plt.close(fig)

@@ -2,7 +2,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from analysis.figures.cortex import plot_cortex
+from analysis.figures.cortex import plot_categories, plot_cortex
 
 matplotlib.use("Agg")
 
@@ -19,3 +19,26 @@ def test_cortex_map_draws_every_view_with_one_colour_scale():
     plt.close(fig)
     with pytest.raises(ValueError, match="20484"):
         plot_cortex(np.zeros(10))
+
+
+def test_categories_get_one_colour_each_and_their_names_on_the_colour_bar():
+    import matplotlib.pyplot as plt
+
+    codes = np.repeat([-1, 0, 1, 2, 3], 20484 // 5 + 1)[:20484].astype(float)
+    codes[:10] = np.nan
+    fig, axes = plt.subplots(1, 4, subplot_kw={"projection": "3d"}, figsize=(12, 3))
+    plot_categories(codes, ["language-\nspecific", "b", "c", "d"], ["C3", "C1", "C2", "0.45"],
+                    axes=axes, panel_title="D. A long title " * 12)
+    colorbar = fig.axes[-1]
+    assert colorbar.get_ylim() == pytest.approx((0.0, 4.0))
+    assert [t.get_text() for t in colorbar.get_yticklabels()] == ["language-\nspecific", "b",
+                                                                  "c", "d"]
+    title = [t for t in fig.texts if t.get_text().startswith("D. A long title")]
+    assert len(title) == 1 and title[0].get_wrap()  # wrapped at the figure's edge, not cut
+    plt.close(fig)
+    fig, axes = plt.subplots(1, 4, subplot_kw={"projection": "3d"})
+    plot_categories(np.arange(20484) % 19, list(range(19)), ["k"] * 19, axes=axes, tick_step=5)
+    assert [t.get_text() for t in fig.axes[-1].get_yticklabels()] == ["0", "5", "10", "15"]
+    with pytest.raises(ValueError, match="4 categories need 4 colours"):
+        plot_categories(codes, list("abcd"), ["k"], axes=axes)
+    plt.close(fig)

@@ -1,8 +1,14 @@
 import matplotlib
 import numpy as np
 
-from analysis.figures.panels import (plot_example_vertex, plot_layer_curve, plot_layer_shares,
-                                     plot_mapping_schematic, plot_participants)
+import pandas as pd
+import pytest
+
+from analysis.figures.panels import (plot_example_vertex, plot_example_vertices,
+                                     plot_layer_curve, plot_layer_shares,
+                                     plot_mapping_schematic, plot_participants, plot_probing,
+                                     plot_training_curves)
+from analysis.predictions import ExamplePredictions
 
 matplotlib.use("Agg")
 
@@ -71,4 +77,58 @@ def test_participants_panel_lists_languages_and_stimuli():
     assert "n = 112" in texts and "Mandarin" in texts
     assert "n = 49, 3 analysed\n(paper: n = 351)" in texts
     assert "3 h 15 min (en, fr)" in texts and "n/a (not annotated)" in texts
+    plt.close(fig)
+
+
+def test_example_vertices_draw_one_panel_each_with_the_units_and_title_on_the_first():
+    import matplotlib.pyplot as plt
+
+    times = np.arange(200) * 2.0
+    series = np.random.default_rng(0).normal(size=(200, 3))
+    example = ExamplePredictions("sub-1", "en", "m", 9, times, np.array([1, 2, 10243]), series,
+                                 series * 0.5, np.array([0.9, 0.5, 0.3]), np.zeros(20484))
+    fig, axes = plt.subplots(1, 3)
+    plot_example_vertices(axes, example, window=100, title="C. held out")
+    assert [ax.get_title() for ax in axes] == ["vertex 1 (left): R = 0.90",
+                                               "vertex 2 (left): R = 0.50",
+                                               "vertex 1 (right): R = 0.30"]
+    assert axes[0].get_ylabel() == "BOLD (robust-scaled)" and axes[0].get_legend()
+    assert axes[1].get_legend() is None and "C. held out" in [t.get_text() for t in axes[0].texts]
+    with pytest.raises(ValueError, match="3 example vertices"):
+        plot_example_vertices(axes[:2], example)
+    plt.close(fig)
+
+
+def test_training_curves_put_each_objective_where_it_belongs():
+    import matplotlib.pyplot as plt
+
+    frame = pd.DataFrame({"step": [0, 10], "contrastive_loss": [4.0, 2.0],
+                          "accuracy": [0.02, 0.3], "perplexity": [60.0, 40.0]})
+    fig, axes = plt.subplots(1, 3)
+    plot_training_curves(axes, {"ssl": frame, "sup": frame},
+                         {"ssl": "contrastive", "sup": "phones"})
+    assert [len(ax.lines) for ax in axes] == [1, 3, 1]  # accuracy: both, and chance
+    assert [t.get_text() for t in axes[1].get_legend().get_texts()] == ["ssl", "sup (phones)"]
+    assert axes[1].lines[-1].get_ydata()[0] == pytest.approx(1 / 51)
+    with pytest.raises(ValueError, match="three"):
+        plot_training_curves(axes[:2], {}, {})
+    plt.close(fig)
+
+
+def test_probing_panels_draw_every_model_and_the_baseline_per_target():
+    import matplotlib.pyplot as plt
+
+    rows = [{"model": name, "layer": layer, "target": target, "score": 0.1 * layer}
+            for name in ("m1", "m2") for layer in range(3) for target in ("phone", "mel")]
+    rows += [{"model": "base", "layer": 0, "target": t, "score": 0.5} for t in ("phone", "mel")]
+    fig, axes = plt.subplots(1, 3)
+    plot_probing(axes[:2], pd.DataFrame(rows), {"native": "m1", "random": "m2"},
+                 {"phone": "accuracy", "mel": "R2"}, "base", legend_ax=axes[2])
+    assert [ax.get_title() for ax in axes[:2]] == ["phone", "mel"]
+    assert axes[0].get_ylabel() == "accuracy" and len(axes[0].lines) == 4  # 2 models, 2 marks
+    assert [t.get_text() for t in axes[2].get_legend().get_texts()] == [
+        "native (m1)", "random (m2)", "base baseline"]
+    assert not axes[2].axison
+    with pytest.raises(ValueError, match="one per target"):
+        plot_probing(axes[:1], pd.DataFrame(rows), {}, {"phone": "a", "mel": "b"}, "base")
     plt.close(fig)

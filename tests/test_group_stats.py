@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis import group_stats
@@ -73,10 +74,47 @@ def test_contrast_map_gives_the_most_specific_significant_contrast():
     maps["non-speech"] = maps["random"] + np.where(region >= 2, 0.02, 0.0)
     maps["non-native"] = maps["non-speech"] + np.where(region >= 3, 0.02, 0.0)
     maps["native"] = maps["non-native"] + np.where(region >= 4, 0.02, 0.0)
-    codes, q = group_stats.contrast_map(maps)
+    result = group_stats.contrast_map(maps)
+    codes, q = result.codes, result.q
     # block 0: nothing; 1: random > 0; 2: sound-generic; 3: speech-specific; 4: language
     expected = np.array([-1, 3, 2, 1, 0]).repeat(10)
     assert (codes == expected).mean() > 0.9
-    assert set(q) == {label for label, _, _ in group_stats.CONTRASTS}
+    assert set(q) == set(result.labels) == set(group_stats.CONTRAST_LABELS)
+    share = result.share  # each contrast's share of all vertices, in the contrasts' order
+    assert list(share) == list(group_stats.CONTRAST_LABELS)
+    assert share == {label: float((codes == i).mean()) for i, label in enumerate(result.labels)}
+    assert sum(share.values()) == pytest.approx((codes >= 0).mean())
+    numbers = result.numbers()
+    assert numbers["labels"] == list(result.labels) and numbers["share"] == share
+    assert numbers["code_per_vertex"] is codes and numbers["q_per_vertex"] is q
     with pytest.raises(ValueError, match="native"):
         group_stats.contrast_map({"random": base})
+
+
+def test_threshold_map_shows_significant_vertices_or_all_when_none_can_pass():
+    effect = np.where(np.arange(40) < 20, 0.05, 0.0)
+    many = group_stats.threshold_map(scores_with(effect, n=15, n_vertices=40), alpha=0.05)
+    mean, q = group_stats.significant_map(scores_with(effect, n=15, n_vertices=40))
+    assert np.array_equal(many.mean, mean) and np.array_equal(many.q, q, equal_nan=True)
+    assert many.testable and many.n == 15 and many.n_significant == int((q < 0.05).sum())
+    assert np.array_equal(np.isfinite(many.shown), q < 0.05)
+    assert "FDR q < 0.05" in many.label
+    few = group_stats.threshold_map(scores_with(effect, n=3, n_vertices=40), alpha=0.05)
+    assert not few.testable and np.array_equal(few.shown, few.mean)  # unthresholded
+    assert "3 participants cannot reach p < 0.05" in few.label
+
+
+def test_summarize_contrasts_treats_contrasts_as_the_units():
+    rng = np.random.default_rng(0)
+    by_contrast = pd.DataFrame(rng.uniform(0.5, 1.0, size=(12, 3)), columns=["a", "b", "c"])
+    bars, tests = group_stats.summarize_contrasts(by_contrast, seed=3)
+    expected = group_stats.summarize_regions(
+        {c: by_contrast[[c]].to_numpy() for c in "abc"}, {"ABX": np.array([True])},
+        [("a", "b"), ("b", "c")], seed=3)
+    pd.testing.assert_frame_equal(bars, expected[0])
+    pd.testing.assert_frame_equal(tests, expected[1])
+    assert list(bars.model) == ["a", "b", "c"] and set(bars.region) == {"ABX"}
+    assert (bars.n == 12).all() and list(zip(tests.a, tests.b)) == [("a", "b"), ("b", "c")]
+    assert group_stats.successive(["a", "b", "c"]) == [("a", "b"), ("b", "c")]
+    assert group_stats.records(bars, tests) == {"bars": bars.to_dict("records"),
+                                                "tests": tests.to_dict("records")}

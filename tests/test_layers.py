@@ -95,6 +95,12 @@ def test_best_layer_map_keeps_vertices_above_the_null_and_shares_count_them():
     assert shares.loc["noise", "n_vertices"] == np.isfinite(best[100:]).sum()
     with pytest.raises(ValueError, match="masks\\['bad'\\]"):
         layers.layer_shares(best, {"bad": np.ones(3, bool)}, [7, 8, 9])
+    curve = layers.layer_curve(result)
+    line = layers.curve_summary(result, curve, best, threshold, 99.0)
+    top = int(np.argmax(curve["mean_r"]))
+    assert line.startswith("3 participants (a, b, c); best layer on average "
+                           f"{result.layers[top]}: mean R = {curve['mean_r'][top]:.4f}")
+    assert f"{int(np.isfinite(best).sum())} vertices beat the null's 99th percentile" in line
 
 
 def test_a_region_with_no_kept_vertex_has_no_share():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from analysis import encoding
-from analysis.predictions import example_predictions
+from analysis.predictions import ExamplePredictions, example_predictions
 
 
 @pytest.mark.slow
@@ -24,3 +24,16 @@ def test_example_predictions_are_held_out_and_ranked(tiny_world, tiny_profile, t
     with pytest.raises(ValueError, match="participant='sub-FR01'"):
         example_predictions(tiny_world, tiny_profile, str(tiny_model_dir), "en",
                             participant="sub-FR01")
+
+
+def test_example_numbers_keep_the_window_one_row_per_vertex():
+    times = np.arange(10) * 2.0
+    observed = np.arange(30.0).reshape(10, 3)
+    example = ExamplePredictions("sub-1", "en", "m", 9, times, np.array([4, 5, 6]), observed,
+                                 -observed, np.array([0.5, 0.4, 0.3]), np.zeros(20484))
+    numbers = example.numbers(window=6.0)
+    assert numbers["times"].tolist() == [0.0, 2.0, 4.0, 6.0]
+    assert numbers["observed"].shape == numbers["predicted"].shape == (3, 4)
+    assert numbers["observed"][1].tolist() == [1.0, 4.0, 7.0, 10.0]  # vertex 5's series
+    assert (numbers["participant"], numbers["layer"]) == ("sub-1", 9)
+    assert numbers["vertices"].tolist() == [4, 5, 6] and numbers["r"].tolist() == [0.5, 0.4, 0.3]

@@ -79,3 +79,21 @@ def test_probe_scores_the_baseline_and_a_model_then_reuses_them(tiny_world, tiny
         probing.probe("log-mel", tiny_world, "en", held_out=n_sections)
     with pytest.raises(ValueError, match="language='de'"):
         probing.probe("log-mel", tiny_world, "de")
+
+
+def test_per_layer_and_best_layer_scores_read_the_probes_table():
+    rows = [{"model": m, "layer": layer, "target": t, "score": score + layer * 0.1}
+            for m, score in (("m1", 0.2), ("m2", 0.1)) for layer in range(3)
+            for t in probing.TARGETS]
+    rows += [{"model": probing.BASELINE, "layer": 0, "target": t, "score": 0.5}
+             for t in probing.TARGETS]
+    probes = pd.DataFrame(rows)
+    layers = probing.per_layer(probes)
+    assert list(layers) == list(probing.TARGETS)
+    np.testing.assert_allclose(layers["phone"]["m1"], [0.2, 0.3, 0.4])
+    assert layers["mel"][probing.BASELINE].tolist() == [0.5]
+    best = probing.best_layer_scores(probes, ["m2", "m1"])
+    assert list(best.index) == [probing.BASELINE, "m2", "m1"]
+    assert list(best.columns) == list(probing.TARGETS)
+    assert best.loc["m1", "phone"] == pytest.approx(0.4)
+    assert best.loc["m2", "word_onset"] == pytest.approx(0.3)

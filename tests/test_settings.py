@@ -120,3 +120,25 @@ def test_a_hub_model_missing_offline_fails_before_anything_runs(monkeypatch, tmp
                                     config.get_profile("lpp"))
     with pytest.raises(ValueError, match=r"conditions\['B'\]='native'"):
         settings.resolve("lpp", language="fr", conditions={"B": "native"})
+
+
+def test_resolve_turns_the_conditions_into_models_for_every_stimulus_language():
+    conditions = {"native": "native", "non-native": "non-native", "random": "random"}
+    run = settings.resolve("demo", language="en", conditions=conditions,
+                           stimulus_languages=["en", "fr"])
+    assert run.stimulus_models == {
+        lang: settings.resolve("demo", language=lang, conditions=conditions).models
+        for lang in ("en", "fr")}
+    assert run.stimulus_models["fr"]["native"] == "demo-french"
+    assert settings.resolve("demo", language="en").stimulus_models == {}
+    with pytest.raises(ValueError, match="abx_languages: no ABX stimuli are defined for 'cn'"):
+        settings.resolve("demo", language="en", stimulus_languages=["cn"])
+    with pytest.raises(ValueError, match="language='fr'"):
+        settings.resolve("demo", {"languages": ["en"]}, language="en", stimulus_languages=["fr"])
+
+
+def test_resolve_checks_a_percentile():
+    assert settings.resolve("demo", language="en", percentile=99.0).language == "en"
+    for bad in (0, 100, -5):
+        with pytest.raises(ValueError, match=re.escape(f"percentile={bad!r} must be between")):
+            settings.resolve("demo", language="en", percentile=bad)

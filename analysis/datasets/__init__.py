@@ -112,6 +112,18 @@ class Stimulus:
         """The audio as an array of shape (n_samples,), float32, mono, 16 kHz."""
         return read_audio(self.audio_path)
 
+    def excerpt(self, seconds: float, n_words: int = 6) -> tuple[np.ndarray, str]:
+        """The first ``seconds`` of the audio and its first words (Figure 1B).
+
+        Returns
+        -------
+        waveform : array of shape (round(seconds * 16000),) at most
+        caption : up to ``n_words`` words starting before ``seconds - 0.5`` s, then " …"
+        """
+        words = self.words
+        caption = " ".join(words.word[words.onset < seconds - 0.5].head(n_words)) + " …"
+        return self.waveform()[: int(seconds * SAMPLE_RATE)], caption
+
     def digest(self) -> str:
         """SHA-256 of the audio file: the stimulus's identity in cache keys."""
         return file_digest(self.audio_path)

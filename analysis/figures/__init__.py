@@ -1,10 +1,15 @@
 """Figures: saving them with the numbers they plot, and the panels they are made of.
 
 - :func:`save_figure` writes a figure's PNG, SVG and JSON under the build folder;
-- :mod:`analysis.figures.cortex`: static maps on the cortex;
+- :mod:`analysis.figures.cortex`: static maps on the cortex, continuous or one category per
+  vertex;
 - :mod:`analysis.figures.interactive`: 3-D cortex views embedded in the pages;
-- :mod:`analysis.figures.panels`: layer curves, shares, participants, schematic, vertices;
-- :mod:`analysis.figures.bars`: grouped bars with intervals and significance brackets.
+- :mod:`analysis.figures.panels`: layer curves, shares, participants, schematic, vertices,
+  the demo models' training curves and decoding;
+- :mod:`analysis.figures.bars`: grouped bars with intervals and significance brackets, and
+  Figure 4A's human listeners (or the statement that there are none offline);
+- :mod:`analysis.figures.tables`: tables as the pages show them, constant columns in a
+  caption.
 
 Each figure notebook calls :func:`save_figure` once per figure: ``<name>.png`` and
 ``<name>.svg`` for the picture, ``<name>.json`` for every plotted number, so the numbers can be
@@ -66,15 +71,14 @@ def _plain(value):
 
 
 def simulated_data_notice(simulated: bool):
-    """An HTML admonition for notebook output saying the page's data are simulated (or not)."""
+    """An HTML admonition for notebook output saying the page's data are simulated (or not):
+    the only output of a page's resolving cell, so one line of text under its title."""
     from IPython.display import HTML
 
     if not simulated:
         return HTML("")
     return HTML(
         '<div class="admonition warning"><p class="admonition-title">Simulated data</p>'
-        "<p>This page was built with the <code>demo</code> profile: the speech is synthesised "
-        "by espeak-ng from a story written for this book, and the brain responses come from "
-        "simulated listeners with a planted cortical hierarchy. No number on this page is a "
-        "measurement of a human brain. Run the notebook with <code>profile=\"lpp\"</code> to "
-        "use the real Le Petit Prince fMRI data.</p></div>")
+        "<p>Built with the <code>demo</code> profile: synthesised speech, simulated listeners; "
+        "no number here measures a human brain (<code>profile=\"lpp\"</code>: the real Le "
+        "Petit Prince fMRI data).</p></div>")

@@ -1,13 +1,21 @@
-"""Grouped bar panels with confidence intervals and significance brackets (Figures 2 and 4)."""
+"""Grouped bar panels with confidence intervals and significance brackets (Figures 2 and 4),
+and Figure 4A's human listeners."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from analysis import perceptimatic
+
+# What Figure 4A says where no human data may be read (the demo profile runs offline).
+NO_HUMAN_DATA = ("No human data offline:\nthe Perceptimatic answers\nare read under the lpp "
+                 "and\npaper profiles, never invented.")
+
 
 def plot_grouped_bars(ax, bars: pd.DataFrame, tests: pd.DataFrame | None = None,
                       order: list[str] | None = None, colors: dict[str, str] | None = None,
-                      annotate: str = "stars", ylabel: str = "mean R", legend: bool = True):
+                      annotate: str = "stars", ylabel: str = "mean R", legend: bool = True,
+                      title: str = ""):
     """Bars of ``mean`` per ``group`` and ``model`` with their interval, and a bracket per
     test.
 
@@ -18,6 +26,7 @@ def plot_grouped_bars(ax, bars: pd.DataFrame, tests: pd.DataFrame | None = None,
     tests : DataFrame with columns ``region, a, b, p, stars``: one bracket each
     order : models in drawing order (default: as they appear)
     annotate : ``"stars"`` or ``"p"`` (the p-value, e.g. ``p=3e-07``)
+    title : the panel's title
     """
     if annotate not in ("stars", "p"):
         raise ValueError(f"annotate={annotate!r}; choose 'stars' or 'p'.")
@@ -60,6 +69,31 @@ def plot_grouped_bars(ax, bars: pd.DataFrame, tests: pd.DataFrame | None = None,
     ax.set_ylim(bottom=min(0.0, lowest - step))  # no empty band below zero
     if legend:
         ax.legend(frameon=False, fontsize=7, loc="upper right")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_human_abx(ax, human: dict | None, colors: dict[str, str] | None = None,
+                   title: str = "Humans"):
+    """Figure 4A: human listeners' ABX accuracy on native and non-native phones, or, where
+    there are no human data (offline), a panel that says so instead of inventing them.
+
+    Parameters
+    ----------
+    human : from :func:`analysis.perceptimatic.human_abx`, or None (no data)
+    colors : colour of ``"native"`` and ``"non-native"``
+    title : the panel's title, followed by the number of listeners
+    """
+    if human is None:
+        ax.text(0.5, 0.5, NO_HUMAN_DATA, ha="center", va="center", fontsize=9,
+                transform=ax.transAxes)
+        ax.set(xticks=[], yticks=[], title=f"{title} (no data offline)")
+    else:
+        plot_grouped_bars(ax, *perceptimatic.as_bars(human), order=["native", "non-native"],
+                          colors=colors, ylabel="ABX accuracy")
+        ax.set(ylim=(0.4, None), title=f"{title} ({human['n_listeners']} listeners)")
+    ax.title.set_fontsize(10)
     return ax
 
 

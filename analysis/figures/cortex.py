@@ -1,15 +1,19 @@
-"""Static maps on the inflated fsaverage5 cortex (nilearn), both hemispheres, each view."""
+"""Static maps on the inflated fsaverage5 cortex (nilearn), both hemispheres, each view:
+continuous values (:func:`plot_cortex`) or one category per vertex with a labelled colour
+bar (:func:`plot_categories`: Figure 3A's best layer, Figure 4D's contrasts)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import ListedColormap
 
 from analysis.regions import N_VERTICES_PER_HEMI
 
 
 def plot_cortex(values: np.ndarray, *, title: str = "", vmax: float | None = None,
                 cmap: str = "hot", colorbar_label: str = "R", symmetric: bool = False,
-                views=("lateral", "medial"), threshold: float | None = None, axes=None):
+                views=("lateral", "medial"), threshold: float | None = None, axes=None,
+                panel_title: str = ""):
     """Values on the inflated fsaverage5 cortex, both hemispheres, each view.
 
     Parameters
@@ -17,6 +21,9 @@ def plot_cortex(values: np.ndarray, *, title: str = "", vmax: float | None = Non
     values : array of shape (20484,), left hemisphere first; NaN vertices are left grey
     threshold : vertices whose absolute value is below it are left uncoloured
     axes : 3-D axes to draw in, one per (hemisphere, view) (default: a new figure)
+    title : the figure's title (a figure of its own)
+    panel_title : the title of the row of views, as a panel of a larger figure: written above
+        the first view, wrapped at the figure's edge rather than cut off
 
     Returns
     -------
@@ -55,4 +62,49 @@ def plot_cortex(values: np.ndarray, *, title: str = "", vmax: float | None = Non
                  location="right", pad=0.02)
     if title:
         fig.suptitle(title)
+    if panel_title:
+        _panel_title(np.atleast_1d(axes)[0], panel_title)
+    return fig
+
+
+def _panel_title(ax, text: str, fontsize: float = 10):
+    """``text`` above the 3-D axes ``ax`` (and the views' own titles), from its left edge, in
+    figure coordinates so that it may run over the views beside it; ``wrap`` breaks it at the
+    figure's right edge."""
+    box = ax.get_position()
+    return ax.figure.text(box.x0, box.y0 + 1.2 * box.height, text, fontsize=fontsize,
+                          ha="left", va="bottom", wrap=True)
+
+
+def plot_categories(categories: np.ndarray, labels, colors, *, axes, colorbar_label: str = "",
+                    tick_step: int = 1, views=("lateral", "medial"), panel_title: str = ""):
+    """One category per vertex on the cortex, one colour each, the colour bar labelled with
+    the categories' names.
+
+    Parameters
+    ----------
+    categories : array of shape (20484,): index into ``labels`` (0, 1, ...); a negative
+        value or NaN leaves the vertex grey
+    labels : name of each category, written beside its colour
+    colors : one colour per category (names or RGBA rows)
+    axes : 3-D axes to draw in, one per (hemisphere, view)
+    tick_step : label every ``tick_step``-th category only (many categories)
+    panel_title : see :func:`plot_cortex`
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    categories = np.asarray(categories, dtype=float)
+    labels = [str(label) for label in labels]
+    if len(colors) != len(labels):
+        raise ValueError(f"colors: {len(labels)} categories need {len(labels)} colours; got "
+                         f"{len(colors)}.")
+    with np.errstate(invalid="ignore"):  # NaN compares False: grey, like a negative index
+        values = np.where(categories >= 0, categories + 0.5, np.nan)
+    fig = plot_cortex(values, axes=axes, views=views, vmax=float(len(labels)),
+                      cmap=ListedColormap(colors), colorbar_label=colorbar_label,
+                      panel_title=panel_title)
+    fig.axes[-1].set_yticks(np.arange(0, len(labels), tick_step) + 0.5, labels[::tick_step],
+                            fontsize=8)
     return fig

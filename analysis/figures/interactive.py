@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import textwrap
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from analysis.regions import N_VERTICES_PER_HEMI
 
 log = logging.getLogger(__name__)
 
+TITLE_WIDTH = 60  # characters per line of a view's title: about 600 px at 14 px, a narrow page
 _ICON = re.compile(r"<link\b[^>]*\brel\s*=\s*[\"'](?:shortcut )?icon[\"'][^>]*>", re.I | re.S)
 def cortex_view_html(values: np.ndarray, *, title: str = "", vmax: float | None = None,
                      threshold: float | None = None, cmap: str = "hot",
@@ -30,7 +32,8 @@ def cortex_view_html(values: np.ndarray, *, title: str = "", vmax: float | None 
     Parameters
     ----------
     values : array of shape (20484,), left hemisphere first; NaN vertices are left uncoloured
-    title : shown above the brain
+    title : shown above the brain, broken into lines of at most :data:`TITLE_WIDTH`
+        characters (plotly centres one line and cuts what does not fit in the frame)
     vmax : top of the colour scale (default: the largest absolute value)
     threshold : vertices whose absolute value is below it are left uncoloured
     cmap : matplotlib colour map name
@@ -70,7 +73,8 @@ def cortex_view_html(values: np.ndarray, *, title: str = "", vmax: float | None 
     view = plotting.view_surf(surf_map=image, bg_map=sulcal, hemi="both",
                               threshold=threshold if threshold else None, cmap=cmap,
                               symmetric_cmap=symmetric, vmax=vmax, vmin=vmin,
-                              title=title or None, title_fontsize=16, colorbar_fontsize=12)
+                              title="<br>".join(textwrap.wrap(title, TITLE_WIDTH)) or None,
+                              title_fontsize=14, colorbar_fontsize=12)
     page = _ICON.sub("", view.html)
     remote = remote_urls(page)
     if remote:

@@ -7,13 +7,15 @@ import numpy as np
 from analysis.regions import N_VERTICES_PER_HEMI
 
 
-def plot_layer_curve(ax, layers, mean_r, sem, null_mean_r=None, n_conv: int = 7):
+def plot_layer_curve(ax, layers, mean_r, sem, null_mean_r=None, n_conv: int = 7,
+                     title: str = ""):
     """Mean brain score per layer with its SEM band, the null baseline, and the
     convolutional / transformer parts marked.
 
     Parameters
     ----------
     layers, mean_r, sem, null_mean_r : arrays of shape (n_layers,)
+    title : the panel's title
     """
     layers, mean_r, sem = map(np.asarray, (layers, mean_r, sem))
     ax.axvspan(layers[0] - 0.5, n_conv - 0.5, color="0.92", zorder=0)
@@ -31,16 +33,18 @@ def plot_layer_curve(ax, layers, mean_r, sem, null_mean_r=None, n_conv: int = 7)
     ax.set_xlabel("layer")
     ax.set_ylabel("mean R over vertices")
     ax.legend(frameon=False, fontsize=8, loc="best")
+    ax.set_title(title, fontsize=10)
     return ax
 
 
-def plot_layer_shares(ax, shares, n_conv: int = 7):
+def plot_layer_shares(ax, shares, n_conv: int = 7, title: str = ""):
     """Figure 3C: for each region, the share of its vertices whose best layer is each layer.
 
     Parameters
     ----------
     shares : DataFrame from :func:`analysis.layers.layer_shares` (regions x layers,
         percent, and ``n_vertices``)
+    title : the panel's title
     """
     layers = [c for c in shares.columns if c != "n_vertices"]
     ax.axvspan(layers[0] - 0.5, n_conv - 0.5, color="0.92", zorder=0)
@@ -52,13 +56,14 @@ def plot_layer_shares(ax, shares, n_conv: int = 7):
     ax.set_ylabel("% of the region's vertices")
     ax.set_ylim(0, None)
     ax.legend(frameon=False, fontsize=8, loc="best")
+    ax.set_title(title, fontsize=10)
     return ax
 
 
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "cn": "Mandarin"}
 
 
-def plot_participants(ax, summary, corpus=None, paper: dict | None = None):
+def plot_participants(ax, summary, corpus=None, paper: dict | None = None, title: str = ""):
     """Figure 1A: listeners per language, hours of speech, sentences and words, as text.
 
     Parameters
@@ -66,6 +71,7 @@ def plot_participants(ax, summary, corpus=None, paper: dict | None = None):
     summary : DataFrame of :func:`analysis.datasets.summary.summarize` (one row per language)
     corpus : Series of participants per language in the whole corpus (None: as analysed)
     paper : ``{language: n}`` of the paper, shown beside each language
+    title : the panel's title, at its left
     """
     ax.axis("off")
     corpus = summary["participants"] if corpus is None else corpus
@@ -96,11 +102,13 @@ def plot_participants(ax, summary, corpus=None, paper: dict | None = None):
         ax.text(0.0, y, label, fontsize=10, weight="bold", va="top")
         ax.text(0.0, y - 0.038, value, fontsize=8.5, va="top")
         y -= 0.095
+    if title:
+        ax.set_title(title, loc="left", fontsize=11)
     return ax
 
 
 def plot_mapping_schematic(ax, waveform: np.ndarray, sample_rate: int, caption: str = "",
-                           n_conv: int = 7, n_transformer: int = 12):
+                           n_conv: int = 7, n_transformer: int = 12, title: str = ""):
     """Figure 1B: waveform -> convolutional and transformer layers -> X -> W -> Y.
 
     Parameters
@@ -108,6 +116,7 @@ def plot_mapping_schematic(ax, waveform: np.ndarray, sample_rate: int, caption: 
     waveform : array of shape (n_samples,), the first seconds of a stimulus
     caption : its first words, written under it
     n_conv, n_transformer : layers of the model drawn
+    title : the panel's title, at its left
     """
     from matplotlib.patches import FancyArrowPatch, Polygon
 
@@ -148,6 +157,8 @@ def plot_mapping_schematic(ax, waveform: np.ndarray, sample_rate: int, caption: 
             va="bottom", color="0.3")
     ax.text(5.0, 1.2, r"$R = \mathrm{corr}(Y,\ W\,X)$ on held-out scans", fontsize=10,
             ha="left", va="center")
+    if title:
+        ax.set_title(title, loc="left", fontsize=11)
     return ax
 
 
@@ -172,3 +183,93 @@ def plot_example_vertex(ax, times, observed, predicted, r: float, vertex: int,
     if legend:
         ax.legend(frameon=True, fontsize=7.5, loc="lower left")
     return ax
+
+
+def plot_example_vertices(axes, example, window: float = 220.0, title: str = ""):
+    """Figure 1C: :func:`plot_example_vertex` for each example vertex, one per axes, with the
+    units on the first and ``title`` above it.
+
+    Parameters
+    ----------
+    axes : one axes per example vertex
+    example : :class:`analysis.predictions.ExamplePredictions`
+    window : seconds shown from the first scan
+    """
+    if len(axes) != len(example.vertices):
+        raise ValueError(f"axes: {len(example.vertices)} example vertices need as many axes; "
+                         f"got {len(axes)}.")
+    for i, ax in enumerate(axes):
+        plot_example_vertex(ax, example.times, example.observed[:, i], example.predicted[:, i],
+                            example.r[i], int(example.vertices[i]), window=window,
+                            legend=i == 0)
+    axes[0].set_ylabel("BOLD (robust-scaled)")
+    if title:
+        axes[0].text(0, 1.14, title, transform=axes[0].transAxes, fontsize=11)
+    return axes
+
+
+def plot_training_curves(axes, curves: dict, objectives: dict[str, str],
+                         chance: float = 1 / 51):
+    """Training curves of small wav2vec 2.0 models: contrastive loss, accuracy on the
+    training batches and codebook perplexity of the self-supervised ones; phone accuracy of
+    the supervised ones (dashed, on the accuracy panel).
+
+    Parameters
+    ----------
+    axes : three axes: loss, accuracy, perplexity
+    curves : model name -> DataFrame with columns ``step, contrastive_loss, accuracy,
+        perplexity`` (a supervised model's ``accuracy`` is its phone accuracy)
+    objectives : model name -> ``"contrastive"`` or another objective (supervised)
+    chance : accuracy of a guess (the true target among 50 distractors: 1 in 51)
+    """
+    if len(axes) != 3:
+        raise ValueError(f"axes: three are needed (loss, accuracy, perplexity); got {len(axes)}.")
+    for name, frame in curves.items():
+        if objectives[name] == "contrastive":
+            axes[0].plot(frame.step, frame.contrastive_loss, label=name)
+            axes[1].plot(frame.step, frame.accuracy, label=name)
+            axes[2].plot(frame.step, frame.perplexity, label=name)
+        else:
+            axes[1].plot(frame.step, frame.accuracy, "--", label=f"{name} (phones)")
+    axes[0].set(title="contrastive loss", xlabel="step")
+    axes[1].set(title="accuracy on training batches", xlabel="step", ylim=(0, 1))
+    axes[1].axhline(chance, color="0.5", lw=0.8, ls=":")
+    axes[2].set(title="codebook perplexity", xlabel="step")
+    axes[1].legend(frameon=False, fontsize=8)
+    return axes
+
+
+def plot_probing(axes, probes, models: dict[str, str], metrics: dict[str, str],
+                 baseline: str, n_conv: int = 7, legend_ax=None):
+    """What each layer encodes: one panel per decoded target, the score of every layer of
+    each model, the baseline's as a dashed line.
+
+    Parameters
+    ----------
+    axes : one axes per target of ``metrics``
+    probes : DataFrame with columns ``model, layer, target, score`` (the baseline: one row
+        per target), as :func:`analysis.probing.probe_models` returns
+    models : label (e.g. the condition) -> model name, in drawing order
+    metrics : target -> name of its score (the y label)
+    baseline : the baseline's name in ``probes.model``
+    n_conv : convolutional layers: a line marks where the transformer starts
+    legend_ax : axes given over to the legend (default: the legend sits in the first panel)
+    """
+    if len(axes) != len(metrics):
+        raise ValueError(f"axes: one per target ({len(metrics)}) is needed; got {len(axes)}.")
+    for ax, (target, metric) in zip(axes, metrics.items()):
+        rows = probes[probes.target == target]
+        for label, name in models.items():
+            layer_rows = rows[rows.model == name]
+            ax.plot(layer_rows.layer, layer_rows.score, "o-", ms=3, label=f"{label} ({name})")
+        ax.axhline(rows[rows.model == baseline].score.item(), color="k", ls="--", lw=1,
+                   label=f"{baseline} baseline")
+        ax.set(title=target.replace("_", " "), xlabel="layer", ylabel=metric)
+        ax.axvline(n_conv - 0.5, color="0.8", lw=0.8)
+    if legend_ax is None:
+        axes[0].legend(frameon=False, fontsize=7)
+    else:
+        legend_ax.axis("off")
+        legend_ax.legend(*axes[0].get_legend_handles_labels(), frameon=False, fontsize=9,
+                         loc="center")
+    return axes
