@@ -18,9 +18,11 @@ import pandas as pd
 from analysis.demo.story import VOICES
 
 # espeak-ng languages and regional accents spoken for each language of the demo (all bundled
-# with espeakng-loader). They differ in pronunciation and in some phones (e.g. rhotic vowels).
+# with espeakng-loader). The English ones differ in pronunciation and in some phones (rhotic
+# vowels, reduced vowels). The bundled fr-be and fr-ch speak the story with the phones and
+# sounds of fr, and Mandarin has one: there, voices differ by speaker variant and prosody only.
 ACCENTS = {"en": ("en", "en-us", "en-gb-x-rp", "en-gb-scotland", "en-us-nyc"),
-           "fr": ("fr", "fr-be", "fr-ch"),
+           "fr": ("fr",),
            "cn": ("cmn",)}
 # Speaker variants (formants, pitch register, roughness, echo; klatt: another synthesiser).
 # Only variants whose audio is the same in every process: those with breath noise (f2, f3, f5)
