@@ -24,10 +24,14 @@ from analysis.demo.story import VOICES
 ACCENTS = {"en": ("en", "en-us", "en-gb-x-rp", "en-gb-scotland", "en-us-nyc"),
            "fr": ("fr",),
            "cn": ("cmn",)}
-# Speaker variants (formants, pitch register, roughness, echo; klatt: another synthesiser).
-# Only variants whose audio is the same in every process: those with breath noise (f2, f3, f5)
-# draw it from an unseeded generator.
-VARIANTS = ("", "+m1", "+m2", "+m3", "+m4", "+m6", "+m7", "+f1", "+f4", "+klatt", "+klatt2")
+# Speaker variants of espeak-ng's voices/!v (formants, pitch register, roughness, echo,
+# tone; klatt*: another synthesiser). Only variants whose audio is the same in every process:
+# those with breath noise (f2, f3, f5, Alicia, caleb, whisper...) draw it from an unseeded
+# generator; robot-like ones (robosoft*, UniRobot, croak, Demonic...) are left out.
+VARIANTS = ("", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+m8", "+f1", "+f4",
+            "+klatt", "+klatt2", "+klatt3", "+klatt4", "+Annie", "+linda", "+belinda",
+            "+aunty", "+grandma", "+grandpa", "+david", "+john", "+max", "+steph", "+edward",
+            "+michel", "+gustave", "+norbert", "+Andy", "+Lee")
 PITCH = (20, 80)  # espeak-ng base pitch (0-100; 50 is the voice's own), uniform
 PITCH_RANGE = (15, 95)  # espeak-ng pitch range (0: monotone, 50: the voice's own), uniform
 RATE_FACTOR = (0.85, 1.2)  # speaking rate over the language's base rate, log-uniform
