@@ -33,7 +33,7 @@ from analysis.demo import speaking, story, training_text, voices
 
 log = logging.getLogger(__name__)
 
-N_SENTENCES = 260  # per language: about 20 minutes of speech (see the models chapter)
+N_SENTENCES = 260  # per language: 21 (en, fr) to 25 (cn) minutes of speech
 PER_SECTION = 20  # sentences per stored section (about 1.5 minutes)
 TRAINING_STREAM = 1  # seed stream of the training speech (the story's is world.STORY_STREAM)
 

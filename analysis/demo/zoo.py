@@ -50,7 +50,7 @@ from analysis.demo.training import Corpus, TrainingSettings
 
 log = logging.getLogger(__name__)
 
-SPEECH_SENTENCES = training_speech.N_SENTENCES  # training text per language (about 20 min)
+SPEECH_SENTENCES = training_speech.N_SENTENCES  # training text per language (21-25 min)
 NON_SPEECH_SECONDS = 720.0  # non-speech training audio (12 minutes)
 DEFAULT_SETTINGS = TrainingSettings(steps=700, threads=2)
 ENVIRONMENT = "ANALYSIS_DEMO_TRAINING"
