@@ -52,6 +52,18 @@ def source_digest(*modules) -> str:
     return sha.hexdigest()[:20]
 
 
+def manifest_verified(manifest: Path) -> bool:
+    """Whether a folder's JSON manifest exists, parses, and every file its ``files`` mapping
+    lists (path relative to the manifest's folder: SHA-256) has that checksum."""
+    try:
+        files = json.loads(Path(manifest).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    folder = Path(manifest).parent
+    return all((folder / name).exists() and file_digest(folder / name) == sha
+               for name, sha in files.items())
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ _EVENT_WORD, _EVENT_SENTENCE, _EVENT_END, _EVENT_MSG_TERMINATED, _EVENT_PHONEME 
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _PHONEMES = 0x100  # espeakPHONEMES: text between [[ and ]] is read as phoneme mnemonics
+_RATE, _PITCH, _RANGE = 1, 3, 4  # espeak_PARAMETER: espeakRATE, espeakPITCH, espeakRANGE
 
 
 class _EventId(ctypes.Union):
@@ -99,14 +100,18 @@ class _Engine:
 
 
 def synthesize(text: str, voice: str = "en", rate: int = 160,
-               words: list[str] | None = None, phonemes: bool = False) -> Utterance:
+               words: list[str] | None = None, phonemes: bool = False, pitch: int = 50,
+               pitch_range: int = 50) -> Utterance:
     """Speak ``text`` with espeak-ng and return audio at 16 kHz with word and phone timings.
 
     Parameters
     ----------
     text : the text to speak (UTF-8; several sentences are fine).
-    voice : an espeak-ng voice name, e.g. ``"en"``, ``"fr"``, ``"cmn"``.
-    rate : speaking rate in words per minute.
+    voice : an espeak-ng voice name, e.g. ``"en"``, ``"fr"``, ``"cmn"``, optionally with a
+        variant, e.g. ``"en-gb-x-rp+m3"``.
+    rate : speaking rate in words per minute (espeak-ng accepts 80 to 450).
+    pitch, pitch_range : espeak-ng's base pitch and pitch range, 0 to 100 (50: the voice's
+        own), set before each utterance (the engine would otherwise keep the last ones).
     words : the words of ``text`` in order, for languages written without spaces (Mandarin),
         whose words espeak-ng does not segment; each must occur in ``text`` after the previous
         one. The word table then has one row per given word, timed by
@@ -120,12 +125,18 @@ def synthesize(text: str, voice: str = "en", rate: int = 160,
     """
     if not text.strip():
         raise ValueError("synthesize: `text` is empty; give at least one word to speak.")
+    for name, value in (("pitch", pitch), ("pitch_range", pitch_range)):
+        if not 0 <= value <= 100:
+            raise ValueError(f"synthesize: {name}={value!r} is outside espeak-ng's 0 to 100.")
     with _Engine._lock:
         lib = _Engine.library()
         if lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise ValueError(f"synthesize: espeak-ng has no voice {voice!r}; try 'en', 'fr' "
                              "or 'cmn'.")
-        lib.espeak_SetParameter(1, rate, 0)  # espeakRATE
+        for parameter, value, name in ((_RATE, rate, "rate"), (_PITCH, pitch, "pitch"),
+                                       (_RANGE, pitch_range, "pitch_range")):
+            if lib.espeak_SetParameter(parameter, int(value), 0) != 0:
+                raise ValueError(f"synthesize: espeak-ng refused {name}={value!r}.")
         chunks: list[np.ndarray] = []
         events: list[tuple[int, int, int, int, bytes]] = []
 

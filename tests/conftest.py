@@ -90,11 +90,11 @@ TINY_DEMO = {"steps": 4, "batch_size": 2, "crop_seconds": 1.0, "conv_dim": [8] *
 @pytest.fixture
 def tiny_demo(monkeypatch, tiny_world):
     """The demo family's models at tiny sizes (4 training steps, checkpoints at steps 2 and
-    4), trained on the tiny world; returns the tiny world."""
+    4), trained on 12 sentences of training speech per language; returns the tiny world."""
     from analysis.demo import zoo
 
     monkeypatch.setenv(zoo.ENVIRONMENT, json.dumps(TINY_DEMO))
-    monkeypatch.setattr(zoo, "demo_dataset", lambda: tiny_world)
+    monkeypatch.setattr(zoo, "SPEECH_SENTENCES", 12)
     return tiny_world
 
 

@@ -75,3 +75,26 @@ def test_bad_input_gives_clear_error(text, voice, match):
 def test_words_not_in_the_text_are_refused():
     with pytest.raises(ValueError, match="not in the text"):
         synthesize("Les étoiles brillaient.", voice="fr", words=["Les", "lune"])
+
+
+def test_pitch_and_range_change_the_voice_and_are_reset_each_time():
+    text = "The fox counted every step."
+    plain = synthesize(text)
+    high = synthesize(text, pitch=90, pitch_range=10)
+    assert list(high.phones.phone) == list(plain.phones.phone)
+    assert not np.array_equal(high.waveform[:len(plain.waveform)],
+                              plain.waveform[:len(high.waveform)])
+    f0 = [_f0(u.waveform) for u in (plain, high)]
+    assert f0[1] > 1.2 * f0[0]
+    assert _f0(synthesize(text).waveform) == pytest.approx(f0[0], rel=0.05)  # not kept
+    with pytest.raises(ValueError, match="pitch=120"):
+        synthesize(text, pitch=120)
+
+
+def _f0(waveform, sr=16_000):
+    """Median pitch (Hz) of the voiced 40 ms frames, from the autocorrelation peak."""
+    frames = np.lib.stride_tricks.sliding_window_view(waveform, 640)[::320]
+    frames = frames[frames.std(1) > 0.3 * frames.std(1).max()]
+    lags = np.arange(sr // 400, sr // 60)
+    ac = np.array([[np.dot(f[:-lag], f[lag:]) for lag in lags] for f in frames])
+    return float(np.median(sr / lags[ac.argmax(1)]))

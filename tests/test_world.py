@@ -3,7 +3,8 @@ import pytest
 
 from analysis.config import get_profile
 from analysis.demo import story
-from analysis.demo.world import build_world, load_truth, select
+from analysis.demo import voices
+from analysis.demo.world import build_world, load_truth, select, sentences
 
 
 def test_world_has_timed_stimuli_and_bold_of_the_right_size(tiny_world):
@@ -23,6 +24,23 @@ def test_world_has_timed_stimuli_and_bold_of_the_right_size(tiny_world):
     bold = tiny_world.participants[0].bold()
     assert bold.shape == (sum(s.n_scans for s in tiny_world.stimuli["en"]), 20484)
     assert np.isfinite(bold).all()
+
+
+def test_each_sentence_has_its_drawn_voice_and_its_words(tiny_world):
+    """The sentences table says how each sentence was spoken; voices vary within a language,
+    and each sentence's words lie within its time span."""
+    for language, stimuli in tiny_world.stimuli.items():
+        tables = [sentences(stim) for stim in stimuli]
+        drawn = np.concatenate([t.voice for t in tables])
+        assert {v.split("+")[0] for v in drawn} <= set(voices.ACCENTS[language])
+        assert len(set(drawn)) > 5 and np.concatenate([t.pitch for t in tables]).std() > 5
+        for stim, table, written in zip(stimuli, tables, story.sections(language)):
+            assert list(table.text) == [story.display(s, language) for s in written[:5]]
+            spans = table.set_index("sentence")
+            onsets = spans.onset[stim.words.sentence].to_numpy()
+            offsets = spans.offset[stim.words.sentence].to_numpy()
+            assert np.all(stim.words.onset.to_numpy() >= onsets - 1e-6)
+            assert np.all(stim.words.onset.to_numpy() < offsets)
 
 
 def test_truth_is_saved_for_every_language(tiny_world):
@@ -73,11 +91,16 @@ def test_world_is_reused_and_rebuilt_when_damaged(tmp_path):
     again = build_world(languages=("en",), n_participants=1, sentences_per_section=2,
                         root=tmp_path)
     assert again.participants[0].bold_paths[0].stat().st_mtime_ns == mtime
-    reference = np.load(path)
+    reference, audio = np.load(path), first.stimuli["en"][0].waveform()
     path.write_bytes(b"damaged")
     rebuilt = build_world(languages=("en",), n_participants=1, sentences_per_section=2,
                           root=tmp_path)
     np.testing.assert_array_equal(np.load(rebuilt.participants[0].bold_paths[0]), reference)
+    np.testing.assert_array_equal(rebuilt.stimuli["en"][0].waveform(), audio)
+    reseeded = build_world(languages=("en",), n_participants=1, sentences_per_section=2,
+                           seed=1, root=tmp_path)
+    assert list(sentences(reseeded.stimuli["en"][0]).voice) != list(
+        sentences(first.stimuli["en"][0]).voice)
 
 
 def test_oracle_check_runs_on_a_world(tiny_world):

@@ -1,11 +1,10 @@
-import dataclasses
 import json
 
 import numpy as np
 import pytest
 
 from analysis import models
-from analysis.demo import zoo
+from analysis.demo import story, zoo
 from analysis.features import extract_activations
 
 
@@ -61,6 +60,19 @@ def test_demo_names_resolve_train_on_first_use_and_load(tiny_demo):
     assert not np.array_equal(a.layers[-1], b.layers[-1])
     with pytest.raises(ValueError, match="steps \\[2, 4\\]"):
         models.load_model("demo-english@3")
-    english_only = dataclasses.replace(tiny_demo, stimuli={"en": tiny_demo.stimuli["en"]})
-    with pytest.raises(ValueError, match="no 'fr' speech"):
-        zoo.ensure("demo-french", dataset=english_only)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_speech_models_train_on_audio_the_listeners_never_hear(language, tiny_demo):
+    """Every training waveform is a section of the training speech, and none of its
+    sentences is a sentence of the story the listeners hear."""
+    name = {"en": "demo-english", "fr": "demo-french"}[language]
+    run = zoo.run_settings(name)
+    corpus = zoo.build_corpus(name, run)
+    sections = zoo.training_sections(language, run.seed)
+    assert len(corpus.waveforms) == len(sections)
+    for wave, section in zip(corpus.waveforms, sections):
+        np.testing.assert_array_equal(wave, section.waveform())
+    spoken = {t for s in sections for t in s.sentences.text}
+    heard = {story.display(s, language) for sec in story.sections(language) for s in sec}
+    assert len(spoken) == 12 and not spoken & heard

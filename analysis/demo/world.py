@@ -2,10 +2,14 @@
 
 The world lives in ``<data home>/demo/world-<digest>/``, the digest covering everything it is
 built from (story text, voice, simulation parameters, seed, and the source of the modules that
-build it)::
+build it). Each sentence is spoken by one of several voices of its language with its own pitch,
+pitch range and rate, and each section has light background noise, all drawn from ``seed``
+(:mod:`analysis.demo.voices`)::
 
     stimuli/task-demo<L>_section-<k>.wav   16 kHz speech
     stimuli/task-demo<L>_section-<k>_words.tsv, ..._phones.tsv   onset/offset tables (s)
+    stimuli/task-demo<L>_section-<k>_sentences.tsv   each sentence's span, voice, pitch,
+                                              pitch range and rate (:mod:`.speaking`)
     sub-<L><NN>/sub-<L><NN>_section-<k>_bold.npy   array of shape (n_scans, 20484)
     truth.npz                                 what was planted (see :func:`load_truth`)
     world.json                                written last: the file list with checksums
@@ -16,30 +20,28 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from analysis import regions, regressors, synthesis
-from analysis.cache import atomic_write, file_digest, key_digest, source_digest
+from analysis.cache import (atomic_write, file_digest, key_digest, manifest_verified,
+                            source_digest)
 from analysis.config import PROFILES, Profile, data_home
 from analysis.datasets import Dataset, Participant, Stimulus, restrict
-from analysis.demo import listeners, story
-from analysis.demo.story import LANGUAGES, RATES, STORY, VOICES
+from analysis.demo import listeners, speaking, story, voices
+from analysis.demo.story import LANGUAGES, RATES, STORY
 
 log = logging.getLogger(__name__)
 
 TR = 2.0
 EXTRA_SCANS = 4  # scans after the audio ends, as in the English audiobook runs
-SENTENCE_PAUSE = 0.35  # seconds of silence between sentences
+STORY_STREAM = 0  # the story's draws of voices and noise: seed (seed, STORY_STREAM, language)
 
 
 def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = 0,
@@ -54,9 +56,10 @@ def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = 0,
         every language of the story, so that one world serves every analysis; load a part of
         it with :func:`select`)
     n_participants : simulated participants per language
-    seed : seed of every random draw of the simulation
-    rates : espeak-ng speaking rate (words per minute) of some languages, replacing those
-        of :data:`analysis.demo.story.RATES`
+    seed : seed of every random draw of the simulation and of the speech (voices, prosody,
+        noise)
+    rates : espeak-ng base speaking rate (words per minute) of some languages, replacing
+        those of :data:`analysis.demo.story.RATES` (each sentence's rate varies around it)
     sentences_per_section : keep only the first sentences of each section (small worlds for
         tests); None keeps the whole story
     root : parent folder (default ``<data home>/demo``)
@@ -68,13 +71,14 @@ def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = 0,
     rates = {lang: (rates or {}).get(lang, RATES[lang]) for lang in languages}
     texts = {lang: [list(section[:sentences_per_section]) for section in story.sections(lang)]
              for lang in languages}
-    code = source_digest(sys.modules[__name__], listeners, synthesis, story, regions, regressors)
+    code = source_digest(sys.modules[__name__], listeners, synthesis, story, regions, regressors,
+                         speaking, voices)
     key = {"code": code, "languages": list(languages), "story": texts,
            "n_participants": n_participants,
            "seed": seed, "rates": rates, "params": asdict(params), "tr": TR}
     folder = (root or data_home() / "demo") / f"world-{key_digest(key)}"
     manifest = folder / "world.json"
-    if not _verified(manifest):
+    if not manifest_verified(manifest):
         if folder.exists():
             log.warning("demo world at %s is unfinished or corrupted; rebuilding it", folder)
             shutil.rmtree(folder)
@@ -82,44 +86,30 @@ def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = 0,
     return _load(folder)
 
 
-def _verified(manifest: Path) -> bool:
-    """Whether the manifest exists, parses, and every file it lists has its checksum."""
-    try:
-        files = json.loads(manifest.read_text())["files"]
-    except (OSError, ValueError, KeyError):
-        return False
-    return all((manifest.parent / name).exists() and file_digest(manifest.parent / name) == sha
-               for name, sha in files.items())
-
-
 def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_participants, seed,
            rates, params) -> None:
-    import soundfile
-
     log.info("building the demo world in %s", folder)
     (folder / "stimuli").mkdir(parents=True, exist_ok=True)
     stimuli, participants, truths = [], [], {}
     for language, sections in texts.items():
         lengths = []
         started = time.perf_counter()
-        spoken = _speak_in_fresh_process(sections, language, rates[language])
+        spoken = speaking.speak(sections, language, rates[language],
+                                seed=(seed, STORY_STREAM, LANGUAGES.index(language)))
         log.info("spoke the %s story: %.1f min of audio in %.1f s", language,
-                 sum(len(w) for w, _, _ in spoken) / 16000 / 60, time.perf_counter() - started)
-        for k, (waveform, words, phones) in enumerate(spoken, 1):
+                 sum(len(s.waveform) for s in spoken) / 16000 / 60,
+                 time.perf_counter() - started)
+        for k, section in enumerate(spoken, 1):
             stem = folder / "stimuli" / f"task-demo{language.upper()}_section-{k}"
-            atomic_write(stem.with_suffix(".wav"),
-                         lambda tmp: soundfile.write(tmp, waveform, 16000, format="WAV",
-                                                     subtype="PCM_16"))
-            words.to_csv(f"{stem}_words.tsv", sep="\t", index=False)
-            phones.to_csv(f"{stem}_phones.tsv", sep="\t", index=False)
-            n_scans = int(np.ceil(len(waveform) / 16000 / TR)) + EXTRA_SCANS
+            speaking.save(section, stem)
+            n_scans = int(np.ceil(len(section.waveform) / 16000 / TR)) + EXTRA_SCANS
             lengths.append(n_scans)
             stimuli.append({"language": language, "section": k, "stem": stem.name,
                             "n_scans": n_scans})
         started = time.perf_counter()
-        inventory = listeners.phone_categories([phones for _, _, phones in spoken])
-        features = [listeners.planted_features(waveform, 16000, words, phones, inventory)
-                    for waveform, words, phones in spoken]
+        inventory = listeners.phone_categories([s.phones for s in spoken])
+        features = [listeners.planted_features(s.waveform, 16000, s.words, s.phones, inventory)
+                    for s in spoken]
         regressors = listeners.level_regressors(features, [np.arange(n) * TR for n in lengths],
                                                 params.n_components)
         bold, truth = listeners.simulate_listeners(regressors, lengths, n_participants,
@@ -146,43 +136,6 @@ def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_partici
     text = json.dumps({"key": key, "tr": TR, "stimuli": stimuli, "participants": participants,
                        "files": files}, indent=1)
     atomic_write(folder / "world.json", lambda tmp: tmp.write_text(text))
-
-
-def _speak_in_fresh_process(sections: list[list[str]], language: str, rate: int) -> list:
-    """Speak every section in a new process.
-
-    espeak-ng keeps state between utterances (its pitch flutter runs on), and re-initialising
-    it does not reset that state, so the same text spoken twice in one process differs
-    slightly. A fresh process always starts from the same state, so the world is reproducible.
-    """
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return list(pool.map(_speak_sections, [sections], [language], [rate]))[0]
-
-
-def _speak_sections(sections: list[list[str]], language: str, rate: int) -> list:
-    return [_speak_section(sentences, language, rate)
-            for sentences in tqdm(sections, desc=f"speaking ({language})")]
-
-
-def _speak_section(sentences: list[str], language: str, rate: int):
-    """Speak sentence by sentence with pauses: waveform, words and phones tables (s).
-
-    ``sentences`` are as written in the story file; languages written without spaces are
-    spoken without them. The word table has one row per word of the story file."""
-    pieces, words, phones, t = [], [], [], 0.0
-    pause = np.zeros(int(SENTENCE_PAUSE * 16000), dtype=np.float32)
-    for s, sentence in enumerate(sentences):
-        utt = synthesis.synthesize(story.display(sentence, language), voice=VOICES[language],
-                                   rate=rate, words=story.words_of(sentence, language))
-        words.append(utt.words.assign(onset=utt.words.onset + t, offset=utt.words.offset + t,
-                                      sentence=s))
-        phones.append(utt.phones.assign(onset=utt.phones.onset + t,
-                                        offset=utt.phones.offset + t))
-        pieces += [utt.waveform, pause]
-        t += (len(utt.waveform) + len(pause)) / 16000
-    return np.concatenate(pieces), pd.concat(words, ignore_index=True), pd.concat(
-        phones, ignore_index=True)
 
 
 def load(profile: Profile, languages, n_participants: int) -> Dataset:
@@ -250,6 +203,12 @@ def load_truth(dataset: Dataset) -> dict[str, np.ndarray]:
         return {name: data[name] for name in data.files}
 
 
+def sentences(stimulus: Stimulus) -> pd.DataFrame:
+    """How each sentence of a demo stimulus was spoken: DataFrame with columns ``sentence,
+    onset, offset, text, voice, pitch, pitch_range, rate`` (see :mod:`.speaking`)."""
+    return speaking.read_table(Path(stimulus.audio_path).with_suffix(""), "sentences")
+
+
 def _load(folder: Path) -> Dataset:
     meta = json.loads((folder / "world.json").read_text())
     stimuli: dict[str, list[Stimulus]] = {}
@@ -257,8 +216,7 @@ def _load(folder: Path) -> Dataset:
         stem = folder / "stimuli" / s["stem"]
         stimuli.setdefault(s["language"], []).append(Stimulus(
             language=s["language"], section=s["section"], audio_path=stem.with_suffix(".wav"),
-            words=pd.read_csv(f"{stem}_words.tsv", sep="\t", keep_default_na=False),
-            phones=pd.read_csv(f"{stem}_phones.tsv", sep="\t", keep_default_na=False),
+            words=speaking.read_table(stem, "words"), phones=speaking.read_table(stem, "phones"),
             n_scans=s["n_scans"], tr=meta["tr"]))
     participants = [Participant(p["id"], p["language"], tuple(folder / b for b in p["bold"]))
                     for p in meta["participants"]]

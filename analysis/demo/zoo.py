@@ -4,15 +4,17 @@
 name               objective     training audio
 =================  ============  ==================================================
 demo-random        (none)        none: the initialisation, seed ``settings.seed``
-demo-english       contrastive   the demo world's English speech
-demo-french        contrastive   the demo world's French speech
-demo-mandarin      contrastive   the demo world's Mandarin speech (only if asked for)
+demo-english       contrastive   English training speech
+demo-french        contrastive   French training speech
+demo-mandarin      contrastive   Mandarin training speech (only if asked for)
 demo-non-speech    contrastive   :mod:`analysis.demo.sounds` clips
-demo-supervised    phones        English speech, espeak's phone of each 20 ms frame
+demo-supervised    phones        English training speech, espeak's phone of each 20 ms frame
 =================  ============  ==================================================
 
-Speech models train on every section of the story but the last (:data:`HELD_OUT`), which is
-kept for probing what the layers encode (:mod:`analysis.probing`). A model lives in
+Speech models train on speech the listeners never hear: a training text per language
+(:mod:`analysis.demo.training_text`, :data:`SPEECH_SENTENCES` sentences, none of them the
+story's), spoken with the story's variability of voices, prosody and noise
+(:mod:`analysis.demo.training_speech`). A model lives in
 ``<data home>/demo/models/<name>-<digest>/``, the digest covering everything its weights
 depend on (training and labelling code, data digest, settings, torch and transformers versions), so a
 changed input trains a new model and an unchanged one is reused.
@@ -42,15 +44,14 @@ import pandas as pd
 
 from analysis import framing
 from analysis.cache import key_digest, source_digest
-from analysis.config import data_home, get_profile
-from analysis.datasets import load_dataset
-from analysis.demo import sounds, training
+from analysis.config import data_home
+from analysis.demo import sounds, training, training_speech
 from analysis.demo.training import Corpus, TrainingSettings
 
 log = logging.getLogger(__name__)
 
-HELD_OUT = 1  # the last sections of each language, never trained on
-NON_SPEECH_SECONDS = 720.0  # non-speech training audio (about the speech models' amount)
+SPEECH_SENTENCES = training_speech.N_SENTENCES  # training text per language (21-25 min)
+NON_SPEECH_SECONDS = 720.0  # non-speech training audio (12 minutes)
 DEFAULT_SETTINGS = TrainingSettings(steps=700, threads=2)
 ENVIRONMENT = "ANALYSIS_DEMO_TRAINING"
 
@@ -77,20 +78,20 @@ DEMO_MODELS: dict[str, DemoModel] = {
     "demo-random": DemoModel("the demo architecture, randomly initialised (not trained)",
                              None),
     "demo-english": DemoModel("small wav2vec 2.0 pretrained by the project (contrastive) on "
-                              "the demo story's English speech (espeak-ng)",
+                              "English speech (espeak-ng) of a text the listeners never hear",
                               "contrastive", "speech", "en"),
     "demo-french": DemoModel("small wav2vec 2.0 pretrained by the project (contrastive) on "
-                             "the demo story's French speech (espeak-ng)",
+                             "French speech (espeak-ng) of a text the listeners never hear",
                              "contrastive", "speech", "fr"),
     "demo-mandarin": DemoModel("small wav2vec 2.0 pretrained by the project (contrastive) on "
-                               "the demo story's Mandarin speech (espeak-ng)",
+                               "Mandarin speech (espeak-ng) of a text the listeners never hear",
                                "contrastive", "speech", "cn"),
     "demo-non-speech": DemoModel("small wav2vec 2.0 pretrained by the project (contrastive) "
                                  "on synthetic environmental sounds (analysis.demo.sounds)",
                                  "contrastive", "sounds"),
     "demo-supervised": DemoModel("small wav2vec 2.0 trained by the project from scratch to "
-                                 "classify espeak-ng's phone of each frame of the demo "
-                                 "story's English speech", "phones", "speech", "en"),
+                                 "classify espeak-ng's phone of each frame of English "
+                                 "speech the listeners never hear", "phones", "speech", "en"),
 }
 # The models the demo's figures use, in the order they are trained by train_all.
 DEFAULT_MODELS = ("demo-random", "demo-english", "demo-french", "demo-non-speech",
@@ -134,8 +135,9 @@ def config(name: str, base: TrainingSettings | None = None):
     return training.small_config(run_settings(name, base))
 
 
-def training_key(name: str, base: TrainingSettings | None = None, dataset=None) -> dict:
-    """Everything the weights of ``name`` depend on (builds the world if a speech model)."""
+def training_key(name: str, base: TrainingSettings | None = None) -> dict:
+    """Everything the weights of ``name`` depend on (speaks the training text of a speech
+    model, once)."""
     import torch
     import transformers
 
@@ -144,25 +146,25 @@ def training_key(name: str, base: TrainingSettings | None = None, dataset=None) 
            "code": source_digest(training, framing), "torch": torch.__version__,
            "transformers": transformers.__version__}
     if model.audio == "speech":
-        key["data"] = speech_digest(model.language, dataset)
+        key["data"] = speech_digest(model.language, run.seed)
     elif model.audio == "sounds":
         key["data"] = {"code": source_digest(sounds), "seconds": NON_SPEECH_SECONDS,
                        "seed": run.seed}
     return key
 
 
-def folder(name: str, base: TrainingSettings | None = None, dataset=None) -> Path:
+def folder(name: str, base: TrainingSettings | None = None) -> Path:
     """Where ``name`` lives (trained or not)."""
-    return data_home() / "demo" / "models" / f"{name}-{key_digest(training_key(name, base, dataset))}"
+    return data_home() / "demo" / "models" / f"{name}-{key_digest(training_key(name, base))}"
 
 
-def ensure(name: str, base: TrainingSettings | None = None, dataset=None) -> Path:
+def ensure(name: str, base: TrainingSettings | None = None) -> Path:
     """The folder of ``name``, trained first if needed (resuming an interrupted run).
 
     A lock file serialises processes wanting the same model: the second waits for the
     first's training, then reuses it.
     """
-    target = folder(name, base, dataset)
+    target = folder(name, base)
     if training.is_complete(target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -171,22 +173,20 @@ def ensure(name: str, base: TrainingSettings | None = None, dataset=None) -> Pat
         if not training.is_complete(target):
             model, run = spec(name), run_settings(name, base)
             log.info("training %s (%d steps) in %s", name, run.steps, target)
-            training.train(build_corpus(name, run, dataset), target, run,
+            training.train(build_corpus(name, run), target, run,
                            objective=model.objective or "contrastive",
-                           key=training_key(name, base, dataset))
+                           key=training_key(name, base))
     return target
 
 
-def train_all(names=DEFAULT_MODELS, base: TrainingSettings | None = None,
-              dataset=None) -> dict[str, Path]:
+def train_all(names=DEFAULT_MODELS, base: TrainingSettings | None = None) -> dict[str, Path]:
     """Train (or find) each of ``names`` in turn: ``{name: folder}``."""
-    return {name: ensure(name, base, dataset) for name in names}
+    return {name: ensure(name, base) for name in names}
 
 
-def checkpoint(name: str, step: int, base: TrainingSettings | None = None,
-               dataset=None) -> Path:
+def checkpoint(name: str, step: int, base: TrainingSettings | None = None) -> Path:
     """The folder of ``name``'s checkpoint at ``step`` (the model trained first if needed)."""
-    root = ensure(name, base, dataset)
+    root = ensure(name, base)
     path = root / "checkpoints" / f"step-{step:06d}"
     if not path.is_dir():
         steps = [int(p.name.split("-")[1]) for p in sorted((root / "checkpoints").glob("step-*"))]
@@ -195,44 +195,25 @@ def checkpoint(name: str, step: int, base: TrainingSettings | None = None,
     return path
 
 
-def demo_dataset():
-    """The demo world of the ``demo`` profile (built on first use; verified once per process
-    and data home)."""
-    home = str(data_home())
-    if home not in _WORLDS:
-        _WORLDS[home] = load_dataset(dataclasses.replace(get_profile("demo"), sections=None))
-    return _WORLDS[home]
+def training_sections(language: str, seed: int) -> list[training_speech.TrainingSection]:
+    """The training speech of ``language`` (spoken on first use): :data:`SPEECH_SENTENCES`
+    sentences, text and voices drawn from ``seed``."""
+    return training_speech.load(language, SPEECH_SENTENCES, seed)
 
 
-_WORLDS: dict = {}
+def speech_digest(language: str, seed: int) -> list[str]:
+    """Identity of the training speech of ``language``: audio checksums."""
+    return [s.digest() for s in training_sections(language, seed)]
 
 
-def _stimuli(language: str, dataset=None) -> list:
-    """The training sections of ``language`` (every section but the held-out last ones)."""
-    dataset = dataset if dataset is not None else demo_dataset()
-    if language not in dataset.stimuli:
-        raise ValueError(f"the demo world has no {language!r} speech (it has "
-                         f"{', '.join(dataset.stimuli)}); the model needs it to train.")
-    stimuli = dataset.stimuli[language]
-    if len(stimuli) <= HELD_OUT:
-        raise ValueError(f"the demo world's {language!r} story has {len(stimuli)} section(s): "
-                         f"at least {HELD_OUT + 1} are needed (the last is held out).")
-    return stimuli[:-HELD_OUT]
-
-
-def speech_digest(language: str, dataset=None) -> list[str]:
-    """Identity of the training sections of ``language``: audio checksums."""
-    return [s.digest() for s in _stimuli(language, dataset)]
-
-
-def build_corpus(name: str, run: TrainingSettings, dataset=None) -> Corpus:
+def build_corpus(name: str, run: TrainingSettings) -> Corpus:
     """The training audio (and labels) of demo model ``name``."""
     model = spec(name)
     if model.audio is None:
         return Corpus([])
     if model.audio == "sounds":
         return Corpus(_sounds(NON_SPEECH_SECONDS, run.seed), digest="sounds")
-    stimuli = _stimuli(model.language, dataset)
+    stimuli = training_sections(model.language, run.seed)
     waves = [s.waveform() for s in stimuli]
     if model.objective != "phones":
         return Corpus(waves, digest=",".join(s.digest() for s in stimuli))
@@ -248,12 +229,12 @@ def _sounds(seconds: float, seed: int) -> list[np.ndarray]:
     return sounds.corpus(seconds, seed=seed)
 
 
-def summary(names=DEFAULT_MODELS, dataset=None) -> pd.DataFrame:
+def summary(names=DEFAULT_MODELS) -> pd.DataFrame:
     """One row per trained model of ``names``: what it is, its size, steps and training time
     (from each run's manifest; the models are trained first if needed)."""
     rows = []
     for name in names:
-        path = ensure(name, dataset=dataset)
+        path = ensure(name)
         manifest = json.loads((path / "manifest.json").read_text())
         rows.append({"model": name, "objective": manifest["objective"] if spec(name).objective
                      else "none", "parameters (M)": manifest["n_parameters"] / 1e6,
@@ -264,9 +245,9 @@ def summary(names=DEFAULT_MODELS, dataset=None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def curves(name: str, dataset=None) -> pd.DataFrame:
+def curves(name: str) -> pd.DataFrame:
     """Training curves of ``name`` (see :data:`analysis.demo.training.CURVE_FIELDS`)."""
-    return pd.DataFrame(training.read_curves(ensure(name, dataset=dataset)),
+    return pd.DataFrame(training.read_curves(ensure(name)),
                         columns=list(training.CURVE_FIELDS))
 
 
