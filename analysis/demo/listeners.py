@@ -224,7 +224,7 @@ def planted_layout(params: ListenerParameters = ListenerParameters()):
 
 
 def simulate_listeners(regressors: dict[str, np.ndarray], section_lengths: list[int],
-                       n_participants: int, seed: int,
+                       n_participants: int, seed: int | tuple[int, ...],
                        params: ListenerParameters = ListenerParameters()):
     """BOLD of ``n_participants`` simulated listeners.
 
@@ -233,7 +233,8 @@ def simulate_listeners(regressors: dict[str, np.ndarray], section_lengths: list[
     regressors : :func:`level_regressors`'s output: dict level (every level of
         ``params.levels``, and ``"envelope"``) -> array of shape (n_scans_total, n_features)
     section_lengths : scans of each section (they sum to n_scans_total)
-    seed : seed of every random draw
+    seed : seed of every random draw (an int, or a tuple of ints such as (world seed,
+        language index), as :func:`numpy.random.default_rng` takes it)
 
     Returns
     -------

@@ -133,7 +133,7 @@ def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_partici
         regressors = listeners.level_regressors(features, [np.arange(n) * TR for n in lengths],
                                                 params)
         bold, truth = listeners.simulate_listeners(regressors, lengths, n_participants,
-                                                   seed=seed + LANGUAGES.index(language),
+                                                   seed=(seed, LANGUAGES.index(language)),
                                                    params=params)
         log.info("simulated %d %s listeners in %.1f s", n_participants, language,
                  time.perf_counter() - started)
