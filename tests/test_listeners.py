@@ -170,7 +170,8 @@ def test_switched_off_levels_are_planted_nowhere(world):
     np.testing.assert_allclose(truth["region_level_share"].sum(axis=1), 1.0)
     assert list(truth["planted_levels"]) == list(params.levels)
     # the planted signal at every region is a linear function of the planted levels only
-    design = np.hstack([regs[name] for name in (*params.levels, "envelope")] + [np.ones((60, 1))])
+    design = np.hstack([regs[name] for name in (*params.levels, "envelope")]
+                       + [np.ones((60, 1))])
     signal = truth["example_signal"][0].astype(np.float64)
     fit = design @ np.linalg.lstsq(design, signal, rcond=None)[0]
     np.testing.assert_allclose(fit, signal, atol=1e-4)

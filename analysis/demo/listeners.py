@@ -247,8 +247,8 @@ def simulate_listeners(regressors: dict[str, np.ndarray], section_lengths: list[
         ``region`` (20484,) (index into ROI_NAMES, -1: none), ``region_level_share``
         (n_regions, n_levels), each region's share of each level in this world (0: not
         planted there), ``planted_levels`` (the names of ``params.levels``),
-        ``language_specific`` (a boolean scalar), ``example_vertices`` (n_regions,), the vertex of largest amplitude of each region in
-        the left hemisphere, and ``example_signal`` (n_participants, n_scans_total,
+        ``language_specific`` (a boolean scalar), ``example_vertices`` (n_regions,), the
+        vertex of largest amplitude of each region in the left hemisphere, and ``example_signal`` (n_participants, n_scans_total,
         n_regions) float32, the planted signal there (``amplitude * signal``: the BOLD minus
         its noise)
     """

@@ -1,7 +1,8 @@
 """The oracle check: does the pipeline recover what was planted in the demo world?
 
 The planted regressors themselves (:func:`analysis.demo.listeners.level_regressors`, saved
-in the world's ``truth.npz``: those of the levels planted in that world, and the envelope) are the design matrix of the pipeline's own encoding model
+in the world's ``truth.npz``: those of the levels planted in that world, and the envelope)
+are the design matrix of the pipeline's own encoding model
 (:func:`analysis.encoding.brain_score`, with the profile's folds, penalties and alpha
 selection). An encoding model cannot do better than the planted signal, whose correlation
 with the BOLD is the vertex's noise ceiling; with the true regressors it should come close.

@@ -45,7 +45,7 @@ SEED_VARIABLE = "ANALYSIS_DEMO_SEED"  # environment variable holding the world's
 DEFAULT_SEED = 0
 
 
-def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = 0,
+def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = DEFAULT_SEED,
                 rates: dict[str, int] | None = None,
                 params: listeners.ListenerParameters = listeners.ListenerParameters(),
                 sentences_per_section: int | None = None, root: Path | None = None) -> Dataset:
@@ -57,8 +57,8 @@ def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = 0,
         every language of the story, so that one world serves every analysis; load a part of
         it with :func:`select`)
     n_participants : simulated participants per language
-    seed : seed of every random draw of the world (listeners, noise; passed on to the
-        speech synthesis); :func:`load` reads it from ``ANALYSIS_DEMO_SEED``
+    seed : seed of every random draw of the simulation (the listeners and their noise, each
+        language from its own stream); :func:`load` reads it from ``ANALYSIS_DEMO_SEED``
     rates : espeak-ng speaking rate (words per minute) of some languages, replacing those
         of :data:`analysis.demo.story.RATES`
     params : the simulation's parameters; :data:`analysis.demo.listeners.WORLDS` names the
