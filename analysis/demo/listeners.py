@@ -248,9 +248,9 @@ def simulate_listeners(regressors: dict[str, np.ndarray], section_lengths: list[
         (n_regions, n_levels), each region's share of each level in this world (0: not
         planted there), ``planted_levels`` (the names of ``params.levels``),
         ``language_specific`` (a boolean scalar), ``example_vertices`` (n_regions,), the
-        vertex of largest amplitude of each region in the left hemisphere, and ``example_signal`` (n_participants, n_scans_total,
-        n_regions) float32, the planted signal there (``amplitude * signal``: the BOLD minus
-        its noise)
+        vertex of largest amplitude of each region in the left hemisphere, and
+        ``example_signal`` (n_participants, n_scans_total, n_regions) float32, the planted
+        signal there (``amplitude * signal``: the BOLD minus its noise)
     """
     missing = [name for name in (*params.levels, "envelope") if name not in regressors]
     if missing:
