@@ -84,9 +84,15 @@ def test_phone_categories_are_the_languages_own():
     # word identity of the frequent forms, over each word's span
     fox = 2 + language.top_words.index("fox")
     assert lexical[45, fox] == 1 and lexical[15, fox] == 0
-    # contextual: the word bigram surprisal of "fox" after "the"
+    # contextual: the word bigram surprisal of "fox" after "the" (and the entropy before
+    # it), relative to their means over the language's words; 0 in silence
     surprisal, entropy = language.words.score(["the", "fox"])
-    np.testing.assert_allclose(feats["contextual"][45], [surprisal[1], entropy[1]])
+    ran = language.words.score(["ran"])
+    np.testing.assert_allclose(language.word_means, [np.mean([*surprisal, *ran[0]]),
+                                                     np.mean([*entropy, *ran[1]])])
+    np.testing.assert_allclose(feats["contextual"][45], [surprisal[1] - language.word_means[0],
+                                                         entropy[1] - language.word_means[1]])
+    assert (feats["contextual"][95] == 0).all() and (feats["phonotactic"][95] == 0).all()
     # a broad inventory: only the classes, whatever the language
     broad = planted.learn_language([words], [phones], planted.BROAD_INVENTORY)
     assert set(broad.phones.vocabulary) <= {*planted.BROAD_INVENTORY, planted.BOUNDARY,

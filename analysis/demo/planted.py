@@ -12,12 +12,20 @@ speech model of that language can learn, and something that differs between lang
   language-independent broad class);
 - phonotactic: the surprisal of each phone and the entropy of the prediction before it, under
   the language's add-k smoothed phone trigram model (:class:`~analysis.demo.ngrams.NGramModel`,
-  word boundaries as a symbol, fitted on all the language's phone tables);
+  word boundaries as a symbol, fitted on all the language's phone tables), relative to their
+  means over the language's phones;
 - lexical: word onsets, the surprisal of each word boundary under that phone model (how
   unpredictable it is that a word starts here), and which of the language's
   :data:`TOP_WORDS` most frequent word forms is being spoken (one-hot);
 - contextual: the surprisal of each word given the previous one in its sentence and the
-  entropy of that prediction, under the language's add-k smoothed word bigram model.
+  entropy of that prediction, under the language's add-k smoothed word bigram model,
+  relative to their means over the language's words.
+
+Surprisal and entropy are taken relative to the language's mean (0 in silence), so that these
+levels say how surprising the speech is, not that speech is on: speech being on is
+acoustics, which the levels above acoustics must not carry (a positive value over every
+word would make a level largely a speech-versus-silence indicator, which a spectrum predicts
+well beyond its linear span).
 
 Frame ``k`` of every feature time series is centred at ``(k + 0.5) / FEATURE_RATE`` s.
 """
@@ -83,12 +91,15 @@ class Language:
     phones : phone trigram model over the categories and :data:`BOUNDARY`
     words : word bigram model over lower-cased word forms, sentence by sentence
     top_words : the :data:`TOP_WORDS` most frequent word forms (ties: alphabetical)
+    phone_means, word_means : mean (surprisal, entropy) over the language's phones, words
     """
 
     inventory: tuple[str, ...]
     phones: NGramModel
     words: NGramModel
     top_words: tuple[str, ...]
+    phone_means: tuple[float, float]
+    word_means: tuple[float, float]
 
 
 def learn_language(words_tables: list[pd.DataFrame], phones_tables: list[pd.DataFrame],
@@ -104,8 +115,13 @@ def learn_language(words_tables: list[pd.DataFrame], phones_tables: list[pd.Data
                                                                      sort=False)]
     counts = Counter(w for sentence in word_sentences for w in sentence)
     top = tuple(w for w, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-    return Language(inventory, NGramModel(phone_sentences, PHONE_ORDER, SMOOTHING),
-                    NGramModel(word_sentences, WORD_ORDER, SMOOTHING), top[:TOP_WORDS])
+    phones = NGramModel(phone_sentences, PHONE_ORDER, SMOOTHING)
+    words = NGramModel(word_sentences, WORD_ORDER, SMOOTHING)
+    phone_scores = np.hstack([np.vstack(phones.score(sentence))[:, np.array(sentence) != BOUNDARY]
+                              for sentence in phone_sentences])
+    word_scores = np.hstack([np.vstack(words.score(sentence)) for sentence in word_sentences])
+    return Language(inventory, phones, words, top[:TOP_WORDS],
+                    tuple(phone_scores.mean(axis=1)), tuple(word_scores.mean(axis=1)))
 
 
 def _sentences(words: pd.DataFrame) -> np.ndarray:
@@ -174,7 +190,7 @@ def planted_features(waveform: np.ndarray, sample_rate: int, words: pd.DataFrame
     N_MELS + 1 columns), ``"envelope"`` (its last column), ``"phonetic"`` (one column per
     category of the inventory), ``"phonotactic"`` (surprisal, entropy), ``"lexical"`` (word
     onset, boundary surprisal, TOP_WORDS word identities), ``"contextual"`` (word surprisal,
-    entropy)
+    entropy); surprisal and entropy relative to the language's means, 0 in silence
     """
     basis = acoustic_basis(waveform, sample_rate)
     n_frames = len(basis)
@@ -192,7 +208,8 @@ def planted_features(waveform: np.ndarray, sample_rate: int, words: pd.DataFrame
     for row, (s, i, boundary) in zip(phones.itertuples(), where):
         phonetic[span(row), language.inventory.index(phone_category(row.phone,
                                                                     language.inventory))] = 1.0
-        phonotactic[span(row)] = scored[s][0][i], scored[s][1][i]
+        phonotactic[span(row)] = (scored[s][0][i] - language.phone_means[0],
+                                  scored[s][1][i] - language.phone_means[1])
         if boundary:  # the boundary symbol precedes the word's first phone
             onset = min(int(row.onset * FEATURE_RATE), n_frames - 1)
             lexical[onset, 1] = scored[s][0][i - 1]
@@ -203,6 +220,7 @@ def planted_features(waveform: np.ndarray, sample_rate: int, words: pd.DataFrame
             lexical[min(int(row.onset * FEATURE_RATE), n_frames - 1), 0] = 1.0
             if row.form in language.top_words:
                 lexical[span(row), 2 + language.top_words.index(row.form)] = 1.0
-            contextual[span(row)] = surprise, uncertainty
+            contextual[span(row)] = (surprise - language.word_means[0],
+                                     uncertainty - language.word_means[1])
     return {"acoustic": basis, "envelope": basis[:, -1:], "phonetic": phonetic,
             "phonotactic": phonotactic, "lexical": lexical, "contextual": contextual}
