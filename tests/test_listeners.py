@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from analysis.config import get_profile
-from analysis.demo import listeners, oracle
+from analysis.demo import listeners, ngrams, oracle, planted
 from analysis.encoding import brain_score
 
 
@@ -60,26 +60,153 @@ def test_regressors_must_match_the_sections():
 
 def test_phone_categories_are_the_languages_own():
     common = pd.DataFrame({"phone": ["'a", "a", "t", "t", "n", "S;"] * 40 + ["ts.h"]})
-    inventory = listeners.phone_categories([common])
+    inventory = planted.phone_categories([common])
     assert {"a", "t", "n", "S;"} <= set(inventory) and "ts.h" not in inventory
-    assert inventory[-len(listeners.PHONE_CLASSES):] == tuple(
-        f"<{c}>" for c in listeners.PHONE_CLASSES)
+    assert inventory[-len(planted.PHONE_CLASSES):] == planted.BROAD_INVENTORY
     words = pd.DataFrame({"word": ["the", "fox", "ran"], "onset": [0.0, 0.3, 0.6],
                           "offset": [0.3, 0.6, 0.9], "sentence": [0, 0, 1]})
     phones = pd.DataFrame({"phone": ["D", "@", "f", "0", "ts.h", "r", "a", "n"],
                            "onset": np.arange(8) * 0.1, "offset": np.arange(1, 9) * 0.1})
-    feats = listeners.planted_features(np.random.default_rng(0).standard_normal(16000), 16000,
-                                       words, phones, inventory)
+    language = planted.learn_language([words], [phones], inventory)
+    feats = planted.planted_features(np.random.default_rng(0).standard_normal(16000), 16000,
+                                     words, phones, language)
     assert feats["phonetic"].shape == (100, len(inventory))
-    rare = inventory.index(f"<{listeners.phone_class('ts.h')}>")
+    rare = inventory.index(f"<{planted.phone_class('ts.h')}>")
     assert feats["phonetic"][45, rare] == 1 and feats["phonetic"][45].sum() == 1
-    # context: the mean of the sentence's words so far, reset at a new sentence
-    fox = listeners.word_embedding("fox")
-    np.testing.assert_allclose(feats["contextual"][45],
-                               (listeners.word_embedding("the") + fox) / 2)
-    np.testing.assert_allclose(feats["contextual"][75], listeners.word_embedding("ran"))
-    np.testing.assert_allclose(feats["lexical"][45, 2:], fox)
-    assert feats["acoustic"].shape == (100, 8) and feats["envelope"].shape == (100, 1)
+    assert feats["acoustic"].shape == (100, planted.N_MELS + 1)
+    np.testing.assert_array_equal(feats["envelope"], feats["acoustic"][:, -1:])
+    assert feats["phonotactic"].shape == feats["contextual"].shape == (100, 2)
+    # word onsets, and a boundary surprisal where a word starts inside its sentence only
+    lexical = feats["lexical"]
+    assert np.flatnonzero(lexical[:, 0]).tolist() == [0, 30, 60]
+    assert np.flatnonzero(lexical[:, 1]).tolist() == [30]
+    assert lexical[30, 1] > 0
+    # word identity of the frequent forms, over each word's span
+    fox = 2 + language.top_words.index("fox")
+    assert lexical[45, fox] == 1 and lexical[15, fox] == 0
+    # contextual: the word bigram surprisal of "fox" after "the" (and the entropy before
+    # it), relative to their means over the language's words; 0 in silence
+    surprisal, entropy = language.words.score(["the", "fox"])
+    ran = language.words.score(["ran"])
+    np.testing.assert_allclose(language.word_means, [np.mean([*surprisal, *ran[0]]),
+                                                     np.mean([*entropy, *ran[1]])])
+    np.testing.assert_allclose(feats["contextual"][45], [surprisal[1] - language.word_means[0],
+                                                         entropy[1] - language.word_means[1]])
+    assert (feats["contextual"][95] == 0).all() and (feats["phonotactic"][95] == 0).all()
+    # a broad inventory: only the classes, whatever the language
+    broad = planted.learn_language([words], [phones], planted.BROAD_INVENTORY)
+    assert set(broad.phones.vocabulary) <= {*planted.BROAD_INVENTORY, planted.BOUNDARY,
+                                            ngrams.END}
+
+
+def test_ngram_surprisal_and_entropy_have_their_known_values():
+    """Bigrams with add-1 smoothing over sentences "a b" and "a a": after <s>, "a" twice in
+    2 (vocabulary </s>, a, b: P(a) = 3/5); after "a", each of b, a, </s> once in 3."""
+    model = ngrams.NGramModel([["a", "b"], ["a", "a"]], order=2, k=1.0)
+    surprisal, entropy = model.score(["a", "b", "a"])
+    # after "b": </s> once in 1, so P(</s>, a, b) = 2/4, 1/4, 1/4
+    np.testing.assert_allclose(model.distribution(["b"]), [2 / 4, 1 / 4, 1 / 4])
+    np.testing.assert_allclose(surprisal, -np.log2([3 / 5, 1 / 3, 1 / 4]))
+    after_start = np.array([3, 1, 1]) / 5
+    np.testing.assert_allclose(entropy, [-(after_start * np.log2(after_start)).sum(),
+                                         np.log2(3), 1.5])
+    # a trigram sees two symbols back; a phone table's sentences and word boundaries
+    trigram = ngrams.NGramModel([["x", "y", "z"], ["x", "y", "y"]], order=3, k=0.5)
+    np.testing.assert_allclose(trigram.distribution(["x", "y"]),
+                               (np.array([0, 0, 1, 1]) + 0.5) / 4)  # </s>, x, y, z
+    with pytest.raises(ValueError, match="vocabulary"):
+        model.score(["c"])
+
+
+def test_phone_model_sees_word_boundaries():
+    words = pd.DataFrame({"word": ["ab", "ab"], "onset": [0.0, 0.2], "offset": [0.2, 0.4],
+                          "sentence": [0, 0]})
+    phones = pd.DataFrame({"phone": ["a", "b", "a", "b"], "onset": np.arange(4) * 0.1,
+                           "offset": np.arange(1, 5) * 0.1})
+    language = planted.learn_language([words], [phones], ("a", "b"))
+    # the one sentence is a b | a b: after (a, b) the boundary once, </s> once
+    np.testing.assert_allclose(
+        language.phones.distribution(["a", "b"]),
+        (np.array([1, 0, 0, 1]) + planted.SMOOTHING) / (2 + 4 * planted.SMOOTHING))
+
+
+def _features(n_frames, rng, params=listeners.ListenerParameters()):
+    """Random planted features of one section, the levels made partly of the spectrum."""
+    acoustic = rng.standard_normal((n_frames, planted.N_MELS + 1))
+    acoustic = np.cumsum(acoustic, axis=0)  # slow, like log-mel bands
+    feats = {"acoustic": acoustic, "envelope": acoustic[:, -1:]}
+    for level in listeners.LEVELS[1:]:
+        own = (rng.random((n_frames, 4)) < 0.2).astype(float)
+        feats[level] = own + 0.5 * acoustic[:, :4]  # a level that a spectrum half explains
+    return feats
+
+
+def test_levels_above_acoustics_carry_nothing_of_the_acoustic_basis():
+    rng = np.random.default_rng(0)
+    features = [_features(n, rng) for n in (6000, 5000)]
+    times = [np.arange(n) * 2.0 for n in (34, 29)]
+    regs = listeners.level_regressors(features, times)
+    basis = regs["acoustic_basis"]
+    assert basis.shape == (63, planted.N_MELS + 1)
+    for level in listeners.LEVELS[1:]:
+        assert regs[level].shape == (63, listeners.ListenerParameters().n_components[
+            listeners.LEVELS.index(level)])
+        corr = np.corrcoef(regs[level].T, basis.T)[:len(regs[level].T), len(regs[level].T):]
+        assert np.abs(corr).max() < 1e-4, level
+        np.testing.assert_allclose(regs[level].std(axis=0), 1.0)
+    # the acoustic level is drawn from the basis: the basis predicts it exactly
+    design = np.hstack([basis, np.ones((len(basis), 1))])
+    fit = design @ np.linalg.lstsq(design, regs["acoustic"], rcond=None)[0]
+    np.testing.assert_allclose(fit, regs["acoustic"], atol=1e-4)
+    np.testing.assert_array_equal(regs["envelope"][:, 0] * basis[:, -1].std(), basis[:, -1])
+    with pytest.raises(ValueError, match="too few"):
+        listeners.level_regressors([_features(3000, rng)], [np.arange(17) * 2.0])
+
+
+@pytest.mark.parametrize("world", ["main", "no-language", "acoustic-only"])
+def test_switched_off_levels_are_planted_nowhere(world):
+    params = listeners.WORLDS[world]
+    regs = _regressors(n_scans=60)
+    _, truth = listeners.simulate_listeners(
+        {name: value for name, value in regs.items() if name in (*params.levels, "envelope")},
+        [30, 30], n_participants=1, seed=2, params=params)
+    off = [listeners.LEVELS.index(lv) for lv in listeners.LEVELS if lv not in params.levels]
+    assert (truth["level_share"][off] == 0).all() and (truth["region_level_share"][:, off]
+                                                       == 0).all()
+    np.testing.assert_allclose(truth["region_level_share"].sum(axis=1), 1.0)
+    assert list(truth["planted_levels"]) == list(params.levels)
+    # the planted signal at every region is a linear function of the planted levels only
+    design = np.hstack([regs[name] for name in (*params.levels, "envelope")]
+                       + [np.ones((60, 1))])
+    signal = truth["example_signal"][0].astype(np.float64)
+    fit = design @ np.linalg.lstsq(design, signal, rcond=None)[0]
+    np.testing.assert_allclose(fit, signal, atol=1e-4)
+    # ... and of none of the switched-off ones
+    if off:
+        others = np.hstack([regs[lv] for lv in listeners.LEVELS if lv not in params.levels])
+        inside = np.hstack([design, others])
+        extra = np.linalg.lstsq(inside, signal, rcond=None)[0][design.shape[1]:]
+        np.testing.assert_allclose(extra, 0.0, atol=1e-4)
+    # the envelope drives A1+A2 only
+    a1 = truth["region"] == listeners.ROI_NAMES.index("A1+A2")
+    outside = (truth["region"] >= 0) & ~a1
+    assert (truth["envelope_share"][a1] == params.envelope_share).all()
+    assert (truth["envelope_share"][outside] == 0).all()
+
+
+def test_named_worlds_switch_the_claims_off():
+    shares = {name: listeners.region_levels(params)
+              for name, params in listeners.WORLDS.items()}
+    assert all(set(levels) == {"acoustic"} for levels in shares["acoustic-only"].values())
+    assert not any(set(levels) & set(listeners.LANGUAGE_LEVELS)
+                   for levels in shares["no-language"].values())
+    assert not listeners.WORLDS["no-language"].language_specific
+    for region in ("STS", "IFG"):  # the main world plants language-specific levels there
+        assert set(shares["main"][region]) <= set(listeners.LANGUAGE_LEVELS)
+    with pytest.raises(ValueError, match="language_specific=False"):
+        listeners.ListenerParameters(language_specific=False)
+    with pytest.raises(ValueError, match="including 'acoustic'"):
+        listeners.ListenerParameters(levels=("phonetic",))
 
 
 @pytest.mark.slow

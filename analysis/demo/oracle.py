@@ -1,7 +1,8 @@
 """The oracle check: does the pipeline recover what was planted in the demo world?
 
 The planted regressors themselves (:func:`analysis.demo.listeners.level_regressors`, saved
-in the world's ``truth.npz``) are the design matrix of the pipeline's own encoding model
+in the world's ``truth.npz``: those of the levels planted in that world, and the envelope)
+are the design matrix of the pipeline's own encoding model
 (:func:`analysis.encoding.brain_score`, with the profile's folds, penalties and alpha
 selection). An encoding model cannot do better than the planted signal, whose correlation
 with the BOLD is the vertex's noise ceiling; with the true regressors it should come close.
@@ -37,7 +38,8 @@ def oracle_scores(dataset: Dataset, profile: Profile, language: str,
     if not group:
         raise ValueError(f"language={language!r}: the {dataset.name} data set has no "
                          "participant of that language.")
-    X = np.hstack([truth[f"{language}_regressors_{name}"] for name in (*LEVELS, "envelope")])
+    planted = [str(level) for level in truth.get("planted_levels", LEVELS)]
+    X = np.hstack([truth[f"{language}_regressors_{name}"] for name in (*planted, "envelope")])
     X = X[_scans_of(dataset.stimuli[language], truth[f"{language}_section_lengths"])]
     Y = np.hstack([p.bold() for p in group])
     if len(Y) != len(X):

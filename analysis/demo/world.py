@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -34,7 +35,7 @@ from analysis.cache import (atomic_write, file_digest, key_digest, manifest_veri
                             source_digest)
 from analysis.config import PROFILES, Profile, data_home
 from analysis.datasets import Dataset, Participant, Stimulus, restrict
-from analysis.demo import listeners, speaking, story, voices
+from analysis.demo import listeners, ngrams, planted, speaking, story, voices
 from analysis.demo.story import LANGUAGES, RATES, STORY
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,11 @@ log = logging.getLogger(__name__)
 TR = 2.0
 EXTRA_SCANS = 4  # scans after the audio ends, as in the English audiobook runs
 STORY_STREAM = 0  # the story's draws of voices and noise: seed (seed, STORY_STREAM, language)
+SEED_VARIABLE = "ANALYSIS_DEMO_SEED"  # environment variable holding the world's seed
+DEFAULT_SEED = 0
 
 
-def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = 0,
+def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = DEFAULT_SEED,
                 rates: dict[str, int] | None = None,
                 params: listeners.ListenerParameters = listeners.ListenerParameters(),
                 sentences_per_section: int | None = None, root: Path | None = None) -> Dataset:
@@ -56,10 +59,13 @@ def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = 0,
         every language of the story, so that one world serves every analysis; load a part of
         it with :func:`select`)
     n_participants : simulated participants per language
-    seed : seed of every random draw of the simulation and of the speech (voices, prosody,
-        noise)
+    seed : seed of every random draw of the simulation (the listeners and their noise, each
+        language from its own stream) and of the speech (voices, prosody, noise);
+        :func:`load` reads it from ``ANALYSIS_DEMO_SEED``
     rates : espeak-ng base speaking rate (words per minute) of some languages, replacing
         those of :data:`analysis.demo.story.RATES` (each sentence's rate varies around it)
+    params : the simulation's parameters; :data:`analysis.demo.listeners.WORLDS` names the
+        main world and its controls (levels switched off)
     sentences_per_section : keep only the first sentences of each section (small worlds for
         tests); None keeps the whole story
     root : parent folder (default ``<data home>/demo``)
@@ -71,8 +77,8 @@ def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = 0,
     rates = {lang: (rates or {}).get(lang, RATES[lang]) for lang in languages}
     texts = {lang: [list(section[:sentences_per_section]) for section in story.sections(lang)]
              for lang in languages}
-    code = source_digest(sys.modules[__name__], listeners, synthesis, story, regions, regressors,
-                         speaking, voices)
+    code = source_digest(sys.modules[__name__], listeners, planted, ngrams, synthesis, story,
+                         regions, regressors, speaking, voices)
     key = {"code": code, "languages": list(languages), "story": texts,
            "n_participants": n_participants,
            "seed": seed, "rates": rates, "params": asdict(params), "tr": TR}
@@ -107,18 +113,25 @@ def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_partici
             stimuli.append({"language": language, "section": k, "stem": stem.name,
                             "n_scans": n_scans})
         started = time.perf_counter()
-        inventory = listeners.phone_categories([s.phones for s in spoken])
-        features = [listeners.planted_features(s.waveform, 16000, s.words, s.phones, inventory)
+        inventory = (planted.phone_categories([s.phones for s in spoken])
+                     if params.language_specific else planted.BROAD_INVENTORY)
+        known = planted.learn_language([s.words for s in spoken], [s.phones for s in spoken],
+                                       inventory)
+        features = [planted.planted_features(s.waveform, 16000, s.words, s.phones, known)
                     for s in spoken]
         regressors = listeners.level_regressors(features, [np.arange(n) * TR for n in lengths],
-                                                params.n_components)
+                                                params)
         bold, truth = listeners.simulate_listeners(regressors, lengths, n_participants,
-                                                   seed=seed + LANGUAGES.index(language),
+                                                   seed=(seed, LANGUAGES.index(language)),
                                                    params=params)
         log.info("simulated %d %s listeners in %.1f s", n_participants, language,
                  time.perf_counter() - started)
+        basis = regressors.pop("acoustic_basis")
+        shared = {name: truth.pop(name)
+                  for name in ("planted_levels", "language_specific", "region_level_share")}
         truth.update({f"regressors_{name}": value for name, value in regressors.items()},
-                     phone_inventory=np.array(inventory), section_lengths=np.array(lengths))
+                     acoustic_basis=basis, phone_inventory=np.array(inventory),
+                     top_words=np.array(known.top_words), section_lengths=np.array(lengths))
         truths.update({f"{language}_{name}": value for name, value in truth.items()})
         for p, runs in enumerate(bold, 1):
             pid = f"sub-{language.upper()}{p:02d}"
@@ -129,7 +142,8 @@ def _build(folder: Path, key: dict, texts: dict[str, list[list[str]]], n_partici
                 atomic_write(path, lambda tmp, run=run: _save_npy(tmp, run))
                 paths.append(str(path.relative_to(folder)))
             participants.append({"id": pid, "language": language, "bold": paths})
-    truths.update(levels=np.array(listeners.LEVELS), regions=np.array(regions.ROI_NAMES))
+    truths.update(levels=np.array(listeners.LEVELS), regions=np.array(regions.ROI_NAMES),
+                  **shared)
     atomic_write(folder / "truth.npz", lambda tmp: _save_npz(tmp, truths))
     files = {str(p.relative_to(folder)): file_digest(p)
              for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -153,8 +167,26 @@ def load(profile: Profile, languages, n_participants: int) -> Dataset:
     """
     default = PROFILES["demo"]
     world = build_world(languages=default.languages,
-                        n_participants=max(n_participants, default.n_participants))
+                        n_participants=max(n_participants, default.n_participants),
+                        seed=demo_seed())
     return restrict(select(world, languages, n_participants), profile.sections)
+
+
+def demo_seed() -> int:
+    """The demo world's seed: the ``ANALYSIS_DEMO_SEED`` environment variable (a
+    non-negative integer), or ``DEFAULT_SEED`` when it is unset or empty."""
+    value = os.environ.get(SEED_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_SEED
+    try:
+        seed = int(value)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise ValueError(f"{SEED_VARIABLE}={value!r}: the demo world's seed must be a "
+                         "non-negative integer (unset: the default, "
+                         f"{DEFAULT_SEED}).")
+    return seed
 
 
 def select(dataset: Dataset, languages=None, n_participants: int = 0) -> Dataset:
@@ -182,15 +214,24 @@ def load_truth(dataset: Dataset) -> dict[str, np.ndarray]:
     Keys (``<L>`` a language, ``k`` a participant in id order, 20484 vertices):
 
     - ``levels`` (n_levels,), ``regions`` (n_regions,): names, in the order used below;
+    - ``planted_levels``: the levels planted in this world (the others are switched off),
+      ``language_specific``: whether any level uses the language's own phones or
+      statistics, ``region_level_share`` (n_regions, n_levels): which levels each region
+      got in this world and their shares of its signal (0: not planted there);
     - ``<L>_amplitude`` (n_participants, 20484): signal std over noise std (0: noise only);
     - ``<L>_ceiling`` (n_participants, 20484): expected correlation between BOLD and planted
       signal, ``a / sqrt(1 + a**2)``, the best score any model can reach, and
       ``<L>_ceiling_measured``, that correlation as it came out on the simulated scans;
-    - ``<L>_level_share`` (n_levels, 20484): each level's share of the signal variance;
+    - ``<L>_level_share`` (n_levels, 20484): each level's share of the signal variance,
+      and ``<L>_envelope_share`` (20484,), the sound envelope's (A1+A2 only);
     - ``<L>_region`` (20484,): index into ``regions`` of each vertex's region, -1 outside;
-    - ``<L>_regressors_<level>`` (n_scans_total, n_components), and
+    - ``<L>_regressors_<level>`` (n_scans_total, n_components) for each planted level, and
       ``<L>_regressors_envelope`` (n_scans_total, 1): the planted regressors;
-    - ``<L>_phone_inventory``: the phone categories of the phonetic level;
+    - ``<L>_acoustic_basis`` (n_scans_total, N_MELS + 1): the regressors of the acoustic
+      basis (log-mel bands, then the envelope) that the levels above acoustics are
+      orthogonal to;
+    - ``<L>_phone_inventory``: the phone categories of the phonetic level, and
+      ``<L>_top_words``: the frequent word forms of the lexical level;
     - ``<L>_section_lengths`` (n_sections,): scans of each section, in section order;
     - ``<L>_example_vertices`` (n_regions,), ``<L>_example_signal`` (n_participants,
       n_scans_total, n_regions): the planted signal at one vertex per region.
