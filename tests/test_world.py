@@ -153,8 +153,6 @@ def test_control_world_records_and_plants_only_its_levels(tmp_path):
 def test_oracle_check_runs_on_a_world(tiny_world):
     """The planted regressors of a tiny world, fitted by the pipeline, find the planted regions
     (a few minutes of scans are too few to reach the ceilings: see test_listeners)."""
-    from analysis.demo.oracle import oracle_check
-
     checked = oracle_check(select(tiny_world, ["en"]), get_profile("demo"))
     assert set(checked["regions"]) == {"A1+A2", "STG", "STS", "IFG", "motor"}
     assert checked["oracle_ratio"] > 0.3 and abs(checked["noise_mean_r"]) < 0.03
