@@ -273,3 +273,23 @@ def plot_probing(axes, probes, models: dict[str, str], metrics: dict[str, str],
         legend_ax.legend(*axes[0].get_legend_handles_labels(), frameon=False, fontsize=9,
                          loc="center")
     return axes
+
+
+def plot_layer_similarity(ax, cka: dict[str, np.ndarray], models: dict[str, str],
+                          reference: str, n_conv: int = 7, title: str = ""):
+    """How far training moved each layer: linear CKA of each model's layer with the same
+    layer of ``reference`` (1: the same representation up to rotation and scale).
+
+    Parameters
+    ----------
+    cka : label -> array of shape (n_layers,) (:func:`analysis.similarity.layer_cka`)
+    models : label -> model name, for the legend
+    reference : the reference model's name (the y label says what 1 means)
+    n_conv : convolutional layers: a line marks where the transformer starts
+    """
+    for label, values in cka.items():
+        ax.plot(np.arange(len(values)), values, "o-", ms=3, label=f"{label} ({models[label]})")
+    ax.axvline(n_conv - 0.5, color="0.8", lw=0.8)
+    ax.set(xlabel="layer", ylabel=f"linear CKA with {reference}", ylim=(0, 1.05), title=title)
+    ax.legend(frameon=False, fontsize=8)
+    return ax
