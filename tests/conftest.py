@@ -218,7 +218,7 @@ def _datalad_or_skip():
 @pytest.fixture
 def narratives_release(narratives_raw, tmp_path, monkeypatch):
     """``narratives_release()``: a new local DataLad release of the miniature (derivatives
-    and alignments in three subdatasets), the downloader pointed at it; returns its root and
+    and alignments in nested subdatasets), the downloader pointed at it; returns its root and
     files, ``(root, {relative path: content})``. Skipped, saying why, without DataLad or
     git-annex."""
     _datalad_or_skip()

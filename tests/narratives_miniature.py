@@ -138,7 +138,9 @@ def build_tree(root: Path, participants=None) -> Path:
 BUCKET_PARTICIPANTS = ("sub-001", "sub-016", "sub-023")  # pieman runs, tunnel; slumlordreach,
 # notthefall (intact, scrambled); prettymouth, milkyway (vodka)
 LONG_WAV = "stimuli/tunnel_audio.wav"
-RELEASE_SUBDATASETS = ("derivatives/afni-nosmooth", "derivatives/freesurfer", "stimuli/gentle")
+# nested, as a release may nest them: `derivatives` holds two subdatasets of its own
+RELEASE_SUBDATASETS = ("derivatives", "derivatives/afni-nosmooth", "derivatives/freesurfer",
+                       "stimuli/gentle")
 
 
 def write_wav(path: Path, seconds: float = 0.25, rate: int = 8000, seed: int = 0) -> None:
@@ -216,7 +218,9 @@ def build_release(root: Path, files: dict[str, bytes]) -> Path:
 
     dl.create(path=str(root), result_renderer="disabled")
     for sub in RELEASE_SUBDATASETS:
-        dl.create(dataset=str(root), path=str(root / sub), result_renderer="disabled")
+        parents = [p for p in RELEASE_SUBDATASETS if sub.startswith(p + "/")]
+        parent = root / max(parents, key=len) if parents else root
+        dl.create(dataset=str(parent), path=str(root / sub), result_renderer="disabled")
     for relative, data in files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
