@@ -10,6 +10,7 @@ from analysis import jobs
 from analysis.book import BookError, build_book, set_repository
 from analysis.config import PROFILES, check_positive_int, get_profile
 from analysis.datasets import download, load_dataset, narratives_datalad, narratives_download
+from analysis.datasets.lpp import CorpusError
 from analysis.jobs import EXECUTORS
 from analysis.models import REGISTRY
 
@@ -216,15 +217,29 @@ def _fetch(args) -> int:
 def _fetch_narratives(args, kinds) -> int:
     """``fetch narratives``: raw files from the bucket, then the DataLad release's files."""
     raw, release, size = narratives_download, narratives_datalad, download.human_size
+    dest, clone = raw.corpus_root(args.data_home), release.clone_root(args.data_home)
     try:
         spec = PROFILES[args.profile]
         plan = raw.plan(args.participants, args.tasks, spec.n_participants, kinds)
         if plan.derived and not args.dry_run:
             release.check_tools()
-    except (ValueError, download.DownloadError) as error:
+        excluded = raw.excluded_tasks(dest)
+        if excluded is None and args.participants is None and not args.dry_run:
+            # the authors' exclusions are chosen around: the top-level files come first
+            raw.fetch_raw(raw.plan(kinds=["top"]).raw, dest, args.base_url,
+                          retries=args.retries, progress=False)
+            excluded = raw.excluded_tasks(dest)
+        if excluded:
+            plan = raw.plan(args.participants, args.tasks, spec.n_participants, kinds,
+                            excluded=excluded)
+            print(f"left out: the scans of {len(excluded)} listener-tasks that the corpus's "
+                  f"authors excluded ({raw.narratives.EXCLUSIONS})")
+    except (ValueError, download.DownloadError, CorpusError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    dest, clone = raw.corpus_root(args.data_home), release.clone_root(args.data_home)
+        # a download that failed: 1; a request that cannot be met as asked: 2
+        failed = (isinstance(error, download.DownloadError)
+                  and not isinstance(error, narratives_datalad.ToolMissing))
+        return 1 if failed else 2
     todo = download.missing(plan.raw, dest, verify=args.verify)
     unlisted = sum(f.size == download.UNKNOWN_SIZE for f in todo)
     print(f"raw files: {len(plan.raw)} files, {size(sum(max(f.size, 0) for f in plan.raw))};"

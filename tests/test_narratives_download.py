@@ -122,12 +122,15 @@ def test_raw_download_then_nothing_to_do(narratives_bucket, narratives_raw, tmp_
     assert main(args) == 0
     out = capsys.readouterr().out
     index = nd.read_index()
-    n_scans = len(nd.select_scans(index))
-    assert n_scans == 10  # 11 scans of the three listeners, less notthefallshortscram
-    assert f"raw files: {8 + 2 * 10 + 8} files" in out  # top, events + sidecars, WAVs
+    assert len(nd.select_scans(index)) == 10  # 11 scans of the three, less shortscram
+    # the top-level files come first; code/scan_exclude.json lists sub-001's two pieman runs
     corpus = tmp_path / "narratives"
+    assert ("sub-001", "pieman") in nd.excluded_tasks(corpus)
+    assert "left out: the scans of 26 listener-tasks" in out
+    assert f"raw files: {8 + 2 * 8 + 8} files" in out  # top, events + sidecars, WAVs
+    assert "sub-001_task-pieman" not in out
     fetched = [p for p in corpus.rglob("*") if p.is_file()]
-    assert len(fetched) == 8 + 2 * 10 + 8 and not list(corpus.rglob("*.part"))
+    assert len(fetched) == 8 + 2 * 8 + 8 and not list(corpus.rglob("*.part"))
     for path in fetched:
         assert path.read_bytes() == (root / path.relative_to(corpus)).read_bytes()
     served = sum(len(v) for v in narratives_bucket.requests.values())
@@ -137,6 +140,10 @@ def test_raw_download_then_nothing_to_do(narratives_bucket, narratives_raw, tmp_
     # the reader finds every raw file it needs there
     index = narratives.index_scans(corpus)
     assert set(index.participant) == {"sub-001", "sub-016", "sub-023"}
+    assert set(index.task[index.participant == "sub-001"]) == {"tunnel"}
+    # named participants are kept, excluded or not
+    assert main(args + ["--participants", "001"]) == 0
+    assert "to download: 4 files" in capsys.readouterr().out  # pieman: 2 runs x 2
 
 
 def test_interrupted_wav_is_resumed_with_a_range_request(narratives_bucket, tmp_path):

@@ -39,7 +39,7 @@ import pandas as pd
 
 from analysis.cache import md5sum
 from analysis.config import data_home
-from analysis.datasets import download
+from analysis.datasets import download, narratives
 from analysis.datasets.download import UNKNOWN_SIZE, DownloadError, RemoteFile
 
 log = logging.getLogger(__name__)
@@ -190,16 +190,28 @@ def participant_id(name: str, option: str = "participants") -> str:
     return f"sub-{int(digits):03d}"
 
 
+def excluded_tasks(root: str | Path) -> set[tuple[str, str]] | None:
+    """``(participant, task)`` pairs of which the corpus's authors excluded a scan
+    (``<root>/code/scan_exclude.json``, read by the reader; a listener's whole task is left
+    out, as the reader does by default), or None when that file is not there yet."""
+    if not (Path(root) / narratives.EXCLUSIONS).exists():
+        return None
+    table = narratives.read_exclusions(root)
+    return set(zip(table.participant, table.task))
+
+
 def select_scans(index: pd.DataFrame, participants=None, tasks=None,
-                 n_participants: int = 0) -> pd.DataFrame:
+                 n_participants: int = 0, excluded=None) -> pd.DataFrame:
     """The scans to fetch.
 
     Parameters
     ----------
     participants : ids (``sub-001``, ``001``); None: the first ``n_participants`` listeners
-        (0: all) of each task, in id order
+        (0: all) of each task, in id order, once ``excluded`` are left out
     tasks : task labels (None: every task but :data:`SKIPPED_TASKS`, or, when
         ``participants`` are named, every task of theirs)
+    excluded : ``(participant, task)`` pairs left out before choosing (:func:`excluded_tasks`);
+        the scans of participants named are kept
 
     Raises
     ------
@@ -223,6 +235,8 @@ def select_scans(index: pd.DataFrame, participants=None, tasks=None,
                              f"{'of ' + ', '.join(tasks) + ' ' if tasks else ''}in the "
                              "checksum list.")
         return table[table.participant.isin(ids)].reset_index(drop=True)
+    if excluded:
+        table = table[[(p, t) not in excluded for p, t in zip(table.participant, table.task)]]
     if n_participants:
         chosen = {(t, p) for t, group in table.groupby("task")
                   for p in sorted(set(group.participant))[:n_participants]}
@@ -236,7 +250,7 @@ def stories_of(task: str) -> tuple[str, ...]:
 
 
 def plan(participants=None, tasks=None, n_participants: int = 3, kinds=KINDS,
-         index: pd.DataFrame | None = None) -> Plan:
+         index: pd.DataFrame | None = None, excluded=None) -> Plan:
     """The files an analysis of those scans needs (:func:`select_scans`), by kind.
 
     Raises
@@ -248,7 +262,7 @@ def plan(participants=None, tasks=None, n_participants: int = 3, kinds=KINDS,
         if kind not in KINDS:
             raise ValueError(f"kinds: {kind!r} is not one of {', '.join(KINDS)}.")
     index = read_index() if index is None else index
-    chosen = select_scans(index, participants, tasks, n_participants)
+    chosen = select_scans(index, participants, tasks, n_participants, excluded)
     wanted: set[str] = set()
     derived: list[str] = []
     task_set = sorted(set(chosen.task))
