@@ -9,7 +9,8 @@ from pathlib import Path
 from analysis import jobs
 from analysis.book import BookError, build_book, set_repository
 from analysis.config import PROFILES, check_positive_int, get_profile
-from analysis.datasets import download, load_dataset
+from analysis.datasets import download, load_dataset, narratives_datalad, narratives_download
+from analysis.datasets.lpp import CorpusError
 from analysis.jobs import EXECUTORS
 from analysis.models import REGISTRY
 
@@ -52,38 +53,58 @@ def _parser() -> argparse.ArgumentParser:
                        help="simulated participants per language (default: the demo "
                             "profile's)")
     fetch = commands.add_parser(
-        "fetch", help="download corpus files (Le Petit Prince), verified and resumable",
-        description="Download the files of Le Petit Prince (OpenNeuro ds003643) that the "
-                    "analyses need into <data home>/lpp: size and MD5 checked against the "
-                    "project's checksum list, interrupted files resumed, files already "
-                    "present skipped. The total size is shown before anything starts.")
-    fetch.add_argument("dataset", choices=["lpp"], help="the corpus to fetch: lpp")
+        "fetch", help="download corpus files (Le Petit Prince, Narratives), verified and "
+                      "resumable",
+        description="Download the files of a corpus that the analyses need into <data "
+                    "home>/<corpus>: Le Petit Prince (lpp, OpenNeuro ds003643) or Narratives "
+                    "(narratives, OpenNeuro ds002345 for the raw files, its DataLad release "
+                    "for the derivatives and word alignments). Raw files: size and MD5 checked "
+                    "against the project's checksum list, interrupted files resumed, files "
+                    "already present skipped; DataLad files: checked by git-annex against "
+                    "their keys. The total size is shown before anything is downloaded.")
+    fetch.add_argument("dataset", choices=["lpp", "narratives"],
+                       help="the corpus to fetch: lpp or narratives")
     fetch.add_argument("--languages", nargs="+", choices=["en", "fr", "cn"], metavar="LANG",
-                       help="languages: en, fr, cn (default: those of --participants, else "
-                            "all three)")
+                       help="lpp: languages, en, fr, cn (default: those of --participants, "
+                            "else all three)")
     fetch.add_argument("--participants", nargs="+", metavar="ID",
-                       help="participant ids, e.g. EN057 sub-FR001 (default: the first ones "
-                            "of each language, as many as the profile analyses)")
+                       help="participant ids, e.g. EN057 sub-FR001 (lpp) or 001 sub-002 "
+                            "(narratives) (default: the first ones of each language, or of "
+                            "each task, as many as the profile analyses)")
+    fetch.add_argument("--tasks", nargs="+", metavar="TASK",
+                       help="narratives: task labels, e.g. pieman milkyway (default: every "
+                            "task but the scrambled notthefall* and schema, or every task of "
+                            "the --participants named)")
     fetch.add_argument("--profile", default="lpp", choices=["lpp", "paper"],
                        help="whose participants to fetch when --participants is not given: "
-                            "lpp = the first %d of each language, paper = all but those the "
-                            "profile excludes (%s) (default: %%(default)s)"
+                            "lpp = the first %d of each language (lpp) or task (narratives), "
+                            "paper = all but those the profile excludes (%s) (default: "
+                            "%%(default)s)"
                             % (PROFILES["lpp"].n_participants,
                                ", ".join(PROFILES["paper"].excluded) or "none"))
-    fetch.add_argument("--sections", nargs="+", type=int, default=list(range(1, 10)),
-                       choices=range(1, 10), metavar="K",
-                       help="story sections, 1-9 (default: all)")
-    fetch.add_argument("--kinds", nargs="+", default=["bold", "stimuli", "annotations", "top"],
-                       choices=["bold", "stimuli", "annotations", "top"], metavar="KIND",
-                       help="bold = preprocessed runs (MNI), stimuli = the WAVs, annotations "
-                            "= TextGrids and word tables, top = participants.tsv and other "
-                            "top-level files (default: all four)")
+    fetch.add_argument("--sections", nargs="+", type=int, choices=range(1, 10), metavar="K",
+                       help="lpp: story sections, 1-9 (default: all)")
+    fetch.add_argument("--kinds", nargs="+", choices=sorted(set(download.KINDS)
+                                                            | set(narratives_download.KINDS)),
+                       metavar="KIND",
+                       help="lpp: bold = preprocessed runs (MNI), stimuli = the WAVs, "
+                            "annotations = TextGrids and word tables, top = participants.tsv "
+                            "and other top-level files (default: all four); narratives: top = "
+                            "participants.tsv, other top-level files and code/*.json, raw = "
+                            "each scan's events and sidecar, stimuli = the WAVs (from the "
+                            "bucket), bold = afni-nosmooth fsaverage6 surface time series, "
+                            "atlas = FreeSurfer fsaverage6 Destrieux labels, alignments = "
+                            "Gentle word timings (from the DataLad release) (default: all six)")
     fetch.add_argument("--data-home", type=Path, metavar="DIR",
-                       help="data home; files go to DIR/lpp (default: $ANALYSIS_DATA_HOME, "
-                            "else data/ in the project)")
+                       help="data home; files go to DIR/<corpus> (default: "
+                            "$ANALYSIS_DATA_HOME, else data/ in the project)")
     fetch.add_argument("--base-url", metavar="URL",
-                       help="where the corpus is served (default: $ANALYSIS_LPP_BASE_URL, "
-                            "else https://s3.amazonaws.com/openneuro.org/ds003643)")
+                       help="where the corpus's raw files are served (default: "
+                            "$ANALYSIS_LPP_BASE_URL or $ANALYSIS_NARRATIVES_BASE_URL, else "
+                            "https://s3.amazonaws.com/openneuro.org/ds003643 or ds002345)")
+    fetch.add_argument("--datalad-source", metavar="URL",
+                       help="narratives: the DataLad release to clone (default: "
+                            "$ANALYSIS_NARRATIVES_DATALAD, else %s)" % narratives_datalad.SOURCE)
     fetch.add_argument("--verify", action="store_true",
                        help="re-hash files already present (default: their size is checked; "
                             "every file was hashed when it was downloaded)")
@@ -155,10 +176,23 @@ def _run(args) -> int:
 
 
 def _fetch(args) -> int:
+    other = {"lpp": {"--tasks": args.tasks, "--datalad-source": args.datalad_source},
+             "narratives": {"--languages": args.languages, "--sections": args.sections}}
+    known = narratives_download.KINDS if args.dataset == "narratives" else download.KINDS
+    kinds = args.kinds or known
+    wrong = [option for option, given in other[args.dataset].items() if given is not None]
+    wrong += [f"--kinds {kind}" for kind in kinds if kind not in known]
+    if wrong:
+        print(f"error: {', '.join(wrong)}: not an option of `fetch {args.dataset}` (see "
+              "--help).", file=sys.stderr)
+        return 2
+    if args.dataset == "narratives":
+        return _fetch_narratives(args, kinds)
     try:
         spec = PROFILES[args.profile]
         files = download.plan_lpp(args.languages, args.participants, spec.n_participants,
-                                  args.sections, args.kinds, excluded=spec.excluded)
+                                  args.sections or range(1, 10), kinds,
+                                  excluded=spec.excluded)
     except (ValueError, download.DownloadError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -173,6 +207,65 @@ def _fetch(args) -> int:
         return 0
     try:
         download.fetch(todo, dest, args.base_url, retries=args.retries, check=False)
+    except download.DownloadError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"done: {dest}")
+    return 0
+
+
+def _fetch_narratives(args, kinds) -> int:
+    """``fetch narratives``: raw files from the bucket, then the DataLad release's files."""
+    raw, release, size = narratives_download, narratives_datalad, download.human_size
+    dest, clone = raw.corpus_root(args.data_home), release.clone_root(args.data_home)
+    try:
+        spec = PROFILES[args.profile]
+        plan = raw.plan(args.participants, args.tasks, spec.n_participants, kinds)
+        if plan.derived and not args.dry_run:
+            release.check_tools()
+        excluded = raw.excluded_tasks(dest)
+        if excluded is None and args.participants is None and not args.dry_run:
+            # the authors' exclusions are chosen around: the top-level files come first
+            raw.fetch_raw(raw.plan(kinds=["top"]).raw, dest, args.base_url,
+                          retries=args.retries, progress=False)
+            excluded = raw.excluded_tasks(dest)
+        if excluded:
+            plan = raw.plan(args.participants, args.tasks, spec.n_participants, kinds,
+                            excluded=excluded)
+            print(f"left out: the scans of {len(excluded)} listener-tasks that the corpus's "
+                  f"authors excluded ({raw.narratives.EXCLUSIONS})")
+    except (ValueError, download.DownloadError, CorpusError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        # a download that failed: 1; a request that cannot be met as asked: 2
+        failed = (isinstance(error, download.DownloadError)
+                  and not isinstance(error, narratives_datalad.ToolMissing))
+        return 1 if failed else 2
+    todo = download.missing(plan.raw, dest, verify=args.verify)
+    unlisted = sum(f.size == download.UNKNOWN_SIZE for f in todo)
+    print(f"raw files: {len(plan.raw)} files, {size(sum(max(f.size, 0) for f in plan.raw))};"
+          f" to download: {len(todo)} files, {size(sum(max(f.size, 0) for f in todo))}"
+          + (f" (of which {unlisted} have no size nor MD5 in the checksum list: checked "
+             "against the server's Content-Length only)" if unlisted else "")
+          + f" into {dest}")
+    try:
+        if plan.derived and args.dry_run:
+            print(f"DataLad release: {len(plan.derived)} files (their sizes are read from the "
+                  f"release once it is cloned into {clone}; run without --dry-run)")
+        elif plan.derived:
+            dataset, derived, total = release.prepare(plan.derived, clone, args.datalad_source,
+                                                      verify=args.verify)
+            print(f"DataLad release: {len(plan.derived)} files; to get: {len(derived)} files, "
+                  f"{size(total)} into {clone}")
+        if args.dry_run:
+            for f in todo:
+                print(f"  {f.path}\t{size(f.size) if f.size >= 0 else 'size unknown'}")
+            for path in plan.derived:
+                print(f"  {path}\t(DataLad)")
+            return 0
+        raw.fetch_raw(todo, dest, args.base_url, retries=args.retries, check=False)
+        if plan.derived:
+            release.get(dataset, derived, total)
+            release.link(dest, clone)
     except download.DownloadError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

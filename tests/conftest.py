@@ -185,6 +185,59 @@ def lpp_bucket(lpp_miniature, serve_folder, monkeypatch):
     return bucket
 
 
+@pytest.fixture(scope="session")
+def narratives_raw(tmp_path_factory, shared_narratives):
+    """The raw files of three Narratives listeners (sub-001, sub-016, sub-023: pieman runs,
+    tunnel, slumlordreach, notthefall, prettymouth, milkyway) as the bucket serves them, with
+    short WAVs, and their listing and checksum list: ``(root, listing, index)``."""
+    folder = tmp_path_factory.mktemp("narratives-bucket")
+    return narratives_miniature.build_bucket(folder / "ds002345", folder / "lists")
+
+
+@pytest.fixture
+def narratives_bucket(narratives_raw, serve_folder, monkeypatch):
+    """The raw miniature served on 127.0.0.1, and the downloader pointed at it and its
+    checksum list."""
+    root, _, index = narratives_raw
+    monkeypatch.setenv("ANALYSIS_NARRATIVES_INDEX", str(index))
+    bucket = serve_folder(root)
+    monkeypatch.setenv("ANALYSIS_NARRATIVES_BASE_URL", bucket.url)
+    return bucket
+
+
+def _datalad_or_skip():
+    import shutil
+
+    pytest.importorskip("datalad", reason="DataLad is not installed (pip install "
+                                          "'datalad==1.7.1'): the DataLad tests are skipped")
+    if shutil.which("git-annex") is None:
+        pytest.skip("git-annex is not installed (apt-get install git-annex): the DataLad "
+                    "tests are skipped")
+
+
+@pytest.fixture
+def narratives_release(narratives_raw, tmp_path, monkeypatch):
+    """``narratives_release()``: a new local DataLad release of the miniature (derivatives
+    and alignments in nested subdatasets), the downloader pointed at it; returns its root and
+    files, ``(root, {relative path: content})``. Skipped, saying why, without DataLad or
+    git-annex."""
+    _datalad_or_skip()
+    for variable in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+        monkeypatch.setenv(variable, "analysis tests")
+    for variable in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(variable, "tests@example.org")
+    made = []
+
+    def build():
+        files = narratives_miniature.release_files(narratives_raw[0])
+        root = narratives_miniature.build_release(tmp_path / f"release-{len(made)}", files)
+        made.append(root)
+        monkeypatch.setenv("ANALYSIS_NARRATIVES_DATALAD", str(root))
+        return root, files
+
+    return build
+
+
 @pytest.fixture
 def write_run():
     """``write_run(path, n_volumes, voxel=16.0, rng=None)``: a preprocessed run as the

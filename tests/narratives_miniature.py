@@ -132,3 +132,99 @@ def build_tree(root: Path, participants=None) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "align.json").write_text(json.dumps(gentle_alignment(), indent=2))
     return root
+
+
+# The miniature served on 127.0.0.1 and its DataLad release (tests of the downloader)
+BUCKET_PARTICIPANTS = ("sub-001", "sub-016", "sub-023")  # pieman runs, tunnel; slumlordreach,
+# notthefall (intact, scrambled); prettymouth, milkyway (vodka)
+LONG_WAV = "stimuli/tunnel_audio.wav"
+# nested, as a release may nest them: `derivatives` holds two subdatasets of its own
+RELEASE_SUBDATASETS = ("derivatives", "derivatives/afni-nosmooth", "derivatives/freesurfer",
+                       "stimuli/gentle")
+
+
+def write_wav(path: Path, seconds: float = 0.25, rate: int = 8000, seed: int = 0) -> None:
+    """A short mono WAV of noise (a stimulus of the miniature)."""
+    import numpy as np
+    import soundfile
+
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, rng.uniform(-0.1, 0.1, int(seconds * rate)), rate, subtype="PCM_16")
+
+
+def build_bucket(root: Path, out: Path) -> tuple[Path, Path, Path]:
+    """The raw files of :data:`BUCKET_PARTICIPANTS` as the bucket serves them (the built tree
+    plus a short WAV per stimulus of the real listing), their annexed-file listing (WAVs and
+    the real listing's BOLD files of those participants) and the checksum list derived from
+    both by the package's command; returns ``(root, listing, index)``."""
+    import hashlib
+
+    from analysis.datasets import narratives_download
+
+    build_tree(root, set(BUCKET_PARTICIPANTS))
+    for events in root.glob("sub-*/func/*_events.tsv"):  # every real scan has its sidecar
+        sidecar = events.with_name(events.name.replace("_events.tsv", "_bold.json"))
+        if not sidecar.exists():
+            task = events.name.split("_task-")[1].split("_")[0]
+            sidecar.write_text((root / f"task-{task}_bold.json").read_text())
+    real = pd.read_csv(LISTING, sep="\t")
+    rows = []
+    for i, path in enumerate(real.path):
+        if path.startswith("stimuli/"):
+            # tunnel's lasts 10 s (160 kB): a cut connection leaves more than a read's worth
+            write_wav(root / path, seconds=10.0 if path == LONG_WAV else 0.25, seed=i)
+            data = (root / path).read_bytes()
+            rows.append((path, len(data), hashlib.md5(data).hexdigest()))
+    kept = real[real.path.str.split("/").str[0].isin(BUCKET_PARTICIPANTS)
+                & real.path.str.endswith("_bold.nii.gz")]
+    rows += list(zip(kept.path, kept.size_bytes, kept.md5))
+    out.mkdir(parents=True, exist_ok=True)
+    listing = out / "FILE_LISTING_annexed.tsv"
+    pd.DataFrame(rows, columns=["path", "size_bytes", "md5"]).to_csv(listing, sep="\t",
+                                                                     index=False)
+    index = out / "narratives_files.tsv.gz"
+    narratives_download.write_index(listing, root, index)
+    return root, listing, index
+
+
+def release_files(raw: Path) -> dict[str, bytes]:
+    """The files of the miniature's DataLad release, ``{relative path: content}``: a
+    (stand-in) fsaverage6 GIFTI per hemisphere of each scan of the raw tree ``raw``, the two
+    Destrieux annotations, a Gentle alignment per story. Each content is unique, so that no
+    two files share a git-annex key."""
+    from analysis.datasets import narratives_download as nd
+
+    files: dict[str, bytes] = {}
+    for events in sorted(raw.glob("sub-*/func/*_events.tsv")):
+        scan = events.name.removesuffix("_events.tsv")
+        for hemi in ("L", "R"):
+            path = (f"derivatives/afni-nosmooth/{events.parts[-3]}/func/{scan}_space-"
+                    f"fsaverage6_hemi-{hemi}_desc-clean.func.gii")
+            files[path] = f"GIFTI stand-in of {path}\n".encode() * 50
+    for path in nd.ATLAS:
+        files[path] = f"annot stand-in of {path}\n".encode() * 20
+    for folder in sorted((raw / "stimuli" / "gentle").iterdir()):
+        align = json.loads((folder / "align.json").read_text())
+        align["transcript"] += f" ({folder.name})"
+        files[f"stimuli/gentle/{folder.name}/align.json"] = json.dumps(align).encode()
+    return files
+
+
+def build_release(root: Path, files: dict[str, bytes]) -> Path:
+    """A DataLad superdataset at ``root`` whose subdatasets :data:`RELEASE_SUBDATASETS` hold
+    ``files`` (annexed), as the corpus's release is laid out; returns ``root``."""
+    import datalad.api as dl
+
+    dl.create(path=str(root), result_renderer="disabled")
+    for sub in RELEASE_SUBDATASETS:
+        parents = [p for p in RELEASE_SUBDATASETS if sub.startswith(p + "/")]
+        parent = root / max(parents, key=len) if parents else root
+        dl.create(dataset=str(parent), path=str(root / sub), result_renderer="disabled")
+    for relative, data in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    dl.save(dataset=str(root), recursive=True, message="miniature release",
+            result_renderer="disabled")
+    return root

@@ -58,6 +58,7 @@ TOP_FILES = ("participants.tsv", "participants.json", "dataset_description.json"
              "CHANGES")
 CHUNK = 1 << 16  # bytes per read: at most this much is lost when a connection drops
 PROBE_TIMEOUT = 5.0  # seconds the server's name may take to resolve before a download
+UNKNOWN_SIZE = -1  # RemoteFile.size of a file the checksum list has no size nor MD5 for
 
 
 class DownloadError(RuntimeError):
@@ -72,11 +73,12 @@ class OfflineError(DownloadError):
     host : the name that did not resolve, e.g. ``"s3.amazonaws.com"``
     """
 
-    def __init__(self, host: str, detail: str):
+    def __init__(self, host: str, detail: str, where: str = "--base-url / "
+                 "$ANALYSIS_LPP_BASE_URL"):
         self.host = host
         super().__init__(f"cannot resolve {host} ({detail}): no network? Run this on a "
-                         "machine with internet (or point --base-url / $ANALYSIS_LPP_BASE_URL "
-                         "to a reachable copy of the corpus), or use profile='demo' offline.")
+                         f"machine with internet (or point {where} to a reachable copy of "
+                         "the corpus), or use profile='demo' offline.")
 
 
 def unresolved_host(error: BaseException) -> bool:
@@ -96,8 +98,9 @@ def unresolved_host(error: BaseException) -> bool:
     return False
 
 
-def probe(url: str, timeout: float = PROBE_TIMEOUT) -> None:
-    """Resolve the host of ``url`` once, within ``timeout`` seconds; nothing is sent to it.
+def probe(url: str, timeout: float = PROBE_TIMEOUT, where: str | None = None) -> None:
+    """Resolve the host of ``url`` once, within ``timeout`` seconds; nothing is sent to it
+    (``where``: the option and variable that set the URL, named in the error).
 
     Raises
     ------
@@ -121,10 +124,11 @@ def probe(url: str, timeout: float = PROBE_TIMEOUT) -> None:
     worker = threading.Thread(target=resolve, name=f"resolve {host}", daemon=True)
     worker.start()
     worker.join(timeout)
+    named = {"where": where} if where else {}
     if worker.is_alive():
-        raise OfflineError(host, f"no answer from the name server in {timeout:g} s")
+        raise OfflineError(host, f"no answer from the name server in {timeout:g} s", **named)
     if "error" in answer:
-        raise OfflineError(host, str(answer["error"]))
+        raise OfflineError(host, str(answer["error"]), **named)
 
 
 class _Retry(Retry):
@@ -140,7 +144,11 @@ class _Retry(Retry):
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """One file of the corpus: relative path, size in bytes, MD5 (hex)."""
+    """One file of the corpus: relative path, size in bytes, MD5 (hex).
+
+    A file whose checksum is not known (size :data:`UNKNOWN_SIZE`, MD5 ``""``) is downloaded
+    whole, its size checked against the server's ``Content-Length`` only.
+    """
 
     path: str
     size: int
@@ -268,8 +276,11 @@ def missing(files: list[RemoteFile], dest: Path, verify: bool = False) -> list[R
     out = []
     for f in files:
         path = dest / f.path
-        ok = path.exists() and path.stat().st_size == f.size
-        if ok and verify and md5sum(path) != f.md5:
+        if f.size == UNKNOWN_SIZE:  # nothing to compare with: present is whole (renamed last)
+            ok = path.exists()
+        else:
+            ok = path.exists() and path.stat().st_size == f.size
+        if ok and verify and f.md5 and md5sum(path) != f.md5:
             log.warning("%s: its MD5 differs from the checksum list; downloading it again", path)
             ok = False
         if not ok:
@@ -279,11 +290,14 @@ def missing(files: list[RemoteFile], dest: Path, verify: bool = False) -> list[R
 
 def fetch(files: list[RemoteFile], dest: str | Path, url: str | None = None,
           retries: int = 5, backoff: float = 0.5, verify: bool = False,
-          progress: bool = True, timeout: float = 60.0, check: bool = True) -> list[Path]:
+          progress: bool = True, timeout: float = 60.0, check: bool = True,
+          where: str | None = None) -> list[Path]:
     """Download ``files`` under ``dest`` from ``url`` (default :func:`base_url`).
 
     Files already present with their size are skipped (re-hashed too when ``verify``), unless
     ``check`` is False: then every file given is downloaded (the caller ran :func:`missing`).
+    ``where`` names the option and variable that set ``url`` in an :class:`OfflineError`
+    (default: those of ``fetch lpp``).
 
     Returns
     -------
@@ -299,9 +313,10 @@ def fetch(files: list[RemoteFile], dest: str | Path, url: str | None = None,
     """
     dest, url = Path(dest), (url or base_url()).rstrip("/")
     todo = missing(files, dest, verify) if check else list(files)
-    total = sum(f.size for f in todo)
+    total = sum(max(f.size, 0) for f in todo)
     if todo:
-        probe(url)  # no network: one line at once, not a round of retries
+        # no network: one line at once, not a round of retries
+        probe(url, where=where) if where else probe(url)
     log.info("%d of %d files to download, %s (from %s into %s)", len(todo), len(files),
              human_size(total), url, dest)
     if not todo:
@@ -312,8 +327,9 @@ def fetch(files: list[RemoteFile], dest: str | Path, url: str | None = None,
     with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="downloading",
               disable=not progress) as bar:
         for f in todo:
-            _fetch_one(session, f, dest / f.path, f"{url}/{f.path}", retries, backoff,
-                       timeout, bar)
+            fetch_one = _fetch_unlisted if f.size == UNKNOWN_SIZE else _fetch_one
+            fetch_one(session, f, dest / f.path, f"{url}/{f.path}", retries, backoff,
+                      timeout, bar, where)
             done.append(dest / f.path)
     elapsed = time.monotonic() - started
     log.info("downloaded %s in %.1f s (%s/s)", human_size(total), elapsed,
@@ -322,7 +338,7 @@ def fetch(files: list[RemoteFile], dest: str | Path, url: str | None = None,
 
 
 def _fetch_one(session, f: RemoteFile, path: Path, url: str, retries: int, backoff: float,
-               timeout: float, bar) -> None:
+               timeout: float, bar, where: str | None = None) -> None:
     """Download one file to ``<path>.part`` (resuming it), verify it, rename it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
@@ -341,7 +357,8 @@ def _fetch_one(session, f: RemoteFile, path: Path, url: str, retries: int, backo
                     requests.exceptions.ChunkedEncodingError) as exc:
                 if unresolved_host(exc):  # the network went away: retrying cannot help
                     raise OfflineError(urlsplit(url).hostname, "the name stopped resolving "
-                                       "during the download") from exc
+                                       "during the download",
+                                       **({"where": where} if where else {})) from exc
                 drops += 1
                 if drops > retries:
                     raise DownloadError(f"{url}: the connection failed {drops} times ({exc}); "
@@ -365,6 +382,37 @@ def _fetch_one(session, f: RemoteFile, path: Path, url: str, retries: int, backo
     raise DownloadError(f"{path}: {problem} after two downloads from {url}; the server's copy "
                         "differs from the checksum list (a new version of the corpus?). "
                         "Nothing was kept under that name.")
+
+
+def _fetch_unlisted(session, f: RemoteFile, path: Path, url: str, retries: int,
+                    backoff: float, timeout: float, bar, where: str | None = None) -> None:
+    """Download a file the checksum list has no size nor MD5 for: whole, to
+    ``<path>.part`` (a leftover part is started again: nothing says it is of this version),
+    then renamed; a body shorter than its ``Content-Length`` is a dropped connection
+    (urllib3 checks it), retried ``retries`` times with backoff."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    for drop in range(retries + 1):
+        part.unlink(missing_ok=True)
+        try:
+            _get(session, url, part, 0, timeout, bar)
+            break
+        except (requests.ConnectionError, requests.Timeout,
+                requests.exceptions.ChunkedEncodingError) as exc:
+            if part.exists():
+                bar.update(-part.stat().st_size)
+                part.unlink()
+            if unresolved_host(exc):
+                raise OfflineError(urlsplit(url).hostname, "the name stopped resolving during "
+                                   "the download", **({"where": where} if where else {})
+                                   ) from exc
+            if drop == retries:
+                raise DownloadError(f"{url}: the connection failed {drop + 1} times ({exc}); "
+                                    "check the network and run the command again.") from exc
+            time.sleep(backoff * 2 ** drop)
+    os.replace(part, path)
+    log.info("%s: no checksum in the list; its size matched the server's Content-Length",
+             f.path)
 
 
 def _get(session, url: str, part: Path, have: int, timeout: float, bar) -> int:
