@@ -9,6 +9,7 @@ fixtures below.
 from __future__ import annotations
 
 import json
+import socket
 
 import numpy as np
 import pandas as pd
@@ -391,3 +392,16 @@ def autocorrelated():
         W = rng.standard_normal((p, t)) * (rng.random(t) < 0.5)
         return X, X @ W / np.sqrt(p) + 2 * ar((n, t))
     return make
+
+
+@pytest.fixture
+def no_dns(monkeypatch):
+    """Name resolution fails as it does offline; returns the hosts asked for, in order."""
+    asked = []
+
+    def fail(host, *args, **kwargs):
+        asked.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", fail)
+    return asked

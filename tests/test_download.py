@@ -155,19 +155,6 @@ def test_verify_downloads_again_a_file_altered_in_place(lpp_bucket, tmp_path):
     assert hashlib.md5(path.read_bytes()).hexdigest() == f.md5
 
 
-@pytest.fixture
-def no_dns(monkeypatch):
-    """Name resolution fails as it does offline; returns the hosts asked for, in order."""
-    asked = []
-
-    def fail(host, *args, **kwargs):
-        asked.append(host)
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    monkeypatch.setattr(socket, "getaddrinfo", fail)
-    return asked
-
-
 def test_offline_fetch_fails_at_once_naming_the_host(no_dns, tmp_path, monkeypatch):
     monkeypatch.delenv("ANALYSIS_LPP_BASE_URL", raising=False)
     f = RemoteFile("participants.json", 10, "0" * 32)

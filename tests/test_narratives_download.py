@@ -2,7 +2,6 @@
 derivatives and alignments from a local DataLad release."""
 import hashlib
 import logging
-import socket
 import subprocess
 import sys
 import time
@@ -190,18 +189,6 @@ def test_a_file_without_checksum_is_downloaded_whole_and_a_cut_one_again(
     assert not (tmp_path / (path + ".part")).exists()
     assert "no checksum in the list" in caplog.text
     assert download.missing([f], tmp_path) == []  # present: whole, as renamed last
-
-
-@pytest.fixture
-def no_dns(monkeypatch):
-    asked = []
-
-    def fail(host, *args, **kwargs):
-        asked.append(host)
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    monkeypatch.setattr(socket, "getaddrinfo", fail)
-    return asked
 
 
 def test_offline_cli_fetch_prints_one_line(no_dns, tmp_path, capsys, monkeypatch):
