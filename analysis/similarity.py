@@ -14,7 +14,9 @@ with the same layer of the random model it started from, on speech neither heard
 """
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -46,32 +48,40 @@ def linear_cka(X: np.ndarray, Y: np.ndarray) -> float:
     return float(cross / norms) if norms > 0 else float("nan")
 
 
-def layer_cka(model: str, reference: str, stimuli: list[Stimulus]) -> np.ndarray:
-    """Linear CKA between each layer of ``model`` and the same layer of ``reference``, on the
-    frames of ``stimuli`` (sections stacked), cached.
+def layer_cka(names: Sequence[str], reference: str,
+              stimuli: list[Stimulus]) -> dict[str, np.ndarray]:
+    """Linear CKA between each layer of every model of ``names`` and the same layer of
+    ``reference``, on the frames of ``stimuli`` (sections stacked), cached per model; the
+    reference's activations are computed at most once.
 
     Parameters
     ----------
-    model, reference : model names (see :mod:`analysis.models`) with the same number of layers
-    stimuli : the speech both are run on
+    names : model names (see :mod:`analysis.models`), each with as many layers as
+        ``reference``
+    reference : the model every other is compared with
+    stimuli : the speech all are run on
 
     Returns
     -------
-    array of shape (n_layers,), layer 0.. as in :mod:`analysis.features`
+    model name -> array of shape (n_layers,), layer 0.. as in :mod:`analysis.features`
     """
-    key = {"stage": "layer_cka", "code": source_digest(sys.modules[__name__]),
-           "model": models.fingerprint(model), "reference": models.fingerprint(reference),
-           "stimuli": [s.digest() for s in stimuli]}
+    cache = Cache(cache_dir())
+    reference_layers = functools.cache(lambda: _activations(reference, stimuli))
+    out = {}
+    for name in names:
+        key = {"stage": "layer_cka", "code": source_digest(sys.modules[__name__]),
+               "model": models.fingerprint(name), "reference": models.fingerprint(reference),
+               "stimuli": [s.digest() for s in stimuli]}
 
-    def compute():
-        layers = {name: _activations(name, stimuli) for name in (model, reference)}
-        if len(layers[model]) != len(layers[reference]):
-            raise ValueError(f"{model} has {len(layers[model])} layers and {reference} "
-                             f"{len(layers[reference])}; CKA compares the same layer of both.")
-        return {"cka": np.array([linear_cka(a, b) for a, b in zip(layers[model],
-                                                                    layers[reference])])}
+        def compute(name=name):
+            layers, against = _activations(name, stimuli), reference_layers()
+            if len(layers) != len(against):
+                raise ValueError(f"{name} has {len(layers)} layers and {reference} "
+                                 f"{len(against)}; CKA compares the same layer of both.")
+            return {"cka": np.array([linear_cka(a, b) for a, b in zip(layers, against)])}
 
-    return Cache(cache_dir()).get("layer_cka", key, compute)["cka"]
+        out[name] = cache.get("layer_cka", key, compute)["cka"]
+    return out
 
 
 def _activations(name: str, stimuli: list[Stimulus]) -> list[np.ndarray]:

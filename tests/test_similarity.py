@@ -22,10 +22,15 @@ def test_layer_cka_is_one_for_a_model_against_itself_and_less_for_another(
         tiny_world, save_tiny_model, monkeypatch):
     stimuli = tiny_world.stimuli["en"][:2]
     first, second = str(save_tiny_model(0)), str(save_tiny_model(1))
-    same = similarity.layer_cka(first, first, stimuli)
-    other = similarity.layer_cka(first, second, stimuli)
-    assert same.shape == other.shape == (9,)  # 7 convolutional + 2 transformer layers
-    np.testing.assert_allclose(same, 1.0, atol=1e-6)
-    assert (other < 0.999).all()
+    computed = []
+    extract = similarity._activations
+    monkeypatch.setattr(similarity, "_activations",
+                        lambda name, s: computed.append(name) or extract(name, s))
+    cka = similarity.layer_cka([first, second], first, stimuli)
+    assert computed.count(first) == 2 and computed.count(second) == 1  # reference once
+    assert cka[first].shape == cka[second].shape == (9,)  # 7 convolutional + 2 transformer
+    np.testing.assert_allclose(cka[first], 1.0, atol=1e-6)
+    assert (cka[second] < 0.999).all()
     monkeypatch.setattr(similarity, "_activations", lambda *a: pytest.fail("recomputed"))
-    np.testing.assert_array_equal(similarity.layer_cka(first, second, stimuli), other)
+    again = similarity.layer_cka([first, second], first, stimuli)
+    np.testing.assert_array_equal(again[second], cka[second])
