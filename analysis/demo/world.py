@@ -45,6 +45,7 @@ EXTRA_SCANS = 4  # scans after the audio ends, as in the English audiobook runs
 STORY_STREAM = 0  # the story's draws of voices and noise: seed (seed, STORY_STREAM, language)
 SEED_VARIABLE = "ANALYSIS_DEMO_SEED"  # environment variable holding the world's seed
 DEFAULT_SEED = 0
+WORLD_PARTICIPANTS = 12  # simulated listeners per language (a profile analyses the first ones)
 
 
 def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = DEFAULT_SEED,
@@ -156,8 +157,8 @@ def load(profile: Profile, languages, n_participants: int) -> Dataset:
     """The ``demo`` data source (entry point of :data:`analysis.plugins.SOURCES`): the part of
     the demo world that ``profile`` analyses.
 
-    One world serves every language and notebook (built on first use); a larger one is built
-    only if more than the demo profile's participants are asked for.
+    One world of :data:`WORLD_PARTICIPANTS` listeners per language serves every language and
+    notebook (built on first use); a larger one is built only if more are asked for.
 
     Parameters
     ----------
@@ -165,11 +166,27 @@ def load(profile: Profile, languages, n_participants: int) -> Dataset:
     languages : languages whose stimuli and participants are kept
     n_participants : the first participants of each language (0: all)
     """
-    default = PROFILES["demo"]
-    world = build_world(languages=default.languages,
-                        n_participants=max(n_participants, default.n_participants),
-                        seed=demo_seed())
+    world = named_world("main", n_participants=n_participants)
     return restrict(select(world, languages, n_participants), profile.sections)
+
+
+def named_world(name: str, seed: int | None = None, n_participants: int = 0) -> Dataset:
+    """A world of :data:`analysis.demo.listeners.WORLDS`, whole: ``"main"`` (every language
+    of the demo profile; the one the figures analyse) or a control (English listeners only,
+    whom every claim of :mod:`analysis.demo.claims` is about), built on first use.
+
+    Parameters
+    ----------
+    seed : the world's seed (default :func:`demo_seed`)
+    n_participants : listeners per language, at least :data:`WORLD_PARTICIPANTS`
+    """
+    if name not in listeners.WORLDS:
+        raise ValueError(f"name={name!r}: the demo worlds are {', '.join(listeners.WORLDS)}.")
+    languages = PROFILES["demo"].languages if name == "main" else ("en",)
+    return build_world(languages=languages,
+                       n_participants=max(n_participants, WORLD_PARTICIPANTS),
+                       seed=demo_seed() if seed is None else seed,
+                       params=listeners.WORLDS[name])
 
 
 def demo_seed() -> int:

@@ -1,0 +1,275 @@
+"""The paper's claims on the demo world: was each one planted, and does the pipeline detect it?
+
+A claim compares two of the paper's model conditions (``native``, ``non-native``,
+``non-speech``, ``random``) in some regions, or the depth of the native model's best layer
+between two regions. Whether a world *planted* a claim is read from what the world was built
+with (its levels, their regions, whether they are language-specific: :func:`planted`), never
+from the scores. Whether the pipeline *detects* it is a test across the world's listeners
+(:func:`evaluate`):
+
+- each listener's score of a condition in a region is the mean, over the region's planted
+  core (``truth["<L>_region"]``), of the brain scores of the layer that is best for the
+  *other* listeners (leave-one-listener-out, so that no listener's layer is chosen on their
+  own scores);
+- the depth of a region is the mean, over its core, of each vertex's best layer;
+- the claim is detected when the two-sided Wilcoxon signed-rank test of the per-listener
+  differences gives ``p < ALPHA`` and their mean has the claimed sign.
+
+Every claim is fitted on the cores of the five regions only, all listeners of one language at
+once (one :func:`analysis.encoding.score_layers` call per model: the listeners heard the same
+stimulus, so they share its designs), so that many listeners and the control worlds cost
+little beside the full-surface fits of the figures.
+
+The acoustic baseline (:func:`acoustic_share`) goes through the same encoding model: the
+world's model-free acoustic basis (log-mel bands and envelope, as regressors) predicts each
+core vertex, and its mean score is divided by the mean noise ceiling of the region.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import wilcoxon
+
+from analysis import encoding, scores
+from analysis.cache import Cache, key_digest, source_digest
+from analysis.config import Profile, cache_dir
+from analysis.datasets import Dataset
+from analysis.designs import designs_for
+from analysis.demo import listeners, world
+
+log = logging.getLogger(__name__)
+
+ALPHA = 0.05  # two-sided Wilcoxon across listeners
+CONDITIONS = ("native", "non-native", "non-speech", "random")
+SPEECH_REGIONS = ("STG", "STS", "IFG")
+CORE_SCORES = "core_scores"  # cache stage of the fits on the regions' cores
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the paper.
+
+    Attributes
+    ----------
+    name : how the page names it
+    better, worse : conditions compared (``worse`` is None for a depth claim)
+    regions : regions averaged (a depth claim: the deeper region first, then the shallower)
+    kind : ``"contrast"`` (``better`` scores above ``worse``) or ``"depth"`` (``better``'s best
+        layer is deeper in ``regions[0]`` than in ``regions[1]``)
+    """
+
+    name: str
+    better: str
+    worse: str | None
+    regions: tuple[str, ...]
+    kind: str = "contrast"
+
+
+CLAIMS = (
+    *(Claim(f"trained > random in {r}", "native", "random", (r,)) for r in SPEECH_REGIONS),
+    Claim("best layer deeper in IFG than A1+A2", "native", None, ("IFG", "A1+A2"), "depth"),
+    *(Claim(f"native > non-native in {r}", "native", "non-native", (r,))
+      for r in ("STS", "IFG")),
+    Claim("non-native > non-speech", "non-native", "non-speech", SPEECH_REGIONS),
+    Claim("non-speech > random", "non-speech", "random", SPEECH_REGIONS),
+)
+
+
+def planted(claim: Claim, truth: dict) -> tuple[bool, str]:
+    """Whether a world planted ``claim``, and why, from what it was built with.
+
+    - trained > random, and non-native > non-speech: a level above acoustics (which a
+      random network's features do not carry, since it is orthogonal to the spectrum) drives
+      the regions;
+    - native > non-native: such a level uses the listener's own language
+      (``language_specific``);
+    - the depth claim: the levels of the first region are deeper on average (share-weighted
+      level index) than those of the second;
+    - non-speech > random: never; no level is built from sound in general beyond the
+      spectrum, which random features already carry.
+
+    Parameters
+    ----------
+    truth : :func:`analysis.demo.world.load_truth`'s output
+    """
+    levels = [str(level) for level in truth["levels"]]
+    regions = [str(region) for region in truth["regions"]]
+    share = truth["region_level_share"]  # (n_regions, n_levels)
+    above = [i for i, level in enumerate(levels) if level != "acoustic"]
+
+    def above_acoustics(names):
+        return [levels[i] for i in above
+                if any(share[regions.index(r), i] > 0 for r in names)]
+
+    if claim.kind == "depth":
+        depth = {r: float(share[regions.index(r)] @ np.arange(len(levels))
+                          / share[regions.index(r)].sum()) for r in claim.regions}
+        deeper, shallower = claim.regions
+        return (depth[deeper] > depth[shallower],
+                f"mean planted level {depth[deeper]:.2f} in {deeper}, "
+                f"{depth[shallower]:.2f} in {shallower}")
+    where = " and ".join(claim.regions)
+    found = above_acoustics(claim.regions)
+    if {claim.better, claim.worse} == {"non-speech", "random"}:
+        return False, "no level is learnable from sound in general beyond the spectrum"
+    if not found:
+        return False, f"only acoustics drives {where}"
+    if {claim.better, claim.worse} == {"native", "non-native"}:
+        if not bool(truth["language_specific"]):
+            return False, "no level uses the listener's own language"
+        return True, f"{', '.join(found)} (the listener's language) in {where}"
+    return True, f"{', '.join(found)} in {where}"
+
+
+def core_scores(dataset: Dataset, profile: Profile, model: str, language: str,
+                core: np.ndarray) -> np.ndarray:
+    """Brain scores of every layer of ``model`` on the ``core`` vertices of every listener of
+    ``language``, fitted in one call (cached).
+
+    Parameters
+    ----------
+    model : a resolved model name
+    core : boolean array of shape (20484,), the vertices fitted
+
+    Returns
+    -------
+    array of shape (n_layers, n_participants, n_core), float32
+    """
+    group = dataset.participants_of(language)
+    stimuli = dataset.stimuli[language]
+    designs = designs_for(dataset, model, language)
+    tr = scores.scan_tr(stimuli)
+    key = {"stage": CORE_SCORES, "code": source_digest(encoding, encoding.ridge, scores),
+           "designs": designs.digest, "participants": [p.digest() for p in group],
+           "core": key_digest({"vertices": np.flatnonzero(core).tolist()}),
+           "cleaning": scores.cleaning_parameters(profile),
+           **scores.fit_parameters(profile)}
+
+    def compute():
+        Y = np.hstack([scores.responses(p, designs.n_scans, tr, profile)[:, core]
+                       for p in group])
+        fitted = encoding.score_layers([designs.layer(k) for k in range(designs.n_layers)],
+                                       Y, **scores.fit_parameters(profile))
+        return {"scores": fitted.reshape(designs.n_layers, len(group), int(core.sum()))}
+
+    return Cache(cache_dir()).get(CORE_SCORES, key, compute)["scores"]
+
+
+def listener_values(layer_scores: np.ndarray, in_region: np.ndarray) -> np.ndarray:
+    """Each listener's score in a region at the layer best for the other listeners.
+
+    Parameters
+    ----------
+    layer_scores : array of shape (n_layers, n_participants, n_core)
+    in_region : boolean array of shape (n_core,)
+
+    Returns
+    -------
+    array of shape (n_participants,)
+    """
+    curves = np.nanmean(layer_scores[:, :, in_region], axis=2)  # (n_layers, n_participants)
+    n = curves.shape[1]
+    if n < 2:
+        raise ValueError("a leave-one-listener-out layer choice needs at least 2 listeners.")
+    others = (curves.sum(axis=1, keepdims=True) - curves) / (n - 1)
+    return curves[others.argmax(axis=0), np.arange(n)]
+
+
+def listener_depths(layer_scores: np.ndarray, in_region: np.ndarray) -> np.ndarray:
+    """Each listener's mean best layer over a region's vertices: array of shape
+    (n_participants,)."""
+    return np.nanargmax(layer_scores[:, :, in_region], axis=0).mean(axis=1).astype(float)
+
+
+def test(better: np.ndarray, worse: np.ndarray) -> dict:
+    """Two-sided Wilcoxon signed-rank test of ``better - worse`` (arrays of shape
+    (n_participants,)): ``statistic``, ``p``, ``mean_difference`` and ``detected``
+    (``p < ALPHA`` and a positive mean difference)."""
+    difference = np.asarray(better, float) - np.asarray(worse, float)
+    if np.allclose(difference, 0):
+        statistic, p = np.nan, 1.0
+    else:
+        result = wilcoxon(difference, alternative="two-sided")
+        statistic, p = float(result.statistic), float(result.pvalue)
+    return {"statistic": statistic, "p": p, "mean_difference": float(difference.mean()),
+            "detected": bool(p < ALPHA and difference.mean() > 0)}
+
+
+def evaluate(dataset: Dataset, profile: Profile, models: dict[str, str],
+             language: str = "en") -> list[dict]:
+    """Every claim of :data:`CLAIMS` on one world's listeners of ``language``.
+
+    Parameters
+    ----------
+    models : condition of :data:`CONDITIONS` -> resolved model name
+
+    Returns
+    -------
+    list (one per claim) of dicts: ``claim``, ``planted``, ``why`` (what was planted, or why
+    nothing was), ``detected``, ``statistic`` (Wilcoxon W), ``p``, ``mean_difference``,
+    ``better``, ``worse`` (the two means across listeners; for the depth claim, the mean
+    best layers of the two regions) and ``n`` (listeners)
+    """
+    missing = [c for c in CONDITIONS if c not in models]
+    if missing:
+        raise ValueError(f"models: give a model for each of {CONDITIONS}; {missing} missing.")
+    truth = world.load_truth(dataset)
+    regions = [str(region) for region in truth["regions"]]
+    region = truth[f"{language}_region"]
+    core = region >= 0
+    fitted = {c: core_scores(dataset, profile, models[c], language, core) for c in CONDITIONS}
+    in_region = {r: region[core] == regions.index(r) for r in regions}
+    out = []
+    for claim in CLAIMS:
+        if claim.kind == "depth":
+            values = [listener_depths(fitted[claim.better], in_region[r])
+                      for r in claim.regions]
+        else:
+            values = [np.mean([listener_values(fitted[c], in_region[r])
+                               for r in claim.regions], axis=0)
+                      for c in (claim.better, claim.worse)]
+        was_planted, why = planted(claim, truth)
+        out.append({"claim": claim.name, "planted": was_planted, "why": why,
+                    **test(*values), "better": float(values[0].mean()),
+                    "worse": float(values[1].mean()), "n": len(values[0])})
+    return out
+
+
+def acoustic_share(dataset: Dataset, profile: Profile, language: str = "en") -> dict:
+    """The acoustic baseline's share of each region's noise ceiling.
+
+    The world's acoustic basis (``truth["<L>_acoustic_basis"]``: the regressors of the
+    log-mel bands and envelope) is scored like a model layer on every listener's core
+    vertices; per region, the mean score divided by the mean planted noise ceiling.
+
+    Returns
+    -------
+    dict region -> {``baseline_r``, ``ceiling``, ``share``}
+    """
+    truth = world.load_truth(dataset)
+    regions = [str(region) for region in truth["regions"]]
+    group = dataset.participants_of(language)
+    region = truth[f"{language}_region"]
+    core = region >= 0
+    stimuli = dataset.stimuli[language]
+    n_scans = sum(s.n_scans for s in stimuli)
+    basis = truth[f"{language}_acoustic_basis"]
+    if len(basis) != n_scans:
+        raise ValueError(f"{language}: the acoustic basis has {len(basis)} scans but the "
+                         f"world's sections {n_scans}; load every section of the world.")
+    Y = np.hstack([scores.responses(p, n_scans, scores.scan_tr(stimuli), profile)[:, core]
+                   for p in group])
+    fitted = encoding.brain_score(basis, Y, n_folds=profile.n_folds, alphas=profile.alphas,
+                                  alpha_selection=profile.alpha_selection,
+                                  inner_folds=profile.inner_folds, dtype=profile.precision)
+    fitted = fitted.reshape(len(group), -1)
+    rows = [int(p.id[-2:]) - 1 for p in group]  # sub-<L><NN>: row NN - 1 of the truth
+    ceilings = truth[f"{language}_ceiling"][rows][:, core]
+    out = {}
+    for r, name in enumerate(regions):
+        inside = region[core] == r
+        baseline, ceiling = float(np.nanmean(fitted[:, inside])), float(ceilings[:, inside].mean())
+        out[name] = {"baseline_r": baseline, "ceiling": ceiling, "share": baseline / ceiling}
+    return out
