@@ -3,9 +3,7 @@
 A figure shows one layer per model and participant (:func:`choose_layers`,
 :func:`layer_map`), chosen without circularity: from the other participants' scores, or fixed
 in advance. Figure 3 shows each vertex's best layer, kept where it beats the null (:func:`best_layer_map`), and the share
-of each region that each layer wins (:func:`layer_shares`); the demo-world chapter checks
-each region's layer profile (:func:`layer_profiles`) against the paper's qualitative pattern
-(:func:`qualitative_pattern`).
+of each region that each layer wins (:func:`layer_shares`).
 """
 from __future__ import annotations
 
@@ -186,93 +184,3 @@ def layer_shares(best: np.ndarray, masks: dict[str, np.ndarray],
         shares = 100 * counts / len(kept) if len(kept) else np.full(len(layers), np.nan)
         rows[name] = {**dict(zip(layers, shares)), "n_vertices": len(kept)}
     return pd.DataFrame.from_dict(rows, orient="index")
-
-
-def layer_profiles(result: LayerScores, masks: dict[str, np.ndarray]) -> dict[str, dict]:
-    """How well, and how deep, each region is fit: its layer curve, the score of its best
-    layer, and the mean best layer of its vertices (which should deepen from A1+A2 to IFG).
-
-    Parameters
-    ----------
-    result : :func:`analysis.scores.layer_scores`'s output; ``scores`` of shape
-        (n_participants, n_layers, n_vertices)
-    masks : region name -> boolean array of shape (n_vertices,)
-        (:func:`analysis.regions.region_masks`)
-
-    Returns
-    -------
-    dict region -> dict with
-
-    - ``mean_r_per_layer`` (n_layers,): r averaged over the region's vertices and the
-      participants, per layer;
-    - ``mean_r``: the largest of those (the region's score at its best layer);
-    - ``best_layer``: that layer (index as in ``result.layers``);
-    - ``mean_best_layer``: each vertex's best layer (per participant), averaged over the
-      region's vertices and the participants;
-    - ``n_vertices``: vertices in the region.
-    """
-    scores = np.asarray(result.scores)
-    if scores.ndim != 3:
-        raise ValueError(f"result.scores has shape {scores.shape}; expected (n_participants, "
-                         "n_layers, n_vertices).")
-    layers = np.asarray(result.layers)
-    out = {}
-    for name, mask in masks.items():
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != (scores.shape[2],):
-            raise ValueError(f"masks[{name!r}] has shape {mask.shape}; expected "
-                             f"({scores.shape[2]},).")
-        if not mask.any():
-            raise ValueError(f"masks[{name!r}] selects no vertex.")
-        region = scores[:, :, mask]  # (n_participants, n_layers, n_region)
-        curve = np.nanmean(region, axis=(0, 2))
-        best = int(np.nanargmax(curve))
-        fitted = np.isfinite(region).any(axis=1)  # (n_participants, n_region)
-        best_per_vertex = layers[np.nanargmax(np.where(np.isfinite(region), region, -np.inf),
-                                              axis=1)]
-        out[name] = {"mean_r_per_layer": curve, "mean_r": float(curve[best]),
-                     "best_layer": int(layers[best]),
-                     "mean_best_layer": float(best_per_vertex[fitted].mean()),
-                     "n_vertices": int(mask.sum())}
-    return out
-
-
-def qualitative_pattern(profiles: dict[str, dict[str, dict]]) -> list[dict]:
-    """Whether the paper's qualitative pattern holds, aim by aim, with the numbers.
-
-    Parameters
-    ----------
-    profiles : condition (``"native"``, ``"non-native"``, ``"non-speech"``, ``"random"``) ->
-        :func:`layer_profiles` output for the same listeners; an aim is checked only when its
-        conditions and regions are there
-
-    Returns
-    -------
-    list of dicts with ``aim`` (text), ``holds`` (bool) and ``numbers`` (text)
-    """
-    def mean_r(condition, region):
-        return profiles[condition][region]["mean_r"]
-
-    aims = []
-    if {"native", "random"} <= set(profiles):
-        regions = [r for r in profiles["native"] if r in profiles["random"]]
-        aims.append({"aim": "trained (native) > random in every region",
-                     "holds": all(mean_r("native", r) > mean_r("random", r) for r in regions),
-                     "numbers": ", ".join(f"{r} {mean_r('native', r):.3f} vs "
-                                          f"{mean_r('random', r):.3f}" for r in regions)})
-    if "native" in profiles and {"A1+A2", "IFG"} <= set(profiles["native"]):
-        depth = {r: v["mean_best_layer"] for r, v in profiles["native"].items()}
-        aims.append({"aim": "the native model's best layer is deeper in IFG than in A1+A2",
-                     "holds": depth["IFG"] > depth["A1+A2"],
-                     "numbers": "mean best layer " + ", ".join(f"{r} {d:.2f}"
-                                                               for r, d in depth.items())})
-    order = ["native", "non-native", "non-speech", "random"]
-    if set(order) <= set(profiles):
-        for region in ("STS", "IFG"):
-            if all(region in profiles[c] for c in order):
-                values = [mean_r(c, region) for c in order]
-                aims.append({"aim": f"native > non-native > non-speech > random in {region}",
-                             "holds": all(a > b for a, b in zip(values, values[1:])),
-                             "numbers": ", ".join(f"{c} {v:.4f}"
-                                                  for c, v in zip(order, values))})
-    return aims

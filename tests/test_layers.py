@@ -53,25 +53,6 @@ def test_one_participant_gets_the_middle_transformer_layer_fixed():
     assert choice.layers == (13,) and choice.method == layers.FIXED
 
 
-def test_layer_profiles_give_each_region_its_curve_peak_and_mean_best_layer():
-    scores = np.zeros((2, 3, 6))  # 2 participants, layers 7..9, 6 vertices
-    scores[:, 0, :3] = 0.3  # vertices 0-2 peak at layer 7
-    scores[:, 2, 3:] = 0.2  # vertices 3-5 peak at layer 9
-    scores[1, 1, 5] = 0.5   # ... except vertex 5 of participant 2, at layer 8
-    result = LayerScores(scores, np.full_like(scores, np.nan), ["a", "b"], [7, 8, 9], 7)
-    masks = {"early": np.arange(6) < 3, "late": np.arange(6) >= 3}
-    out = layers.layer_profiles(result, masks)
-    assert out["early"]["best_layer"] == 7 and out["early"]["mean_r"] == pytest.approx(0.3)
-    assert out["early"]["mean_best_layer"] == 7 and out["early"]["n_vertices"] == 3
-    assert out["late"]["best_layer"] == 9
-    assert out["late"]["mean_best_layer"] == pytest.approx((9 * 5 + 8) / 6)
-    np.testing.assert_allclose(out["late"]["mean_r_per_layer"], [0, 0.5 / 6, 0.2])
-    with pytest.raises(ValueError, match="masks\\['none'\\] selects no vertex"):
-        layers.layer_profiles(result, {"none": np.zeros(6, bool)})
-    with pytest.raises(ValueError, match="masks\\['short'\\] has shape"):
-        layers.layer_profiles(result, {"short": np.ones(5, bool)})
-
-
 def test_best_layer_map_keeps_vertices_above_the_null_and_shares_count_them():
     rng = np.random.default_rng(0)
     n_vertices = 200
@@ -108,22 +89,3 @@ def test_a_region_with_no_kept_vertex_has_no_share():
     shares = layers.layer_shares(best, {"r": np.array([False, True, True])}, [7, 8])
     assert shares.loc["r", "n_vertices"] == 0
     assert np.isnan(shares.loc["r", [7, 8]].astype(float)).all()
-
-
-def test_qualitative_pattern_checks_each_aim_with_its_numbers():
-    def profile(r, depth):
-        return {region: {"mean_r": value, "mean_best_layer": d}
-                for region, value, d in zip(("A1+A2", "STS", "IFG"), r, depth)}
-
-    profiles = {"native": profile([0.30, 0.20, 0.10], [1, 3, 4]),
-                "non-native": profile([0.29, 0.19, 0.11], [1, 3, 4]),
-                "non-speech": profile([0.28, 0.18, 0.09], [1, 2, 3]),
-                "random": profile([0.27, 0.17, 0.08], [1, 1, 1])}
-    aims = {a["aim"]: a for a in layers.qualitative_pattern(profiles)}
-    assert aims["trained (native) > random in every region"]["holds"]
-    assert aims["the native model's best layer is deeper in IFG than in A1+A2"]["holds"]
-    assert aims["native > non-native > non-speech > random in STS"]["holds"]
-    ifg = aims["native > non-native > non-speech > random in IFG"]
-    assert not ifg["holds"] and "non-native 0.1100" in ifg["numbers"]
-    only_two = layers.qualitative_pattern({k: profiles[k] for k in ("native", "random")})
-    assert len(only_two) == 2

@@ -11,7 +11,8 @@ from the scores. Whether the pipeline *detects* it is a test across the world's 
   core (``truth["<L>_region"]``), of the brain scores of the layer that is best for the
   *other* listeners (leave-one-listener-out, so that no listener's layer is chosen on their
   own scores);
-- the depth of a region is the mean, over its core, of each vertex's best layer;
+- the depth of a region is the peak of each listener's layer curve there (the mean score
+  over the core per layer);
 - the claim is detected when the two-sided Wilcoxon signed-rank test of the per-listener
   differences gives ``p < ALPHA`` and their mean has the claimed sign.
 
@@ -30,6 +31,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.stats import wilcoxon
 
 from analysis import encoding, scores
@@ -151,7 +153,7 @@ def core_scores(dataset: Dataset, profile: Profile, model: str, language: str,
         Y = np.hstack([scores.responses(p, designs.n_scans, tr, profile)[:, core]
                        for p in group])
         fitted = encoding.score_layers([designs.layer(k) for k in range(designs.n_layers)],
-                                       Y, **scores.fit_parameters(profile))
+                                       Y, progress=False, **scores.fit_parameters(profile))
         return {"scores": fitted.reshape(designs.n_layers, len(group), int(core.sum()))}
 
     return Cache(cache_dir()).get(CORE_SCORES, key, compute)["scores"]
@@ -178,9 +180,15 @@ def listener_values(layer_scores: np.ndarray, in_region: np.ndarray) -> np.ndarr
 
 
 def listener_depths(layer_scores: np.ndarray, in_region: np.ndarray) -> np.ndarray:
-    """Each listener's mean best layer over a region's vertices: array of shape
-    (n_participants,)."""
-    return np.nanargmax(layer_scores[:, :, in_region], axis=0).mean(axis=1).astype(float)
+    """Each listener's best layer in a region: the peak of their layer curve, the mean score
+    over the region's vertices per layer (a vertex-wise best layer would drift to the middle
+    layers wherever noise dominates, since the peak of a flat curve is anywhere).
+
+    Returns
+    -------
+    array of shape (n_participants,), float
+    """
+    return np.nanmean(layer_scores[:, :, in_region], axis=2).argmax(axis=0).astype(float)
 
 
 def test(better: np.ndarray, worse: np.ndarray) -> dict:
@@ -210,7 +218,7 @@ def evaluate(dataset: Dataset, profile: Profile, models: dict[str, str],
     list (one per claim) of dicts: ``claim``, ``planted``, ``why`` (what was planted, or why
     nothing was), ``detected``, ``statistic`` (Wilcoxon W), ``p``, ``mean_difference``,
     ``better``, ``worse`` (the two means across listeners; for the depth claim, the mean
-    best layers of the two regions) and ``n`` (listeners)
+    best layer of each region) and ``n`` (listeners)
     """
     missing = [c for c in CONDITIONS if c not in models]
     if missing:
@@ -273,3 +281,81 @@ def acoustic_share(dataset: Dataset, profile: Profile, language: str = "en") -> 
         baseline, ceiling = float(np.nanmean(fitted[:, inside])), float(ceilings[:, inside].mean())
         out[name] = {"baseline_r": baseline, "ceiling": ceiling, "share": baseline / ceiling}
     return out
+
+
+def level_capture(dataset: Dataset, profile: Profile, models: dict[str, str],
+                  language: str = "en") -> dict[str, dict[str, dict]]:
+    """How well each model's layers carry each planted level: the planted regressors of a
+    level (``truth["<L>_regressors_<level>"]``) predicted from a layer's regressors by the
+    same encoding model as the BOLD (cross-validated r, mean over the level's components).
+
+    Parameters
+    ----------
+    models : condition -> resolved model name
+
+    Returns
+    -------
+    dict condition -> level -> {``r``: the best layer's r, ``layer``: that layer,
+    ``per_layer``: list of r per layer}
+    """
+    truth = world.load_truth(dataset)
+    planted_levels = [str(level) for level in truth["planted_levels"]]
+    targets = [truth[f"{language}_regressors_{level}"] for level in planted_levels]
+    Y = np.hstack(targets).astype(np.float32)
+    owner = np.repeat(np.arange(len(targets)), [t.shape[1] for t in targets])
+    out = {}
+    for condition, model in models.items():
+        designs = designs_for(dataset, model, language)
+        if designs.n_scans != len(Y):
+            raise ValueError(f"{language}: the planted regressors have {len(Y)} scans but "
+                             f"{model}'s designs {designs.n_scans}; load every section.")
+        fitted = encoding.score_layers([designs.layer(k) for k in range(designs.n_layers)],
+                                       Y, progress=False, **scores.fit_parameters(profile))
+        out[condition] = {}
+        for i, level in enumerate(planted_levels):
+            per_layer = fitted[:, owner == i].mean(axis=1)
+            best = int(per_layer.argmax())
+            out[condition][level] = {"r": float(per_layer[best]), "layer": best,
+                                     "per_layer": per_layer.round(4).tolist()}
+    return out
+
+
+def table(results: dict[str, list[dict]]) -> pd.DataFrame:
+    """The claims of several worlds side by side.
+
+    Parameters
+    ----------
+    results : world name -> :func:`evaluate`'s output
+
+    Returns
+    -------
+    DataFrame indexed by claim, with columns (world, ``planted`` / ``detected`` /
+    ``difference`` / ``p``)
+    """
+    frames = {name: pd.DataFrame(rows).set_index("claim")[
+        ["planted", "detected", "mean_difference", "p"]].rename(
+            columns={"mean_difference": "difference"})
+        for name, rows in results.items()}
+    return pd.concat(frames, axis=1)
+
+
+def verdicts(results: dict[str, list[dict]]) -> list[str]:
+    """One sentence per world: how many planted claims were detected, which were missed, and
+    which claims were detected without being planted (with their numbers)."""
+    lines = []
+    for name, rows in results.items():
+        planted_rows = [r for r in rows if r["planted"]]
+        found = [r for r in planted_rows if r["detected"]]
+        missed = [r for r in planted_rows if not r["detected"]]
+        false = [r for r in rows if r["detected"] and not r["planted"]]
+        text = (f"{name} world ({rows[0]['n']} listeners): {len(found)} of "
+                f"{len(planted_rows)} planted claims detected")
+        if missed:
+            text += "; missed: " + "; ".join(
+                f"{r['claim']} (difference {r['mean_difference']:+.4f}, p = {r['p']:.3g})"
+                for r in missed)
+        text += "; detected without being planted: " + ("; ".join(
+            f"{r['claim']} (difference {r['mean_difference']:+.4f}, p = {r['p']:.3g})"
+            for r in false) if false else "none") + "."
+        lines.append(text)
+    return lines

@@ -293,3 +293,36 @@ def plot_layer_similarity(ax, cka: dict[str, np.ndarray], models: dict[str, str]
     ax.set(xlabel="layer", ylabel=f"linear CKA with {reference}", ylim=(0, 1.05), title=title)
     ax.legend(frameon=False, fontsize=8)
     return ax
+
+
+def plot_claims(ax, claims: list[str], differences: dict[str, list[float]],
+                planted: dict[str, list[bool]], detected: dict[str, list[bool]],
+                title: str = ""):
+    """Each claim's mean difference across listeners in several worlds: one bar per world
+    and claim, solid where the world planted the claim, hollow where it did not, a star where
+    the test detected it.
+
+    Parameters
+    ----------
+    claims : claim names, top to bottom
+    differences, planted, detected : world name -> one value per claim
+    """
+    n_worlds = len(differences)
+    height = 0.8 / max(n_worlds, 1)
+    y = np.arange(len(claims))
+    for k, (world, values) in enumerate(differences.items()):
+        rows = y + (k - (n_worlds - 1) / 2) * height
+        colour = f"C{k}"
+        ax.barh(rows, values, height, color=[colour if p else "none" for p in planted[world]],
+                edgecolor=colour, label=world)
+        for row, value, hit in zip(rows, values, detected[world]):
+            if hit:
+                ax.text(value, row, " *" if value >= 0 else "* ", va="center",
+                        ha="left" if value >= 0 else "right", fontsize=10)
+    ax.axvline(0, color="k", lw=0.5)
+    ax.set_yticks(y, claims)
+    ax.invert_yaxis()
+    ax.set_xlabel("mean difference of brain scores across listeners (r)")
+    ax.legend(frameon=False, fontsize=8, title="world (solid: planted)", title_fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return ax
