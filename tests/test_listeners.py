@@ -73,7 +73,7 @@ def test_phone_categories_are_the_languages_own():
     assert feats["phonetic"].shape == (100, len(inventory))
     rare = inventory.index(f"<{planted.phone_class('ts.h')}>")
     assert feats["phonetic"][45, rare] == 1 and feats["phonetic"][45].sum() == 1
-    assert feats["acoustic"].shape == (100, planted.N_MELS + 1)
+    assert feats["acoustic"].shape == (100, planted.N_BASIS)
     np.testing.assert_array_equal(feats["envelope"], feats["acoustic"][:, -1:])
     assert feats["phonotactic"].shape == feats["contextual"].shape == (100, 2)
     # word onsets, and a boundary surprisal where a word starts inside its sentence only
@@ -132,7 +132,7 @@ def test_phone_model_sees_word_boundaries():
 
 def _features(n_frames, rng, params=listeners.ListenerParameters()):
     """Random planted features of one section, the levels made partly of the spectrum."""
-    acoustic = rng.standard_normal((n_frames, planted.N_MELS + 1))
+    acoustic = rng.standard_normal((n_frames, planted.N_BASIS))
     acoustic = np.cumsum(acoustic, axis=0)  # slow, like log-mel bands
     feats = {"acoustic": acoustic, "envelope": acoustic[:, -1:]}
     for level in listeners.LEVELS[1:]:
@@ -147,7 +147,7 @@ def test_levels_above_acoustics_carry_nothing_of_the_acoustic_basis():
     times = [np.arange(n) * 2.0 for n in (34, 29)]
     regs = listeners.level_regressors(features, times)
     basis = regs["acoustic_basis"]
-    assert basis.shape == (63, planted.N_MELS + 1)
+    assert basis.shape == (63, planted.N_BASIS)
     for level in listeners.LEVELS[1:]:
         assert regs[level].shape == (63, listeners.ListenerParameters().n_components[
             listeners.LEVELS.index(level)])

@@ -54,7 +54,7 @@ def test_truth_is_saved_for_every_language(tiny_world):
         assert truth[f"{language}_ceiling"].shape == (2, 20484)
         assert truth[f"{language}_regressors_phonetic"].shape[0] == n_scans
         basis = truth[f"{language}_acoustic_basis"]
-        assert basis.shape == (n_scans, planted.N_MELS + 1)
+        assert basis.shape == (n_scans, planted.N_BASIS)
         for level in truth["levels"][1:]:  # above acoustics: nothing a spectrum explains
             regs = truth[f"{language}_regressors_{level}"]
             corr = np.corrcoef(regs.T, basis.T)[:regs.shape[1], regs.shape[1]:]

@@ -163,7 +163,7 @@ def level_regressors(features: list[dict[str, np.ndarray]], scan_times: list[np.
     -------
     dict name -> array of shape (n_scans_total, n): each planted level (n its components),
     ``"envelope"`` (1 column) and ``"acoustic_basis"`` (the basis's regressors, one column per
-    band and the envelope last); float64, each column of unit variance
+    band and descriptor, the envelope last); float64, each column of unit variance
     """
     names = ("acoustic", *[lv for lv in params.levels if lv != "acoustic"])
     stacked = {}

@@ -5,8 +5,9 @@ from the phone tables (``phone, onset, offset``) and word tables (``word, onset,
 sentence``) of the listener's own language, so that what a region was given is something a
 speech model of that language can learn, and something that differs between languages.
 
-- acoustic basis: :data:`N_MELS` log-mel bands (librosa) and the log sound envelope (total
-  power); model-free, the same for any listener;
+- acoustic basis: :data:`N_MELS` log-mel bands (librosa), the :data:`DESCRIPTORS` (spectral
+  flux, flatness, voice activity) and the log sound envelope (total power); model-free, the
+  same for any listener;
 - phonetic: which phone category of the language's inventory is being spoken
   (:func:`phone_categories`; with the broad inventory :data:`BROAD_INVENTORY`, only the
   language-independent broad class);
@@ -43,6 +44,13 @@ from analysis.framing import phone_label
 
 FEATURE_RATE = 100.0  # Hz, grid of the planted feature time series
 N_MELS = 32  # log-mel bands of the acoustic basis
+# Model-free descriptors of the acoustic basis beyond the bands, each a nonlinear function of
+# the spectrum that a linear map of the bands cannot reproduce: spectral flux (librosa's
+# onset strength, which follows the syllable rate), spectral flatness (noisy vs periodic
+# sound) and voice activity (frames within VOICE_RANGE dB of the loud speech).
+DESCRIPTORS = ("onset strength", "spectral flatness", "voice activity")
+VOICE_RANGE = 35.0  # dB below the 98th percentile of the frames' total power
+N_BASIS = N_MELS + len(DESCRIPTORS) + 1  # columns of the acoustic basis (envelope last)
 N_FFT = 512  # samples of the spectra's window (32 ms at 16 kHz)
 TOP_WORDS = 8  # frequent word forms whose identity the lexical level carries
 PHONE_ORDER = 3  # phone trigrams
@@ -158,9 +166,10 @@ def acoustic_basis(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
 
     Returns
     -------
-    array of shape (n_frames, N_MELS + 1), ``n_frames = len(waveform) // hop`` with ``hop =
-    sample_rate / FEATURE_RATE``: the :data:`N_MELS` log-mel bands (dB), then the log total
-    power (dB), frame k centred at ``(k + 0.5) / FEATURE_RATE`` s
+    array of shape (n_frames, N_BASIS), ``n_frames = len(waveform) // hop`` with ``hop =
+    sample_rate / FEATURE_RATE``: the :data:`N_MELS` log-mel bands (dB), the
+    :data:`DESCRIPTORS`, then the log total power (dB), frame k centred at
+    ``(k + 0.5) / FEATURE_RATE`` s
     """
     hop = int(sample_rate / FEATURE_RATE)
     n_frames = len(waveform) // hop
@@ -168,8 +177,13 @@ def acoustic_basis(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
     power = np.abs(librosa.stft(centred, n_fft=N_FFT, hop_length=hop)) ** 2
     power = power[:, :n_frames]
     mel = librosa.feature.melspectrogram(S=power, sr=sample_rate, n_mels=N_MELS)
-    total = power.sum(axis=0, keepdims=True)
-    basis = librosa.power_to_db(np.vstack([mel, total]), ref=1.0, amin=1e-10, top_db=None).T
+    decibels = librosa.power_to_db(np.vstack([mel, power.sum(axis=0, keepdims=True)]),
+                                   ref=1.0, amin=1e-10, top_db=None)
+    bands, total = decibels[:-1], decibels[-1:]
+    flux = librosa.onset.onset_strength(S=bands, sr=sample_rate)[None, :bands.shape[1]]
+    flatness = librosa.feature.spectral_flatness(S=np.sqrt(power))
+    voiced = (total > np.percentile(total, 98) - VOICE_RANGE).astype(float)
+    basis = np.vstack([bands, flux, flatness, voiced, total]).T
     return np.pad(basis, ((0, n_frames - len(basis)), (0, 0)), mode="edge")
 
 
@@ -187,7 +201,7 @@ def planted_features(waveform: np.ndarray, sample_rate: int, words: pd.DataFrame
     Returns
     -------
     dict name -> array of shape (n_frames, n_features): ``"acoustic"`` (the acoustic basis,
-    N_MELS + 1 columns), ``"envelope"`` (its last column), ``"phonetic"`` (one column per
+    N_BASIS columns), ``"envelope"`` (its last column), ``"phonetic"`` (one column per
     category of the inventory), ``"phonotactic"`` (surprisal, entropy), ``"lexical"`` (word
     onset, boundary surprisal, TOP_WORDS word identities), ``"contextual"`` (word surprisal,
     entropy); surprisal and entropy relative to the language's means, 0 in silence

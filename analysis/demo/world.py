@@ -244,8 +244,8 @@ def load_truth(dataset: Dataset) -> dict[str, np.ndarray]:
     - ``<L>_region`` (20484,): index into ``regions`` of each vertex's region, -1 outside;
     - ``<L>_regressors_<level>`` (n_scans_total, n_components) for each planted level, and
       ``<L>_regressors_envelope`` (n_scans_total, 1): the planted regressors;
-    - ``<L>_acoustic_basis`` (n_scans_total, N_MELS + 1): the regressors of the acoustic
-      basis (log-mel bands, then the envelope) that the levels above acoustics are
+    - ``<L>_acoustic_basis`` (n_scans_total, N_BASIS): the regressors of the acoustic
+      basis (log-mel bands, descriptors, then the envelope) that the levels above acoustics are
       orthogonal to;
     - ``<L>_phone_inventory``: the phone categories of the phonetic level, and
       ``<L>_top_words``: the frequent word forms of the lexical level;

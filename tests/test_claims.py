@@ -1,0 +1,104 @@
+"""The demo world's claims: what a world planted, how a claim is tested across listeners."""
+import numpy as np
+import pytest
+
+from analysis.demo import claims, listeners, world
+from analysis.regions import ROI_NAMES
+
+
+def _truth(params: listeners.ListenerParameters) -> dict:
+    shares = listeners.region_levels(params)
+    return {"levels": np.array(listeners.LEVELS), "regions": np.array(ROI_NAMES),
+            "region_level_share": np.array([[shares[r].get(level, 0.0)
+                                             for level in listeners.LEVELS]
+                                            for r in ROI_NAMES]),
+            "language_specific": np.array(params.language_specific)}
+
+
+def _claim(name: str) -> claims.Claim:
+    return next(c for c in claims.CLAIMS if c.name == name)
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("main", {"trained > random in STS": True, "native > non-native in IFG": True,
+              "best layer deeper in IFG than A1+A2": True, "non-native > non-speech": True,
+              "non-speech > random": False}),
+    ("no-language", {"trained > random in STS": True, "native > non-native in IFG": False,
+                     "native > non-native in STS": False,
+                     "best layer deeper in IFG than A1+A2": True}),
+    ("acoustic-only", {name: False for name in (c.name for c in claims.CLAIMS)}),
+])
+def test_what_a_world_planted_follows_from_how_it_was_built(name, expected):
+    truth = _truth(listeners.WORLDS[name])
+    for claim, value in expected.items():
+        planted, why = claims.planted(_claim(claim), truth)
+        assert planted is value, (claim, why)
+        assert why
+
+
+def test_each_listener_is_scored_at_the_layer_best_for_the_others():
+    # 3 layers, 3 listeners, 2 vertices; listener 0 alone peaks at layer 2
+    scores = np.zeros((3, 3, 2))
+    scores[1, :, :] = 0.2
+    scores[2, 0, :] = 0.5
+    values = claims.listener_values(scores, np.array([True, True]))
+    # listener 0: the others' curves peak at layer 1 (0.2); for listeners 1 and 2 the
+    # others' mean peaks at layer 2 (0.25, listener 0's peak), where they score 0
+    assert values[0] == pytest.approx(0.2)
+    np.testing.assert_allclose(values[1:], [0.0, 0.0])
+    with pytest.raises(ValueError, match="at least 2 listeners"):
+        claims.listener_values(scores[:, :1], np.array([True, True]))
+
+
+def test_a_region_depth_is_the_peak_of_each_listener_curve():
+    scores = np.zeros((4, 2, 3))
+    scores[3, 0] = 0.3
+    scores[1, 1, :2] = 0.3
+    np.testing.assert_array_equal(claims.listener_depths(scores, np.ones(3, bool)), [3, 1])
+
+
+def test_a_claim_is_detected_only_with_its_sign_and_p_below_alpha():
+    rng = np.random.default_rng(0)
+    base = rng.normal(0.05, 0.01, 12)
+    up = claims.test(base + 0.01 + rng.normal(0, 0.001, 12), base)
+    assert up["detected"] and up["p"] < 0.05 and up["mean_difference"] > 0
+    down = claims.test(base - 0.01, base)
+    assert down["p"] < 0.05 and not down["detected"]
+    noise = claims.test(base + rng.normal(0, 0.01, 12), base)
+    assert noise["p"] > 0.05 and not noise["detected"]
+    assert claims.test(base, base) == {"statistic": pytest.approx(np.nan, nan_ok=True),
+                                       "p": 1.0, "mean_difference": 0.0, "detected": False}
+
+
+def test_verdicts_and_table_report_every_world():
+    rows = [{"claim": c.name, "planted": i < 2, "why": "-", "detected": i in (0, 3),
+             "statistic": 1.0, "p": 0.01 if i in (0, 3) else 0.5, "mean_difference": 0.01,
+             "better": 0.1, "worse": 0.09, "n": 12} for i, c in enumerate(claims.CLAIMS)]
+    results = {"main": rows, "control": rows}
+    lines = claims.verdicts(results)
+    assert lines[0].startswith("main world (12 listeners): 1 of 2 planted claims detected")
+    assert f"missed: {claims.CLAIMS[1].name}" in lines[0]
+    assert f"detected without being planted: {claims.CLAIMS[3].name}" in lines[0]
+    frame = claims.table(results)
+    assert frame.shape == (len(claims.CLAIMS), 8)
+    assert bool(frame.loc[claims.CLAIMS[0].name, ("control", "detected")])
+
+
+@pytest.mark.slow
+def test_claims_baseline_and_capture_run_on_a_tiny_world(tiny_demo, tiny_profile):
+    models = {"native": "demo-english", "non-native": "demo-french",
+              "non-speech": "demo-non-speech", "random": "demo-random"}
+    dataset = world.select(tiny_demo, ["en"])
+    results = claims.evaluate(dataset, tiny_profile, models)
+    assert [r["claim"] for r in results] == [c.name for c in claims.CLAIMS]
+    assert all(r["n"] == 2 and 0 <= r["p"] <= 1 for r in results)
+    shares = claims.acoustic_share(dataset, tiny_profile)
+    assert set(shares) == set(ROI_NAMES)
+    assert all(np.isfinite(v["share"]) and v["ceiling"] > 0 for v in shares.values())
+    capture = claims.level_capture(dataset, tiny_profile, models)
+    assert set(capture) == set(models)
+    assert set(capture["native"]) == set(listeners.LEVELS)
+    assert all(len(v["per_layer"]) == 9 for v in capture["random"].values())
+    with pytest.raises(ValueError, match="random"):
+        claims.evaluate(dataset, tiny_profile, {k: v for k, v in models.items()
+                                                if k != "random"})
