@@ -22,8 +22,9 @@ stimulus, so they share its designs), so that many listeners and the control wor
 little beside the full-surface fits of the figures.
 
 The acoustic baseline (:func:`acoustic_share`) goes through the same encoding model: the
-world's model-free acoustic basis (log-mel bands and envelope, as regressors) predicts each
-core vertex, and its mean score is divided by the mean noise ceiling of the region.
+world's model-free acoustic basis (log-mel bands, descriptors and envelope, as regressors)
+predicts each core vertex, and its mean score is divided by the mean noise ceiling of the
+region.
 """
 from __future__ import annotations
 
@@ -249,7 +250,7 @@ def acoustic_share(dataset: Dataset, profile: Profile, language: str = "en") -> 
     """The acoustic baseline's share of each region's noise ceiling.
 
     The world's acoustic basis (``truth["<L>_acoustic_basis"]``: the regressors of the
-    log-mel bands and envelope) is scored like a model layer on every listener's core
+    log-mel bands, descriptors and envelope) is scored like a model layer on every listener's core
     vertices; per region, the mean score divided by the mean planted noise ceiling.
 
     Returns

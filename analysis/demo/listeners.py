@@ -3,8 +3,8 @@
 Five levels of stimulus features (:mod:`analysis.demo.planted`, each computed from the
 stimulus and the tables of the listener's own language alone) drive the regions:
 
-- acoustic: the first principal component of the acoustic basis (log-mel bands and
-  envelope), around Heschl's gyrus (A1+A2) and a little along the STG;
+- acoustic: the first principal component of the acoustic basis (log-mel bands,
+  descriptors and envelope), around Heschl's gyrus (A1+A2) and a little along the STG;
 - phonetic: which phone of the listener's language is being spoken, along the STG, in motor
   cortex and a little in A1+A2;
 - phonotactic: phone surprisal and entropy under the language's phone trigrams, along the STG

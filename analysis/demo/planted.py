@@ -162,7 +162,7 @@ def _phone_tokens(words: pd.DataFrame, phones: pd.DataFrame, inventory: tuple[st
 
 
 def acoustic_basis(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
-    """The model-free acoustic description of a sound: log-mel bands and log envelope.
+    """The model-free acoustic description of a sound: log-mel bands, descriptors, envelope.
 
     Returns
     -------
