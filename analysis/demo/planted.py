@@ -5,8 +5,8 @@ from the phone tables (``phone, onset, offset``) and word tables (``word, onset,
 sentence``) of the listener's own language, so that what a region was given is something a
 speech model of that language can learn, and something that differs between languages.
 
-- acoustic basis: :data:`N_MELS` log-mel bands (librosa) and the log sound envelope (total
-  power); model-free, the same for any listener;
+- acoustic basis: :data:`N_MELS` log-mel bands (librosa, through :mod:`analysis.acoustics`)
+  and the log sound envelope (total power); model-free, the same for any listener;
 - phonetic: which phone category of the language's inventory is being spoken
   (:func:`phone_categories`; with the broad inventory :data:`BROAD_INVENTORY`, only the
   language-independent broad class);
@@ -34,10 +34,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
 import pandas as pd
 
+from analysis import acoustics
 from analysis.demo.ngrams import NGramModel
 from analysis.framing import phone_label
 
@@ -154,7 +154,8 @@ def _phone_tokens(words: pd.DataFrame, phones: pd.DataFrame, inventory: tuple[st
 
 
 def acoustic_basis(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
-    """The model-free acoustic description of a sound: log-mel bands and log envelope.
+    """The model-free acoustic description of a sound: log-mel bands and log envelope
+    (:func:`analysis.acoustics.acoustic_features`, the acoustic baseline's own).
 
     Returns
     -------
@@ -162,15 +163,7 @@ def acoustic_basis(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
     sample_rate / FEATURE_RATE``: the :data:`N_MELS` log-mel bands (dB), then the log total
     power (dB), frame k centred at ``(k + 0.5) / FEATURE_RATE`` s
     """
-    hop = int(sample_rate / FEATURE_RATE)
-    n_frames = len(waveform) // hop
-    centred = np.asarray(waveform, dtype=np.float32)[hop // 2:]  # librosa centres frames at k hop
-    power = np.abs(librosa.stft(centred, n_fft=N_FFT, hop_length=hop)) ** 2
-    power = power[:, :n_frames]
-    mel = librosa.feature.melspectrogram(S=power, sr=sample_rate, n_mels=N_MELS)
-    total = power.sum(axis=0, keepdims=True)
-    basis = librosa.power_to_db(np.vstack([mel, total]), ref=1.0, amin=1e-10, top_db=None).T
-    return np.pad(basis, ((0, n_frames - len(basis)), (0, 0)), mode="edge")
+    return acoustics.acoustic_features(waveform, sample_rate, FEATURE_RATE, N_MELS, N_FFT)
 
 
 def planted_features(waveform: np.ndarray, sample_rate: int, words: pd.DataFrame,
