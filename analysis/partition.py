@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 SELECTION = "kfold"  # how every fit of the partition chooses its penalties
 MIN_WEIGHT = 1e-6  # a band's weight at the grid's corners (himalaya cannot take 0)
-GRID_STEPS = 10  # the simplex grid's points per edge
+GRID_STEPS = 4  # the simplex grid's points per edge (2 bands: weights 0, 1/4, ..., 1)
 PARTITION = "partition"  # cache stage
 QUANTITIES = ("baseline_r", "model_r", "joint_r", "unique", "shared")
 HIMALAYA_BACKENDS = {"numpy": "numpy", "torch": "torch", "cuda": "torch_cuda"}
@@ -69,7 +69,7 @@ def band_weights(n_bands: int, steps: int = GRID_STEPS) -> np.ndarray:
         raise ValueError(f"n_bands={n_bands} and steps={steps} must be positive integers.")
     points = [p for p in itertools.product(range(steps + 1), repeat=n_bands)
               if sum(p) == steps]
-    points.sort(key=lambda p: -max(p))  # the corners first
+    points.sort(key=lambda p: (-max(p), [-w for w in p]))  # the corners first, band 0 first
     weights = np.asarray(points, dtype=float) / steps
     return np.where(weights > 0, weights, MIN_WEIGHT)
 
@@ -297,7 +297,9 @@ def roi_summary(partition: Partition, masks: dict[str, np.ndarray], seed: int = 
     Returns
     -------
     region -> {``baseline_r``, ``model_r``, ``joint_r``, ``unique``, ``shared`` (means across
-    listeners), ``unique_ci`` (95 % percentile bootstrap interval of the mean unique),
+    listeners), ``joint_r2`` (the mean signed R^2 of A+L), ``unique_share`` (``unique /
+    joint_r2``: the share of what A+L explains that only L explains; NaN when A+L explains
+    nothing), ``unique_ci`` (95 % percentile bootstrap interval of the mean unique),
     ``p_unique`` (two-sided Wilcoxon signed-rank test of unique against 0 across listeners;
     NaN with fewer than 2), ``n`` (listeners), ``per_listener`` (quantity -> list)}
     """
@@ -308,11 +310,15 @@ def roi_summary(partition: Partition, masks: dict[str, np.ndarray], seed: int = 
             warnings.simplefilter("ignore", RuntimeWarning)  # a listener without a vertex
             per = {quantity: np.nanmean(partition.values[quantity][:, mask], axis=1)
                    for quantity in QUANTITIES}
+            per["joint_r2"] = np.nanmean(signed_r2(partition.values["joint_r"][:, mask]),
+                                         axis=1)
         unique = per["unique"]
         finite = unique[np.isfinite(unique)]
         p = (float(stats.one_sample_test(finite, alternative="two-sided"))
              if len(finite) >= 2 and not np.allclose(finite, 0) else float("nan"))
-        out[name] = {**{q: float(np.nanmean(v)) for q, v in per.items()},
+        means = {q: float(np.nanmean(v)) for q, v in per.items()}
+        out[name] = {**means, "unique_share": (means["unique"] / means["joint_r2"]
+                                               if means["joint_r2"] > 0 else float("nan")),
                      "unique_ci": list(stats.bootstrap_ci(unique, seed=seed)),
                      "p_unique": p, "n": int(len(finite)),
                      "per_listener": {q: v.tolist() for q, v in per.items()}}
