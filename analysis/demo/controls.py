@@ -54,3 +54,9 @@ def region_cores(dataset: Dataset, language: str = "en") -> tuple[np.ndarray, di
     region = truth[f"{language}_region"]
     masks = {str(name): region == r for r, name in enumerate(truth["regions"])}
     return region >= 0, masks
+
+
+def planted_extent(dataset: Dataset, language: str = "en") -> np.ndarray:
+    """The vertices where any listener of ``language`` got planted signal (amplitude > 0;
+    elsewhere the BOLD is noise only): boolean array of shape (20484,)."""
+    return world.load_truth(dataset)[f"{language}_amplitude"].max(axis=0) > 0
