@@ -32,6 +32,7 @@ from analysis import acoustics, regressors, scores
 from analysis.cache import Cache, atomic_write, file_digest, key_digest, source_digest
 from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset, Stimulus
+from analysis.framing import SAMPLE_RATE
 from analysis.designs import DESIGNS, NULL_SHIFT, Designs, load_designs
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def baseline_features(stimulus: Stimulus, name: str,
 
     Parameters
     ----------
-    waveform : the stimulus's audio at 16 kHz, when already read (array of shape (n_samples,))
+    waveform : the stimulus's audio at ``SAMPLE_RATE`` (16 kHz), when already read (array of shape (n_samples,))
 
     Returns
     -------
@@ -87,12 +88,12 @@ def baseline_features(stimulus: Stimulus, name: str,
     """
     check_baseline(name)
     waveform = stimulus.waveform() if waveform is None else waveform
-    hop = int(16000 / acoustics.FRAME_RATE)
+    hop = int(SAMPLE_RATE / acoustics.FRAME_RATE)
     n_frames = len(waveform) // hop
     if name in TIMING:
         what = TIMING[name]
         return onset_impulses(getattr(stimulus, what), n_frames, what)
-    basis = acoustics.acoustic_features(waveform, 16000)
+    basis = acoustics.acoustic_features(waveform, SAMPLE_RATE)
     return {"log-mel": basis[:, :-1], "envelope": basis[:, -1:], "acoustic": basis}[name]
 
 
