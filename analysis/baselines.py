@@ -78,7 +78,8 @@ def baseline_features(stimulus: Stimulus, name: str,
 
     Parameters
     ----------
-    waveform : the stimulus's audio at ``SAMPLE_RATE`` (16 kHz), when already read (array of shape (n_samples,))
+    waveform : the stimulus's audio at ``SAMPLE_RATE`` (16 kHz), when already read (array
+        of shape (n_samples,))
 
     Returns
     -------
