@@ -301,7 +301,8 @@ def roi_summary(partition: Partition, masks: dict[str, np.ndarray], seed: int = 
     joint_r2``: the share of what A+L explains that only L explains; NaN when A+L explains
     nothing), ``unique_ci`` (95 % percentile bootstrap interval of the mean unique),
     ``p_unique`` (two-sided Wilcoxon signed-rank test of unique against 0 across listeners;
-    NaN with fewer than 2), ``n`` (listeners), ``per_listener`` (quantity -> list)}
+    NaN with fewer than 2), ``p_unique_positive`` (the same test, one-sided: unique > 0),
+    ``n`` (listeners), ``per_listener`` (quantity -> list)}
     """
     out = {}
     for name, mask in masks.items():
@@ -314,12 +315,14 @@ def roi_summary(partition: Partition, masks: dict[str, np.ndarray], seed: int = 
                                          axis=1)
         unique = per["unique"]
         finite = unique[np.isfinite(unique)]
-        p = (float(stats.one_sample_test(finite, alternative="two-sided"))
-             if len(finite) >= 2 and not np.allclose(finite, 0) else float("nan"))
+        testable = len(finite) >= 2 and not np.allclose(finite, 0)
+        p, p_positive = ((float(stats.one_sample_test(finite, alternative=side))
+                          for side in ("two-sided", "greater")) if testable
+                         else (float("nan"), float("nan")))
         means = {q: float(np.nanmean(v)) for q, v in per.items()}
         out[name] = {**means, "unique_share": (means["unique"] / means["joint_r2"]
                                                if means["joint_r2"] > 0 else float("nan")),
                      "unique_ci": list(stats.bootstrap_ci(unique, seed=seed)),
-                     "p_unique": p, "n": int(len(finite)),
+                     "p_unique": p, "p_unique_positive": p_positive, "n": int(len(finite)),
                      "per_listener": {q: v.tolist() for q, v in per.items()}}
     return out
