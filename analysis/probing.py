@@ -7,7 +7,7 @@ s) gets targets from the stimulus and its timing tables:
 - ``phone``: the phone under the frame's centre (espeak mnemonic without stress marks;
   frames outside every phone left out), decoded by ridge on one-hot codes (the largest
   prediction wins), scored by accuracy;
-- ``mel``: the frame's 40-band log-mel spectrum (25 ms Hann window), decoded by ridge,
+- ``mel``: the frame's 40-band log-mel spectrum (25 ms Hann window, librosa), decoded by ridge,
   scored by R^2 averaged over bands;
 - ``word_onset``: whether the frame lies in the first 60 ms of a word (frames inside words),
   scored by the area under the ROC curve of the ridge prediction (chance 0.5);
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from analysis import features, models, ridge
+from analysis import acoustics, features, models, ridge
 from analysis.cache import Cache, source_digest
 from analysis.config import cache_dir
 from analysis.datasets import Dataset, Stimulus
@@ -48,32 +48,22 @@ BASELINE = "log-mel"
 
 
 def log_mel(waveform: np.ndarray, n_frames: int | None = None) -> np.ndarray:
-    """Log-mel spectrum of each 20 ms frame (400-sample Hann windows every 320 samples).
+    """Log-mel spectrum (dB, librosa's mel filters, :mod:`analysis.acoustics`) of each frame of
+    the models' 20 ms grid: a 400-sample Hann window centred at ``k * 320 + 200``.
 
     Returns
     -------
     array of shape (n_frames, 40), float32 (default ``n_frames``: every whole window)
     """
-    frames = np.lib.stride_tricks.sliding_window_view(np.asarray(waveform, np.float32),
-                                                      FIELD)[::HOP]
-    if n_frames is not None:
-        if len(frames) < n_frames:
-            raise ValueError(f"waveform has {len(frames)} frames, fewer than n_frames="
-                             f"{n_frames}.")
-        frames = frames[:n_frames]
-    power = np.abs(np.fft.rfft(frames * np.hanning(FIELD), n=512, axis=1)) ** 2
-    return np.log(power @ _mel_filters(512) + 1e-8).astype(np.float32)
-
-
-def _mel_filters(n_fft: int) -> np.ndarray:
-    """Triangular mel filters (HTK mel scale, 0-8000 Hz): array of shape (n_fft//2+1, 40)."""
-    mel = np.linspace(0, 2595 * np.log10(1 + SAMPLE_RATE / 2 / 700), N_MELS + 2)
-    edges = 700 * (10 ** (mel / 2595) - 1)
-    freqs = np.fft.rfftfreq(n_fft, 1 / SAMPLE_RATE)
-    low, centre, high = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    weights = np.maximum(0, np.minimum((freqs - low) / (centre - low),
-                                       (high - freqs) / (high - centre)))
-    return weights.T
+    available = max(0, (len(waveform) - FIELD) // HOP + 1)
+    if n_frames is None:
+        n_frames = available
+    elif available < n_frames:
+        raise ValueError(f"waveform has {available} frames, fewer than n_frames={n_frames}.")
+    power = acoustics.power_spectrogram(waveform, HOP, n_fft=512, win_length=FIELD,
+                                        offset=FIELD // 2, n_frames=n_frames)
+    return acoustics.log_mel_and_envelope(power, SAMPLE_RATE, N_MELS)[:, :N_MELS].astype(
+        np.float32)
 
 
 def _word_key(word) -> str:

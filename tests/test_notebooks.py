@@ -149,3 +149,25 @@ def test_chapter_refuses_a_wrong_parameter_before_computing(tmp_path, name, valu
     with pytest.raises(book.BookError, match=message):
         book.execute_notebook(book.notebooks()["demo_world"], tmp_path / "demo_world.ipynb",
                               {name: value})
+
+
+@pytest.mark.slow
+def test_controls_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, tmp_path):
+    """The acoustic-control chapter under profile="lpp": the acoustic baseline from the
+    corpus's audio, two tiny models' last layer, the partition on the regions' vertices."""
+    numbers = run("controls", tmp_path, {
+        "profile": "lpp", "language": "fr", "model": tiny_models["native"],
+        "control": tiny_models["random"], "layer": 8, "regions": "coordinates",
+        "overrides": QUICK, "output_dir": str(tmp_path / "figures")})
+    assert numbers["participants"] == ["sub-FR001", "sub-FR002"]
+    rois = numbers["rois"]
+    assert set(rois) == {"A1+A2", "STG", "STS", "IFG", "motor"}
+    for values in rois.values():
+        assert {"baseline_r", "model_r", "joint_r", "unique", "shared", "unique_ci",
+                "p_unique"} <= set(values)
+        assert np.isfinite([values["baseline_r"], values["model_r"], values["joint_r"],
+                            values["unique"], values["shared"]]).all()
+        assert len(values["unique_ci"]) == 2
+    assert "planted_above_acoustic" not in numbers  # real listeners: nothing planted
+    assert len(numbers["maps"]["trained"]) == 20484
+    assert (tmp_path / "figures" / "controls.png").exists()

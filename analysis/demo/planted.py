@@ -5,9 +5,9 @@ from the phone tables (``phone, onset, offset``) and word tables (``word, onset,
 sentence``) of the listener's own language, so that what a region was given is something a
 speech model of that language can learn, and something that differs between languages.
 
-- acoustic basis: :data:`N_MELS` log-mel bands (librosa), the :data:`DESCRIPTORS` (spectral
-  flux, flatness, voice activity) and the log sound envelope (total power); model-free, the
-  same for any listener;
+- acoustic basis: :data:`N_MELS` log-mel bands (librosa, through :mod:`analysis.acoustics`),
+  the :data:`DESCRIPTORS` (spectral flux, flatness, voice activity) and the log sound
+  envelope (total power); model-free, the same for any listener;
 - phonetic: which phone category of the language's inventory is being spoken
   (:func:`phone_categories`; with the broad inventory :data:`BROAD_INVENTORY`, only the
   language-independent broad class);
@@ -35,20 +35,19 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
 import pandas as pd
 
+from analysis import acoustics
 from analysis.demo.ngrams import NGramModel
 from analysis.framing import phone_label
 
 FEATURE_RATE = 100.0  # Hz, grid of the planted feature time series
 N_MELS = 32  # log-mel bands of the acoustic basis
 # Model-free descriptors of the acoustic basis beyond the bands, each a nonlinear function of
-# the spectrum that a linear map of the bands cannot reproduce: spectral flux (librosa's
-# onset strength, which follows the syllable rate), spectral flatness (noisy vs periodic
-# sound) and voice activity (frames within VOICE_RANGE dB of the loud speech).
-DESCRIPTORS = ("onset strength", "spectral flatness", "voice activity")
+# the spectrum that a linear map of the bands cannot reproduce (:func:`analysis.acoustics.
+# descriptors`): spectral flux, spectral flatness and voice activity.
+DESCRIPTORS = acoustics.DESCRIPTORS
 VOICE_RANGE = 35.0  # dB below the 98th percentile of the frames' total power
 N_BASIS = N_MELS + len(DESCRIPTORS) + 1  # columns of the acoustic basis (envelope last)
 N_FFT = 512  # samples of the spectra's window (32 ms at 16 kHz)
@@ -162,7 +161,8 @@ def _phone_tokens(words: pd.DataFrame, phones: pd.DataFrame, inventory: tuple[st
 
 
 def acoustic_basis(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
-    """The model-free acoustic description of a sound: log-mel bands, descriptors, envelope.
+    """The model-free acoustic description of a sound: log-mel bands, descriptors, envelope
+    (the bands and envelope are the acoustic baseline's own, :mod:`analysis.acoustics`).
 
     Returns
     -------
@@ -172,19 +172,10 @@ def acoustic_basis(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
     ``(k + 0.5) / FEATURE_RATE`` s
     """
     hop = int(sample_rate / FEATURE_RATE)
-    n_frames = len(waveform) // hop
-    centred = np.asarray(waveform, dtype=np.float32)[hop // 2:]  # librosa centres frames at k hop
-    power = np.abs(librosa.stft(centred, n_fft=N_FFT, hop_length=hop)) ** 2
-    power = power[:, :n_frames]
-    mel = librosa.feature.melspectrogram(S=power, sr=sample_rate, n_mels=N_MELS)
-    decibels = librosa.power_to_db(np.vstack([mel, power.sum(axis=0, keepdims=True)]),
-                                   ref=1.0, amin=1e-10, top_db=None)
-    bands, total = decibels[:-1], decibels[-1:]
-    flux = librosa.onset.onset_strength(S=bands, sr=sample_rate)[None, :bands.shape[1]]
-    flatness = librosa.feature.spectral_flatness(S=np.sqrt(power))
-    voiced = (total > np.percentile(total, 98) - VOICE_RANGE).astype(float)
-    basis = np.vstack([bands, flux, flatness, voiced, total]).T
-    return np.pad(basis, ((0, n_frames - len(basis)), (0, 0)), mode="edge")
+    power = acoustics.power_spectrogram(waveform, hop, N_FFT)
+    decibels = acoustics.log_mel_and_envelope(power, sample_rate, N_MELS)  # bands, envelope
+    descriptors = acoustics.descriptors(power, decibels, sample_rate, VOICE_RANGE)
+    return np.hstack([decibels[:, :-1], descriptors, decibels[:, -1:]])
 
 
 def planted_features(waveform: np.ndarray, sample_rate: int, words: pd.DataFrame,

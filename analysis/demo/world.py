@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import regions, regressors, synthesis
+from analysis import acoustics, regions, regressors, synthesis
 from analysis.cache import (atomic_write, file_digest, key_digest, manifest_verified,
                             source_digest)
 from analysis.config import PROFILES, Profile, data_home
@@ -79,7 +79,7 @@ def build_world(languages=LANGUAGES, n_participants: int = 3, seed: int = DEFAUL
     texts = {lang: [list(section[:sentences_per_section]) for section in story.sections(lang)]
              for lang in languages}
     code = source_digest(sys.modules[__name__], listeners, planted, ngrams, synthesis, story,
-                         regions, regressors, speaking, voices)
+                         regions, regressors, speaking, voices, acoustics)
     key = {"code": code, "languages": list(languages), "story": texts,
            "n_participants": n_participants,
            "seed": seed, "rates": rates, "params": asdict(params), "tr": TR}

@@ -1,0 +1,328 @@
+"""Variance partitioning: what a model layer explains beyond an acoustic baseline.
+
+For a baseline A (:mod:`analysis.baselines`) and a model layer L, three encoding models are
+scored per vertex, with the same contiguous outer folds, X standardisation and robust scaling
+of Y as :func:`analysis.encoding.brain_score`:
+
+- A alone and L alone: :func:`analysis.encoding.score_layers` itself (one penalty per
+  target, the project's solver);
+- A+L: banded ridge from himalaya (:class:`himalaya.ridge.GroupRidgeCV`, one penalty per
+  band and target: each band is scaled by ``sqrt(gamma)`` for each point ``gamma`` of a grid
+  on the simplex (:func:`band_weights`), and the best point and penalty of each target are
+  chosen on the training part by contiguous inner K-fold, each inner training part centred).
+
+Every fit chooses its penalties the same way, by contiguous inner K-fold (``"kfold"``, the
+criterion himalaya's banded solver offers), whatever the profile's ``alpha_selection``: the
+differences of R^2 below then compare fits chosen alike. The grid holds the corners (one
+band alone; a band's weight of 0 is :data:`MIN_WEIGHT`, since himalaya divides by it), so
+the joint fit can always fall back on either band.
+
+From the cross-validated r of each model, with ``R^2 = sign(r) r^2``:
+
+- ``unique = R^2(A+L) - R^2(A)``: the variance L explains beyond A;
+- ``shared = R^2(A) + R^2(L) - R^2(A+L)``: the variance both explain.
+
+Per region (:func:`roi_summary`): each listener's mean over the region's vertices, then the
+mean across listeners with a percentile bootstrap interval and a two-sided Wilcoxon
+signed-rank test of ``unique`` against 0 across listeners (scipy, :mod:`analysis.stats`).
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from himalaya.backend import get_backend, set_backend
+from himalaya.ridge import GroupRidgeCV
+from sklearn.model_selection import KFold
+
+from analysis import baselines, encoding, ridge, scores, stats
+from analysis.cache import Cache, key_digest, source_digest
+from analysis.config import Profile, cache_dir
+from analysis.datasets import Dataset
+from analysis.designs import designs_for
+
+log = logging.getLogger(__name__)
+
+SELECTION = "kfold"  # how every fit of the partition chooses its penalties
+MIN_WEIGHT = 1e-6  # a band's weight at the grid's corners (himalaya cannot take 0)
+GRID_STEPS = 4  # the simplex grid's points per edge (2 bands: weights 0, 1/4, ..., 1)
+PARTITION = "partition"  # cache stage
+QUANTITIES = ("baseline_r", "model_r", "joint_r", "unique", "shared")
+HIMALAYA_BACKENDS = {"numpy": "numpy", "torch": "torch", "cuda": "torch_cuda"}
+TARGETS_BATCH = 4096  # targets per batch of himalaya's solver (memory)
+
+
+def band_weights(n_bands: int, steps: int = GRID_STEPS) -> np.ndarray:
+    """The grid of band weights searched: every point of the simplex whose weights are
+    multiples of ``1 / steps``, a weight of 0 replaced by :data:`MIN_WEIGHT`.
+
+    Returns
+    -------
+    array of shape (n_points, n_bands), each row summing to about 1 (corners first)
+    """
+    if n_bands < 1 or steps < 1:
+        raise ValueError(f"n_bands={n_bands} and steps={steps} must be positive integers.")
+    points = [p for p in itertools.product(range(steps + 1), repeat=n_bands)
+              if sum(p) == steps]
+    points.sort(key=lambda p: (-max(p), [-w for w in p]))  # the corners first, band 0 first
+    weights = np.asarray(points, dtype=float) / steps
+    return np.where(weights > 0, weights, MIN_WEIGHT)
+
+
+def himalaya_backend(backend: str = "auto") -> str:
+    """himalaya's name of the backend :func:`analysis.encoding.resolve_backend` picks:
+    ``"torch_cuda"`` when torch sees a GPU (``"auto"``), else ``"numpy"``; ``"torch"`` (CPU)
+    when asked for."""
+    return HIMALAYA_BACKENDS[encoding.resolve_backend(backend)]
+
+
+def banded_fit_predict(bands_train: Sequence[np.ndarray], Y_train: np.ndarray,
+                       bands_test: Sequence[np.ndarray], alphas: Sequence[float],
+                       inner_folds: int = 5, weights: np.ndarray | None = None,
+                       backend: str = "auto", dtype=np.float32) -> np.ndarray:
+    """Banded ridge (himalaya's ``GroupRidgeCV``), one penalty per band and target chosen by
+    contiguous inner K-fold on the training part; predictions of the test part.
+
+    Parameters
+    ----------
+    bands_train : one array of shape (n_train, n_features_band) per band
+    Y_train : array of shape (n_train, n_targets)
+    bands_test : one array of shape (n_test, n_features_band) per band
+    alphas : penalties searched (for each point of the weight grid)
+    weights : the band weights searched, array of shape (n_points, n_bands) (default
+        :func:`band_weights`)
+    backend : ``"auto"``, ``"numpy"``, ``"torch"`` or ``"cuda"``
+
+    Returns
+    -------
+    array of shape (n_test, n_targets), float64
+    """
+    if len(bands_train) != len(bands_test) or not bands_train:
+        raise ValueError(f"bands_train ({len(bands_train)}) and bands_test "
+                         f"({len(bands_test)}) must hold the same bands, at least one.")
+    weights = band_weights(len(bands_train)) if weights is None else np.asarray(weights, float)
+    previous = get_backend()
+    back = set_backend(himalaya_backend(backend), on_error="raise")
+    try:
+        model = GroupRidgeCV(
+            groups="input", fit_intercept=True, cv=KFold(inner_folds, shuffle=False),
+            solver_params={"alphas": np.asarray(alphas, dtype=dtype), "n_iter": weights,
+                           "progress_bar": False, "n_targets_batch": TARGETS_BATCH,
+                           "n_targets_batch_refit": TARGETS_BATCH, "warn": False})
+        model.fit([np.asarray(b, dtype=dtype) for b in bands_train],
+                  np.asarray(Y_train, dtype=dtype))
+        prediction = model.predict([np.asarray(b, dtype=dtype) for b in bands_test])
+        return np.asarray(back.to_numpy(prediction), dtype=np.float64)
+    finally:
+        set_backend(previous)
+
+
+def banded_scores(bands: Sequence[np.ndarray], Y: np.ndarray, *, n_folds: int = 10,
+                  alphas: Sequence[float] = encoding.DEFAULT_ALPHAS, inner_folds: int = 5,
+                  weights: np.ndarray | None = None, backend: str = "auto",
+                  dtype=np.float32, scaling=None) -> np.ndarray:
+    """Cross-validated score of the banded ridge on ``bands``, per target, by the outer loop
+    of :func:`analysis.encoding.brain_score` (contiguous folds, X standardised and Y
+    robust-scaled on each training part, Pearson r on the test part averaged over folds).
+
+    Parameters
+    ----------
+    bands : one array of shape (n_samples, n_features_band) per band
+    Y : array of shape (n_samples, n_targets); NaN or constant targets stay NaN
+    scaling : :func:`analysis.encoding.target_scaling` of ``Y``, when already computed
+
+    Returns
+    -------
+    array of shape (n_targets,), float32
+    """
+    Y = np.asarray(Y)
+    for X in bands:
+        if np.ndim(X) != 2 or len(X) != len(Y):
+            raise ValueError(f"every band must be 2-D with Y's {len(Y)} rows; got "
+                             f"{[np.shape(b) for b in bands]}.")
+    valid, scalings = encoding.target_scaling(Y, n_folds) if scaling is None else scaling
+    folds = []
+    for (train, test), (center, scale) in zip(encoding.outer_folds(len(Y), n_folds), scalings):
+        y_train = (Y[train][:, valid].astype(np.float64) - center) / scale
+        y_test = (Y[test][:, valid].astype(np.float64) - center) / scale
+        y_mean = y_train.mean(0)
+        train_bands, test_bands = [], []
+        for X in bands:
+            X = np.asarray(X, dtype=np.float64)
+            mean, std = X[train].mean(0), X[train].std(0)
+            std = np.where(std > 0, std, 1.0)
+            train_bands.append((X[train] - mean) / std)
+            test_bands.append((X[test] - mean) / std)
+        prediction = banded_fit_predict(train_bands, y_train - y_mean, test_bands, alphas,
+                                        inner_folds, weights, backend, dtype) + y_mean
+        folds.append(encoding.pearson_r(prediction, y_test))
+    out = np.full(Y.shape[1], np.nan, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a target NaN on every fold
+        out[valid] = np.nanmean(folds, axis=0)
+    return out
+
+
+def signed_r2(r: np.ndarray) -> np.ndarray:
+    """``sign(r) r^2``: the variance explained, negative where the prediction anti-correlates."""
+    r = np.asarray(r, dtype=np.float64)
+    return np.sign(r) * r * r
+
+
+def partition_values(baseline_r: np.ndarray, model_r: np.ndarray,
+                     joint_r: np.ndarray) -> dict[str, np.ndarray]:
+    """``unique`` (``R^2(A+L) - R^2(A)``) and ``shared`` (``R^2(A) + R^2(L) - R^2(A+L)``)
+    from the three scores (arrays of one shape), beside the scores themselves."""
+    a, l, j = signed_r2(baseline_r), signed_r2(model_r), signed_r2(joint_r)
+    return {"baseline_r": np.asarray(baseline_r, np.float64),
+            "model_r": np.asarray(model_r, np.float64), "joint_r": np.asarray(joint_r, np.float64),
+            "unique": j - a, "shared": a + l - j}
+
+
+def partition_scores(baseline: np.ndarray, layer: np.ndarray, Y: np.ndarray, *,
+                     n_folds: int = 10, alphas: Sequence[float] = encoding.DEFAULT_ALPHAS,
+                     inner_folds: int = 5, weights: np.ndarray | None = None,
+                     backend: str = "auto", dtype=np.float32) -> dict[str, np.ndarray]:
+    """The partition of each target's variance between a baseline A and a layer L.
+
+    Parameters
+    ----------
+    baseline : array of shape (n_samples, n_features_A), A's regressors
+    layer : array of shape (n_samples, n_features_L), L's regressors
+    Y : array of shape (n_samples, n_targets)
+
+    Returns
+    -------
+    dict of arrays of shape (n_targets,): ``baseline_r``, ``model_r``, ``joint_r`` (Pearson
+    r, cross-validated) and ``unique``, ``shared`` (differences of signed R^2)
+    """
+    scaling = encoding.target_scaling(np.asarray(Y), n_folds)
+    single = encoding.score_layers([baseline, layer], Y, progress=False, n_folds=n_folds,
+                                   alphas=alphas, alpha_selection=SELECTION,
+                                   inner_folds=inner_folds, backend=backend, dtype=dtype,
+                                   scaling=scaling)
+    joint = banded_scores([baseline, layer], Y, n_folds=n_folds, alphas=alphas,
+                          inner_folds=inner_folds, weights=weights, backend=backend,
+                          dtype=dtype, scaling=scaling)
+    return partition_values(single[0], single[1], joint)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The partition of every fitted vertex of each listener.
+
+    Attributes
+    ----------
+    values : quantity of :data:`QUANTITIES` -> array of shape (n_participants, n_vertices)
+        (NaN at the vertices not fitted)
+    participants : participant ids, in the order of the first axis
+    model, layer, baseline : what was partitioned
+    """
+
+    values: dict[str, np.ndarray]
+    participants: list[str]
+    model: str
+    layer: int
+    baseline: str
+
+
+def dataset_partition(dataset: Dataset, profile: Profile, model: str, layer: int,
+                      baseline: str, language: str, vertices: np.ndarray | None = None,
+                      participants: list[str] | None = None) -> Partition:
+    """:func:`partition_scores` of every listener of ``language`` (or of ``participants``),
+    on ``vertices``, all listeners in one fit (they share the stimulus's regressors), cached.
+
+    Parameters
+    ----------
+    model : a resolved model name (:func:`analysis.models.resolve_condition`)
+    layer : its layer (paper numbering: 0-6 convolutional, 7.. transformer)
+    baseline : one of :data:`analysis.baselines.BASELINES`
+    vertices : boolean array of shape (n_vertices,), the vertices fitted (default: all)
+    """
+    baselines.check_baseline(baseline)
+    group = [p for p in dataset.participants_of(language)
+             if participants is None or p.id in participants]
+    if not group:
+        raise ValueError(f"participants={participants}: no participant of language "
+                         f"{language!r} matches.")
+    model_designs = designs_for(dataset, model, language)
+    X_layer = model_designs.layer(layer)
+    base = baselines.baseline_designs(dataset, baseline, language)
+    stimuli = dataset.stimuli[language]
+    tr = scores.scan_tr(stimuli)
+    n_vertices = scores.N_VERTICES
+    mask = np.ones(n_vertices, bool) if vertices is None else np.asarray(vertices, bool)
+    if mask.shape != (n_vertices,):
+        raise ValueError(f"vertices must be a boolean array of shape ({n_vertices},); got "
+                         f"{mask.shape}.")
+    fit = scores.fit_parameters(profile)
+    key = {"stage": PARTITION, "code": source_digest(sys.modules[__name__], encoding, ridge),
+           "designs": model_designs.digest, "layer": layer, "baseline": base.digest,
+           "participants": [p.digest() for p in group],
+           "vertices": key_digest({"vertices": np.flatnonzero(mask).tolist()}),
+           "cleaning": scores.cleaning_parameters(profile), "selection": SELECTION,
+           "grid_steps": GRID_STEPS, **fit}
+
+    def compute():
+        Y = np.hstack([scores.responses(p, model_designs.n_scans, tr, profile)[:, mask]
+                       for p in group])
+        fitted = partition_scores(base.layer(0), X_layer, Y, n_folds=fit["n_folds"],
+                                  alphas=fit["alphas"], inner_folds=fit["inner_folds"],
+                                  dtype=fit["dtype"])
+        return {name: value.reshape(len(group), int(mask.sum()))
+                for name, value in fitted.items()}
+
+    fitted = Cache(cache_dir()).get(PARTITION, key, compute)
+    values = {}
+    for name in QUANTITIES:
+        full = np.full((len(group), n_vertices), np.nan)
+        full[:, mask] = fitted[name]
+        values[name] = full
+    return Partition(values, [p.id for p in group], model, layer, baseline)
+
+
+def roi_summary(partition: Partition, masks: dict[str, np.ndarray], seed: int = 0) -> dict:
+    """Each region's partition across listeners.
+
+    Parameters
+    ----------
+    masks : region name -> boolean array of shape (n_vertices,); each listener's value is
+        the mean over the region's fitted vertices
+
+    Returns
+    -------
+    region -> {``baseline_r``, ``model_r``, ``joint_r``, ``unique``, ``shared`` (means across
+    listeners), ``joint_r2`` (the mean signed R^2 of A+L), ``unique_share`` (``unique /
+    joint_r2``: the share of what A+L explains that only L explains; NaN when A+L explains
+    nothing), ``unique_ci`` (95 % percentile bootstrap interval of the mean unique),
+    ``p_unique`` (two-sided Wilcoxon signed-rank test of unique against 0 across listeners;
+    NaN with fewer than 2), ``p_unique_positive`` (the same test, one-sided: unique > 0),
+    ``n`` (listeners), ``per_listener`` (quantity -> list)}
+    """
+    out = {}
+    for name, mask in masks.items():
+        mask = np.asarray(mask, bool)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a listener without a vertex
+            per = {quantity: np.nanmean(partition.values[quantity][:, mask], axis=1)
+                   for quantity in QUANTITIES}
+            per["joint_r2"] = np.nanmean(signed_r2(partition.values["joint_r"][:, mask]),
+                                         axis=1)
+        unique = per["unique"]
+        finite = unique[np.isfinite(unique)]
+        testable = len(finite) >= 2 and not np.allclose(finite, 0)
+        p, p_positive = ((float(stats.one_sample_test(finite, alternative=side))
+                          for side in ("two-sided", "greater")) if testable
+                         else (float("nan"), float("nan")))
+        means = {q: float(np.nanmean(v)) for q, v in per.items()}
+        out[name] = {**means, "unique_share": (means["unique"] / means["joint_r2"]
+                                               if means["joint_r2"] > 0 else float("nan")),
+                     "unique_ci": list(stats.bootstrap_ci(unique, seed=seed)),
+                     "p_unique": p, "p_unique_positive": p_positive, "n": int(len(finite)),
+                     "per_listener": {q: v.tolist() for q, v in per.items()}}
+    return out
