@@ -105,9 +105,10 @@ def test_the_core_imports_no_plugin_until_a_profile_asks_for_it():
         "import sys\n"
         "from analysis import cli, config, models, plugins\n"
         "config.get_profile('demo')\n"
-        "assert plugins.names(plugins.SOURCES) == ('demo', 'lpp')\n"
+        "assert plugins.names(plugins.SOURCES) == ('demo', 'lpp', 'narratives')\n"
         "assert not [m for m in sys.modules if m.startswith('analysis.demo')], 'imported'\n"
         "assert 'analysis.datasets.lpp_loader' not in sys.modules\n"
+        "assert 'analysis.datasets.narratives_loader' not in sys.modules\n"
         "assert models.resolve_condition('native', 'en', 'demo') == 'demo-english'\n"
         "assert 'analysis.demo.zoo' in sys.modules\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
