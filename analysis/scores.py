@@ -6,9 +6,9 @@ designs of the model on the stimuli each group of them heard (one group per lang
 Petit Prince; the Narratives listeners of the same stories:
 :meth:`analysis.datasets.Dataset.groups`, :func:`analysis.designs.designs_of`), then one
 cached product per participant, the same one that :mod:`analysis.jobs` writes (so a notebook
-assembles what the jobs computed). The null scores (the regressors circularly shifted in time) are a separate
-product, computed only when asked for, so a figure that needs no null reuses the scores of
-one that did.
+assembles what the jobs computed). The null scores (the regressors circularly shifted in
+time) are a separate product, computed only when asked for, so a figure that needs no null
+reuses the scores of one that did.
 
 A participant's fit loads its BOLD once (array of shape (n_scans, n_vertices)) and reads each
 layer's regressors from its memory-mapped file only while that layer is fitted, so it never
@@ -302,8 +302,8 @@ def responses(participant: Participant, n_scans: int, tr: float | Sequence[float
     (cosine basis, cut-off ``profile.high_pass``) and z-scored per vertex by nilearn's
     ``signal.clean``, so runs that differ in mean level and drift (as preprocessed runs do)
     stack without steps or slopes. ``tr`` is the runs' repetition time, or one per run
-    (:func:`run_trs`), each run then filtered at its own. One mask serves the whole participant: a vertex is kept
-    when its series is finite and varies in every run.
+    (:func:`run_trs`), each run then filtered at its own. One mask serves the whole
+    participant: a vertex is kept when its series is finite and varies in every run.
 
     Raises
     ------
