@@ -29,7 +29,8 @@ class Profile:
     name : ``"demo"``, ``"lpp"`` or ``"paper"``.
     languages : languages whose participants are analysed.
     n_participants : participants per language.
-    n_folds : outer cross-validation folds (contiguous in time, no shuffling).
+    n_folds : outer cross-validation folds (contiguous in time, no shuffling), of every
+        corpus but those of ``corpus_folds``.
     inner_folds : inner folds of ``alpha_selection="kfold"``.
     alphas : ridge penalties searched.
     alpha_selection : how each vertex's penalty is chosen on the training part: ``"loo"``
@@ -37,7 +38,16 @@ class Profile:
     precision : ``"float64"`` (exact alpha choices) or ``"float32"`` (twice as fast; a
         near-tie target may pick a neighbouring alpha, changing its r by about 1e-3).
     offline : whether the profile runs without internet.
-    source : the data source (:data:`analysis.plugins.SOURCES`): ``"demo"`` or ``"lpp"``.
+    source : the data source (:data:`analysis.plugins.SOURCES`): ``"demo"`` or ``"lpp"``,
+        when ``corpora`` is None.
+    corpora : the data sources whose data sets are loaded and merged (see
+        :func:`analysis.datasets.load_dataset`), e.g. ``("lpp", "narratives")``: the paper's
+        English listeners are Le Petit Prince's and the Narratives corpus's (Narratives is
+        English only); None: ``(source,)``.
+    corpus_folds : outer folds of the listeners of some corpora, e.g.
+        ``(("narratives", 5),)``: the authors' Narratives code used 5 outer folds, their Le
+        Petit Prince code 10 (``n_folds``); an override may give a mapping,
+        ``{"narratives": 5}``.
     sections : story sections analysed (None: every section of the data set).
     model_family : which models the paper's conditions (random, native, non-native,
         non-speech, supervised) name: ``"public"`` checkpoints or a registered family such
@@ -70,6 +80,16 @@ class Profile:
     y_pca: int | None = None
     excluded: tuple[str, ...] = ()
     high_pass: float | None = 1 / 128
+    corpora: tuple[str, ...] | None = None
+    corpus_folds: tuple[tuple[str, int], ...] = (("narratives", 5),)
+
+    def corpora_loaded(self) -> tuple[str, ...]:
+        """The sources whose data sets an analysis merges: ``corpora``, or ``(source,)``."""
+        return tuple(self.corpora) if self.corpora else (self.source,)
+
+    def folds_of(self, corpus: str | None = None) -> int:
+        """Outer folds of the listeners of ``corpus`` (``corpus_folds``, else ``n_folds``)."""
+        return dict(self.corpus_folds).get(corpus, self.n_folds)
 
 
 PROFILES: dict[str, Profile] = {
@@ -79,9 +99,11 @@ PROFILES: dict[str, Profile] = {
     "lpp": Profile("lpp", "Le Petit Prince fMRI, a few participants per language",
                    languages=("en", "fr", "cn"), n_participants=3, n_folds=10, inner_folds=5,
                    offline=False),
-    "paper": Profile("paper", "every participant of Le Petit Prince: the full reproduction",
+    "paper": Profile("paper", "every participant of Le Petit Prince and of Narratives "
+                     "(English): the full reproduction",
                      languages=("en", "fr", "cn"), n_participants=0, n_folds=10, inner_folds=5,
-                     offline=False, excluded=("CN018", "CN019")),
+                     offline=False, excluded=("CN018", "CN019"),
+                     corpora=("lpp", "narratives")),
 }
 
 
@@ -115,8 +137,13 @@ def get_profile(name: str, overrides: dict | None = None) -> Profile:
     if unknown:
         raise ValueError(f"overrides: {unknown} are not settings of a profile; choose among "
                          f"{', '.join(sorted(fields))}.")
+    if isinstance(overrides.get("corpus_folds"), dict):
+        overrides["corpus_folds"] = tuple(sorted(overrides["corpus_folds"].items()))
     values = {k: tuple(v) if isinstance(v, (list, tuple, range)) else v
               for k, v in overrides.items()}
+    if isinstance(values.get("corpus_folds"), tuple):
+        values["corpus_folds"] = tuple(tuple(item) if isinstance(item, list) else item
+                                       for item in values["corpus_folds"])
     spec = dataclasses.replace(PROFILES[name], **values)
     check_profile(spec, "overrides" if overrides else f"profile {name!r}")
     return spec
@@ -137,6 +164,17 @@ def check_profile(spec: Profile, where: str = "profile") -> None:
     check_choice(f"{where}['alpha_selection']", spec.alpha_selection, ALPHA_SELECTIONS)
     check_choice(f"{where}['precision']", spec.precision, PRECISIONS)
     check_choice(f"{where}['source']", spec.source, plugins.names(plugins.SOURCES))
+    if spec.corpora is not None:
+        if not spec.corpora or len(set(spec.corpora)) != len(spec.corpora):
+            raise ValueError(f"{where}['corpora']={list(spec.corpora)} must name each data "
+                             "source once, e.g. ['lpp', 'narratives'] (or None: the source).")
+        for corpus in spec.corpora:
+            check_choice(f"{where}['corpora']", corpus, plugins.names(plugins.SOURCES))
+    for item in spec.corpus_folds:
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+            raise ValueError(f"{where}['corpus_folds']={list(spec.corpus_folds)} must map "
+                             "corpus names to outer folds, e.g. {'narratives': 5}.")
+        check_positive_int(f"{where}['corpus_folds'][{item[0]!r}]", item[1], minimum=2)
     check_choice(f"{where}['model_family']", spec.model_family,
                  ("public", *plugins.names(plugins.MODEL_FAMILIES)))
     if not isinstance(spec.cumulative, bool):

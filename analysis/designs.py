@@ -1,7 +1,9 @@
 """Designs: stimulus audio -> activations of every layer -> regressors at scan times -> the
 cached design of each layer, every section of a language stacked in time.
 
-One product per model and language, shared by every participant who heard those stimuli:
+One product per model and set of stimuli, shared by every participant who heard them (a
+language of Le Petit Prince; the Narratives listeners of the same stories, see
+:meth:`analysis.datasets.Dataset.groups`):
 each layer's regressors (optionally reduced by PCA), and the same circularly shifted by
 :data:`NULL_SHIFT` of their length for the null baseline (which keeps each series'
 autocorrelation but breaks its alignment with the BOLD), one ``.npy`` file per layer, read
@@ -73,7 +75,14 @@ def designs_for(dataset: Dataset, model: str, language: str,
     if language not in dataset.stimuli:
         raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
                          f"{', '.join(dataset.stimuli)} only.")
-    stimuli = dataset.stimuli[language]
+    return designs_of(dataset.stimuli[language], model, n_components)
+
+
+def designs_of(stimuli: Sequence[Stimulus], model: str,
+               n_components: int | None = None) -> Designs:
+    """The designs of ``model`` on ``stimuli`` (those a group of listeners heard, in order:
+    :meth:`analysis.datasets.Dataset.groups`), computed and cached when missing; see
+    :func:`designs_for`."""
     return build_designs(model, design_key(model, stimuli, n_components), stimuli,
                          Cache(cache_dir()))
 
@@ -87,6 +96,8 @@ def regressor_keys(model: dict, stimulus: Stimulus, window: float = 10.0,
     reg_key = {"stage": "regressors", "code": source_digest(regressors),
                "activations": key_digest(act_key), "n_scans": stimulus.n_scans,
                "tr": stimulus.tr, "hrf": "glover", "oversampling": 50}
+    if stimulus.scan_start:  # volumes not at the audio onset (Narratives); else keys as before
+        reg_key["scan_start"] = stimulus.scan_start
     return act_key, reg_key
 
 
@@ -163,20 +174,25 @@ def build_designs(model: str, key: dict, stimuli: Sequence[Stimulus], cache: Cac
     return Designs(folder, digest, len(files) // 2, n_scans)
 
 
-def shifted_layer(dataset: Dataset, model: str, language: str, layer: int,
-                  offsets: Sequence[float]) -> list[np.ndarray]:
+def shifted_layer(stimuli: Dataset | Sequence[Stimulus], model: str, language: str | None,
+                  layer: int, offsets: Sequence[float]) -> list[np.ndarray]:
     """One layer's regressors with the stimulus assumed to start each of ``offsets`` seconds
     after each run's first scan (negative: before it), sections stacked in
     time; for the alignment check. Each section's activations are read once from their cached
     product; the shifted regressors are not cached.
 
+    ``stimuli`` is a data set and ``language`` one of its languages (every stimulus of it),
+    or the stimuli of a group of listeners (``language`` None).
+
     Returns
     -------
     list (one per offset) of arrays of shape (n_scans_total, n_units), float32
     """
+    if isinstance(stimuli, Dataset):
+        stimuli = stimuli.stimuli[language]
     weights, cache, lazy = models.fingerprint(model), Cache(cache_dir()), _LazyModel(model)
     parts = [[] for _ in offsets]
-    for stimulus in dataset.stimuli[language]:
+    for stimulus in stimuli:
         act_key, _ = regressor_keys(weights, stimulus)
         acts = cache.get("activations", act_key, lambda s=stimulus: _activations(
             lazy, s, act_key["window"], act_key["stride"]))
@@ -220,7 +236,7 @@ def _stimulus_regressors(act_key: dict, reg_key: dict, stimulus: Stimulus, cache
 
 
 def _activations(lazy: _LazyModel, stimulus: Stimulus, window: float, stride: float) -> dict:
-    log.info("extracting activations: section %s (%s)", stimulus.section, stimulus.language)
+    log.info("extracting activations: %s (%s)", stimulus.label, stimulus.language)
     acts = features.extract_activations(lazy(), stimulus.waveform(), window=window,
                                         stride=stride, normalize=lazy.normalize())
     return {"times": acts.times, **{f"layer{i:02d}": a for i, a in enumerate(acts.layers)}}

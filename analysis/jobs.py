@@ -74,6 +74,8 @@ class FeatureJob:
     stimuli : the sections, in order
     key : :func:`analysis.designs.design_key` of ``model`` and ``stimuli``
     cache_root : the cache folder (fixed when planned, so workers need no environment)
+    group : tells apart the jobs of one language whose listeners heard different stimuli
+        (Narratives), e.g. ``"-3f2a9c01"``; empty for a language of one group
     """
 
     model: str
@@ -81,10 +83,11 @@ class FeatureJob:
     stimuli: tuple[Stimulus, ...]
     key: dict = field(repr=False)
     cache_root: Path
+    group: str = ""
 
     @property
     def name(self) -> str:
-        return f"features-{_label(self.model)}-{self.language}"
+        return f"features-{_label(self.model)}-{self.language}{self.group}"
 
     def done(self) -> bool:
         return designs.load_designs(Cache(self.cache_root), self.key) is not None
@@ -127,7 +130,7 @@ class FitJob:
         built = designs.build_designs(self.features.model, self.features.key,
                                       self.features.stimuli, cache)
         scores.participant_scores(self.participant, built, self.profile, cache,
-                                  scores.scan_tr(self.features.stimuli), self.layers, self.null,
+                                  scores.run_trs(self.features.stimuli), self.layers, self.null,
                                   key=self.key, n_jobs=n_jobs)
         return str(cache.paths(scores.SCORES, self.key)[0])
 
@@ -173,22 +176,26 @@ def plan(dataset: Dataset, profile: Profile, model_names: Sequence[str] | None =
     root = cache_dir()
     features, fits, digests = [], [], {}
     for language in languages:
-        stimuli = tuple(dataset.stimuli[language])
-        group = dataset.participants_of(language)
         resolved = dict.fromkeys(models.resolve_condition(m, language, profile.model_family)
                                  for m in model_names)
         for model in resolved:
             models.resolve(model)  # a bad name fails here, not in a worker
-            job = FeatureJob(model, language, stimuli,
-                             designs.design_key(model, stimuli, n_components), root)
-            features.append(job)
-            for participant in tqdm(group, desc=f"planning {job.name}", leave=False):
-                if participant.id not in digests:
-                    digests[participant.id] = participant.digest()
-                key = scores.scores_key(key_digest(job.key), digests[participant.id], profile,
-                                         layers)
-                fits.append(FitJob(participant, job, profile, key,
-                                   None if layers is None else tuple(layers), null))
+            # listeners of the same stimuli share one feature job (one per language of Le
+            # Petit Prince; one per set of stories heard in Narratives)
+            groups = dataset.groups(language)
+            for stimuli, group in groups:
+                stimuli = tuple(stimuli)
+                key = designs.design_key(model, stimuli, n_components)
+                job = FeatureJob(model, language, stimuli, key, root,
+                                 f"-{key_digest(key)[:8]}" if len(groups) > 1 else "")
+                features.append(job)
+                for participant in tqdm(group, desc=f"planning {job.name}", leave=False):
+                    if participant.id not in digests:
+                        digests[participant.id] = participant.digest()
+                    key = scores.scores_key(key_digest(job.key), digests[participant.id],
+                                             profile, layers, participant.corpus)
+                    fits.append(FitJob(participant, job, profile, key,
+                                       None if layers is None else tuple(layers), null))
     return Plan(features, fits)
 
 

@@ -102,13 +102,13 @@ def example_predictions(dataset: Dataset, profile: Profile, model: str, language
                          f"of {', '.join(p.id for p in group)}.")
     model = models.resolve_condition(model, language, profile.model_family)
     layer = default_layer(model) if layer is None else layer
-    design = designs.designs_for(dataset, model, language)
+    stimuli = dataset.stimuli_of(chosen)  # the stimuli this listener heard
+    design = designs.designs_of(stimuli, model)
     if not 0 <= layer < design.n_layers:
         raise ValueError(f"layer={layer}: {model} has layers 0 to {design.n_layers - 1}.")
     X = (np.hstack([design.layer(i) for i in range(layer + 1)]) if profile.cumulative
          else design.layer(layer))
-    stimuli = dataset.stimuli[language]
-    fit = scores.fit_parameters(profile)
+    fit = scores.fit_parameters(profile, chosen.corpus)
     key = {"stage": "predictions", "code": source_digest(encoding, encoding.ridge),
            "regressors": [key_digest(designs.regressor_keys(models.fingerprint(
                model), s)[1]) for s in stimuli],
@@ -116,7 +116,7 @@ def example_predictions(dataset: Dataset, profile: Profile, model: str, language
            "participant": chosen.digest(), "layer": layer, "cumulative": profile.cumulative,
            "cleaning": scores.cleaning_parameters(profile), **fit}
 
-    Y = scores.responses(chosen, len(X), scores.scan_tr(stimuli), profile)
+    Y = scores.responses(chosen, len(X), scores.run_trs(stimuli), profile)
 
     def compute():
         log.info("held-out predictions of %s from layer %d", chosen.id, layer)
@@ -124,7 +124,7 @@ def example_predictions(dataset: Dataset, profile: Profile, model: str, language
         return {"predicted": predicted.astype(np.float32)}
 
     predicted = Cache(cache_dir()).get("predictions", key, compute)["predicted"]
-    observed = _scaled(Y, profile.n_folds)
+    observed = _scaled(Y, fit["n_folds"])
     r_map = _pearson(observed, predicted)
     ranked = np.argsort(np.where(np.isfinite(r_map), r_map, -np.inf))[::-1]
     n_valid = int(np.isfinite(r_map).sum())

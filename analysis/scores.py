@@ -2,11 +2,13 @@
 cached per participant.
 
 :func:`layer_scores` (the public entry point) scores the listeners of one language: the
-designs of the model (:func:`analysis.designs.designs_for`), then one cached product per
-participant, the same one that :mod:`analysis.jobs` writes (so a notebook assembles what the
-jobs computed). The null scores (the regressors circularly shifted in time) are a separate
-product, computed only when asked for, so a figure that needs no null reuses the scores of
-one that did.
+designs of the model on the stimuli each group of them heard (one group per language of Le
+Petit Prince; the Narratives listeners of the same stories:
+:meth:`analysis.datasets.Dataset.groups`, :func:`analysis.designs.designs_of`), then one
+cached product per participant, the same one that :mod:`analysis.jobs` writes (so a notebook
+assembles what the jobs computed). The null scores (the regressors circularly shifted in
+time) are a separate product, computed only when asked for, so a figure that needs no null
+reuses the scores of one that did.
 
 A participant's fit loads its BOLD once (array of shape (n_scans, n_vertices)) and reads each
 layer's regressors from its memory-mapped file only while that layer is fitted, so it never
@@ -16,6 +18,7 @@ responses.
 from __future__ import annotations
 
 import functools
+from functools import partial
 import logging
 import os
 from collections.abc import Sequence
@@ -80,16 +83,24 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
     if language not in dataset.stimuli:
         raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
                          f"{', '.join(dataset.stimuli)} only.")
-    group = [p for p in dataset.participants_of(language)
-             if participants is None or p.id in participants]
-    if not group:
+    groups = dataset.groups(language, participants)
+    if not groups:
         raise ValueError(f"participants={participants}: no participant of language "
                          f"{language!r} matches.")
-    designs = designs_module.designs_for(dataset, model, language, n_components)
     cache = Cache(cache_dir())
-    tr = scan_tr(dataset.stimuli[language])
-    out = [participant_scores(p, designs, profile, cache, tr, layers, null, n_jobs=n_jobs)
-           for p in tqdm(group, desc="participants", leave=False)]
+    found = {}
+    progress = tqdm(total=sum(len(people) for _, people in groups), desc="participants",
+                    leave=False)
+    for stimuli, people in groups:  # listeners of the same stimuli share their designs
+        designs = designs_module.designs_of(stimuli, model, n_components)
+        tr = run_trs(stimuli)
+        for p in people:
+            found[p.id] = participant_scores(p, designs, profile, cache, tr, layers, null,
+                                             n_jobs=n_jobs)
+            progress.update()
+    progress.close()
+    group = [p for p in dataset.participants_of(language) if p.id in found]
+    out = [found[p.id] for p in group]
     indices = list(range(designs.n_layers)) if layers is None else list(layers)
     n_conv = len(models.load_config(models.resolve(model).name).conv_dim)
     return LayerScores(np.stack([o["scores"] for o in out]),
@@ -103,16 +114,27 @@ def noise_ceilings(dataset: Dataset, profile: Profile, language: str) -> np.ndar
     folds): array of shape (n_participants, n_vertices); all NaN with one listener.
 
     This is not an upper bound on a model's score: the mean of the others is a noisy estimate
-    of the shared response, and a model may exceed it.
+    of the shared response, and a model may exceed it. The others are those who heard the same
+    stimuli (:meth:`~analysis.datasets.Dataset.groups`: a Narratives listener is predicted
+    from the other listeners of its stories, with its corpus's outer folds); a listener
+    alone in its group has NaN.
     """
-    stimuli, group = dataset.stimuli[language], dataset.participants_of(language)
-    n_scans, tr = sum(s.n_scans for s in stimuli), scan_tr(stimuli)
-    if len(group) < 2:
-        log.warning("noise ceiling: %d listener of %s, none to predict it from", len(group),
-                    language)
-        return np.full((len(group), N_VERTICES), np.nan)
-    return encoding.noise_ceiling([responses(p, n_scans, tr, profile) for p in group],
-                                  n_folds=profile.n_folds)
+    found = {}
+    for stimuli, people in dataset.groups(language):
+        n_scans, tr = sum(s.n_scans for s in stimuli), run_trs(stimuli)
+        if len(people) < 2:
+            log.warning("noise ceiling: %s is the only listener of its stimuli in %s, none to "
+                        "predict it from", people[0].id, language)
+            found[people[0].id] = np.full(N_VERTICES, np.nan)
+            continue
+        ceilings = encoding.noise_ceiling(
+            [responses(p, n_scans, tr, profile) for p in people],
+            n_folds=profile.folds_of(people[0].corpus))
+        found.update(zip((p.id for p in people), ceilings))
+    group = dataset.participants_of(language)
+    if not group:
+        return np.full((0, N_VERTICES), np.nan)
+    return np.stack([found[p.id] for p in group])
 
 
 def offset_curve(dataset: Dataset, profile: Profile, model: str, language: str, layer: int,
@@ -134,15 +156,19 @@ def offset_curve(dataset: Dataset, profile: Profile, model: str, language: str, 
     region -> mean score (over its vertices and the listeners) at each offset
     """
     model = models.resolve_condition(model, language, profile.model_family)
-    stimuli, group = dataset.stimuli[language], dataset.participants_of(language)
-    n_scans, tr = sum(s.n_scans for s in stimuli), scan_tr(stimuli)
     union = np.logical_or.reduce(list(masks.values()))
-    Y = [responses(p, n_scans, tr, profile)[:, union] for p in group]
-    curves = {name: [] for name in masks}
     offsets = [float(offset) for offset in offsets]
-    shifted = designs_module.shifted_layer(dataset, model, language, layer, offsets)
-    for X in tqdm(shifted, desc="offsets", leave=False):
-        r = np.stack([encoding.brain_score(X, y, **fit_parameters(profile)) for y in Y])
+    per_offset = [[] for _ in offsets]  # arrays of shape (n_listeners, n_union), per group
+    for stimuli, people in dataset.groups(language):
+        n_scans, tr = sum(s.n_scans for s in stimuli), run_trs(stimuli)
+        Y = [responses(p, n_scans, tr, profile)[:, union] for p in people]
+        shifted = designs_module.shifted_layer(stimuli, model, None, layer, offsets)
+        for found, X in zip(per_offset, tqdm(shifted, desc="offsets", leave=False)):
+            found.append(np.stack([encoding.brain_score(X, y, **fit_parameters(
+                profile, p.corpus)) for p, y in zip(people, Y)]))
+    curves = {name: [] for name in masks}
+    for found in per_offset:
+        r = np.vstack(found)
         for name, mask in masks.items():
             curves[name].append(float(np.nanmean(r[:, mask[union]])))
     return curves
@@ -158,10 +184,11 @@ def default_n_jobs() -> int:
     return int(value) if value else (os.cpu_count() or 1)
 
 
-def fit_parameters(profile: Profile) -> dict:
-    """The encoding settings of ``profile``, as passed to :func:`analysis.encoding.brain_score`
-    (and held in cache keys)."""
-    return {"n_folds": profile.n_folds, "inner_folds": profile.inner_folds,
+def fit_parameters(profile: Profile, corpus: str | None = None) -> dict:
+    """The encoding settings of ``profile`` for the listeners of ``corpus`` (its outer folds:
+    :meth:`~analysis.config.Profile.folds_of`), as passed to
+    :func:`analysis.encoding.brain_score` (and held in cache keys)."""
+    return {"n_folds": profile.folds_of(corpus), "inner_folds": profile.inner_folds,
             "alphas": list(profile.alphas), "alpha_selection": profile.alpha_selection,
             "dtype": profile.precision, "y_pca": profile.y_pca}
 
@@ -173,13 +200,14 @@ def cleaning_parameters(profile: Profile) -> dict:
 
 
 def scores_key(designs_digest: str, participant_digest: str, profile: Profile,
-               layers: Sequence[int] | None = None) -> dict:
+               layers: Sequence[int] | None = None, corpus: str | None = None) -> dict:
     """Cache key of one participant's scores (``participant_digest``: its
-    :meth:`~analysis.datasets.Participant.digest`); :func:`null_key` derives its null's."""
+    :meth:`~analysis.datasets.Participant.digest`; ``corpus``: its corpus, which chooses the
+    outer folds); :func:`null_key` derives its null's."""
     return {"stage": SCORES, "code": source_digest(encoding, encoding.ridge),
             "designs": designs_digest, "participant": participant_digest,
             "layers": None if layers is None else list(layers), "cumulative": profile.cumulative,
-            "cleaning": cleaning_parameters(profile), **fit_parameters(profile)}
+            "cleaning": cleaning_parameters(profile), **fit_parameters(profile, corpus)}
 
 
 def null_key(key: dict) -> dict:
@@ -194,7 +222,8 @@ def scores_done(cache: Cache, key: dict, null: bool) -> bool:
 
 
 def participant_scores(participant: Participant, designs: Designs, profile: Profile,
-                       cache: Cache, tr: float, layers: Sequence[int] | None = None,
+                       cache: Cache, tr: float | Sequence[float],
+                       layers: Sequence[int] | None = None,
                        null: bool = True, key: dict | None = None,
                        n_jobs: int | None = None) -> dict:
     """Brain scores of one participant's vertices for each layer, cached.
@@ -202,7 +231,8 @@ def participant_scores(participant: Participant, designs: Designs, profile: Prof
     Parameters
     ----------
     designs : the layers' regressors (:mod:`analysis.designs`) of the participant's language
-    tr : the runs' repetition time (s), for the high-pass filter (:func:`scan_tr`)
+    tr : the runs' repetition time (s), one for all or one per run (:func:`run_trs`), for
+        the high-pass filter
     layers : layer indices to score (default: every layer)
     null : also score the shifted regressors (else ``null_scores`` is all NaN)
     key : :func:`scores_key` of these inputs, when already computed (it checksums the BOLD)
@@ -218,8 +248,9 @@ def participant_scores(participant: Participant, designs: Designs, profile: Prof
             raise ValueError(f"layers={list(layers)}: the model has layers 0 to "
                              f"{designs.n_layers - 1}.")
     if key is None:
-        key = scores_key(designs.digest, participant.digest(), profile, layers)
-    fit = fit_parameters(profile)
+        key = scores_key(designs.digest, participant.digest(), profile, layers,
+                         participant.corpus)
+    fit = fit_parameters(profile, participant.corpus)
     jobs = default_n_jobs() if n_jobs is None else n_jobs
 
     # the participant's BOLD, loaded once if either product is computed
@@ -256,7 +287,13 @@ def scan_tr(stimuli: Sequence[Stimulus]) -> float:
     return trs[0]
 
 
-def responses(participant: Participant, n_scans: int, tr: float,
+def run_trs(stimuli: Sequence[Stimulus]) -> list[float]:
+    """The repetition time of each run (s), in order: a Narratives listener's runs may differ
+    (1.52 s for 17 ``milkyway`` scans, 1.5 s for the others)."""
+    return [float(s.tr) for s in stimuli]
+
+
+def responses(participant: Participant, n_scans: int, tr: float | Sequence[float],
               profile: Profile) -> np.ndarray:
     """The participant's BOLD, each run cleaned, every run stacked: array of shape (n_scans,
     n_vertices), float32, NaN at the vertices left out.
@@ -264,8 +301,9 @@ def responses(participant: Participant, n_scans: int, tr: float,
     Each run (one file of ``participant.bold_paths``) is detrended, high-pass filtered
     (cosine basis, cut-off ``profile.high_pass``) and z-scored per vertex by nilearn's
     ``signal.clean``, so runs that differ in mean level and drift (as preprocessed runs do)
-    stack without steps or slopes. One mask serves the whole participant: a vertex is kept
-    when its series is finite and varies in every run.
+    stack without steps or slopes. ``tr`` is the runs' repetition time, or one per run
+    (:func:`run_trs`), each run then filtered at its own. One mask serves the whole
+    participant: a vertex is kept when its series is finite and varies in every run.
 
     Raises
     ------
@@ -288,11 +326,18 @@ def responses(participant: Participant, n_scans: int, tr: float,
                              "wrong space or with a wrong affine usually looks like this: "
                              "check that the volumes are in MNI space.")
         alive &= living
-    labels = np.repeat(np.arange(len(runs)), [len(run) for run in runs])
-    cleaned = signal.clean(np.vstack([run[:, alive] for run in runs]), runs=labels,
-                           detrend=True, standardize="zscore_sample",
-                           filter="cosine" if profile.high_pass else False,
-                           high_pass=profile.high_pass, t_r=tr)
+    trs = [float(t) for t in tr] if np.ndim(tr) else [float(tr)] * len(runs)
+    if len(trs) != len(runs):
+        raise ValueError(f"{participant.id}: {len(trs)} repetition times for {len(runs)} runs "
+                         f"({', '.join(map(str, participant.bold_paths))}).")
+    clean = partial(signal.clean, detrend=True, standardize="zscore_sample",
+                    filter="cosine" if profile.high_pass else False,
+                    high_pass=profile.high_pass)
+    if len(set(trs)) == 1:
+        labels = np.repeat(np.arange(len(runs)), [len(run) for run in runs])
+        cleaned = clean(np.vstack([run[:, alive] for run in runs]), runs=labels, t_r=trs[0])
+    else:  # each run at its own TR (cleaning is per run either way)
+        cleaned = np.vstack([clean(run[:, alive], t_r=t) for run, t in zip(runs, trs)])
     out = np.full((n_scans, len(alive)), np.nan, dtype=np.float32)
     out[:, alive] = cleaned
     return out

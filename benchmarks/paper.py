@@ -25,6 +25,20 @@ nine sections), one fit job per participant and model (every layer, and its null
 participant counts of the corpus, and prints total hours on this machine, with the default
 fit (every vertex a target) and with ``y_pca`` side by side, measured in the same run.
 
+The English listeners of the Narratives corpus (the ``paper`` profile's ``corpora``) are
+projected with them: the listeners and story runs that
+:func:`analysis.datasets.narratives.index_scans` keeps under the default rules in
+``--narratives-root`` (default: ``<data home>/narratives`` once fetched; else a tree built in
+a temporary folder from the real small files of ``../shared/narratives``, whose
+``milkyway`` and ``slumlordreach`` events are written as the authors' events script writes
+them, by ``tests/narratives_miniature.py``); their feature jobs (each story's audio, once per
+model) and fit jobs (one per listener, its runs' scans, the profile's Narratives outer folds),
+a fit's time scaled from the measured one by scans and folds (an SVD of the training part per
+fold: linear in both, at fixed units). Finally the download volume: the raw files
+``fetch narratives --profile paper`` takes (their sizes in the package's checksum list) and
+the derivatives' fsaverage6 series (no listing of them is at hand: estimated from each scan's
+volumes as float32 values, both hemispheres), beside Le Petit Prince's.
+
     python benchmarks/paper.py                         # CPU: a few minutes
     python benchmarks/paper.py --device cuda --backend cuda   # on a GPU machine
 """
@@ -47,6 +61,54 @@ from encoding import simulate  # noqa: E402  (benchmarks/encoding.py)
 FULL_VERTICES = 20484
 LAYERS = {512: 7, 768: 12}  # units per layer -> layers of wav2vec 2.0 Base with that width
 PARTICIPANTS = {"en": 49, "fr": 28, "cn": 35}  # every participant of the corpus (112)
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED_NARRATIVES = PROJECT.parent / "shared" / "narratives"
+FSAVERAGE6 = 40962  # vertices per hemisphere of the derivatives
+
+
+def narratives_runs(root: Path | None) -> tuple[object, str]:
+    """The story runs of the Narratives listeners under the default rules
+    (:func:`analysis.datasets.narratives_loader.story_runs`) and where they were read."""
+    import tempfile
+
+    from analysis.datasets import narratives, narratives_download, narratives_loader
+
+    root = root or narratives_download.corpus_root()
+    if (root / "participants.tsv").exists():
+        return narratives_loader.story_runs(narratives.index_scans(root)), str(root)
+    if not (SHARED_NARRATIVES / "participants.tsv").exists():
+        raise SystemExit(f"no Narratives tree at {root} nor {SHARED_NARRATIVES}: fetch it "
+                         "(python -m analysis fetch narratives --kinds top raw) or pass "
+                         "--narratives-root")
+    sys.path.insert(0, str(PROJECT / "tests"))
+    import narratives_miniature  # the shared files, with milkyway's and slumlordreach's events
+
+    folder = Path(tempfile.mkdtemp(prefix="narratives-tree-"))
+    built = narratives_miniature.build_tree(folder / "ds002345")
+    return (narratives_loader.story_runs(narratives.index_scans(built)),
+            f"{SHARED_NARRATIVES} (+ milkyway and slumlordreach events as documented)")
+
+
+def download_volume(runs) -> dict[str, float]:
+    """Bytes to download for the paper profile: Narratives raw files (sizes of the checksum
+    list), Narratives derivatives (estimated), Le Petit Prince's files (its checksum list)."""
+    import math
+
+    from analysis.config import get_profile
+    from analysis.datasets import download as dl
+    from analysis.datasets import narratives_download as nd
+
+    raw = nd.plan(n_participants=0, kinds=nd.RAW_KINDS).raw
+    volumes = {}  # the scan's volumes: until its last story segment ends
+    for row in runs.itertuples():
+        end = math.ceil((row.onset + row.duration) / row.tr)
+        volumes[row.scan] = max(end, volumes.get(row.scan, 0))
+    spec = get_profile("paper")
+    lpp_files = dl.plan_lpp(list(spec.languages), None, 0, range(1, 10),
+                            kinds=("bold", "stimuli", "annotations"), excluded=spec.excluded)
+    return {"narratives raw (bucket)": sum(f.size for f in raw if f.size > 0),
+            "narratives derivatives (estimate)": sum(volumes.values()) * FSAVERAGE6 * 2 * 4,
+            "lpp (bucket)": sum(f.size for f in lpp_files if f.size > 0)}
 
 
 def rss_gib() -> float:
@@ -177,6 +239,9 @@ def main() -> None:
     parser.add_argument("--y-pca", type=int, default=100,
                         help="principal components of the responses in the second projection "
                              "(the profile field y_pca; default: %(default)s)")
+    parser.add_argument("--narratives-root", type=Path, default=None,
+                        help="a Narratives tree (default: the data home's, else one built "
+                             "from ../shared/narratives)")
     parser.add_argument("--pca-vertices", type=int, nargs=2, default=[3072, 6144],
                         help="two vertex counts, above the training scans, at which the SVD "
                              "of y_pca is measured (default: %(default)s)")
@@ -224,6 +289,26 @@ def main() -> None:
           + ("" if min(args.pca_vertices) >= n_train else
              f" (below {n_train} vertices the SVD does not grow linearly: extrapolation "
              "too low)"))
+    from analysis.config import get_profile
+    from analysis.datasets import download as dl
+
+    runs, where = narratives_runs(args.narratives_root)
+    nar_folds = get_profile("paper").folds_of("narratives")
+    nar_scans = runs.groupby("participant").n_scans.sum()  # scans per listener
+    stories = runs.drop_duplicates(["story", "audio_start", "duration"])
+    nar_audio = float(stories.duration.sum())
+    nar_groups = runs.groupby("participant").apply(
+        lambda r: tuple(zip(r.story, r.tr, r.n_scans)), include_groups=False).nunique()
+    # a fit's cost relative to the measured one (args.samples scans, args.folds folds)
+    nar_scale = float((nar_scans / args.samples).sum()) * nar_folds / args.folds
+    nar_feature_hours = args.models * nar_audio / 60 * per_minute / 3600
+    print(f"\nNarratives (English), from {where}: {runs.participant.nunique()} listeners, "
+          f"{runs.scan.nunique()} scans, {len(runs)} story runs "
+          f"({', '.join(f'{k} {v}' for k, v in runs.task.value_counts().items())}); "
+          f"{len(stories)} stories heard ({nar_audio / 3600:.1f} h of audio), "
+          f"{nar_groups} sets of stories heard (one design each); scans per listener "
+          f"{int(nar_scans.min())} to {int(nar_scans.max())}, {int(nar_scans.sum())} in all; "
+          f"{nar_folds} outer folds")
     n_layers = sum(LAYERS.values())
     job_seconds = 2 * sum(n * per_layer[u] for u, n in LAYERS.items())  # layers, then null
     pca_job_seconds = 2 * (args.folds * svd_seconds  # one SVD per fold and call
@@ -236,6 +321,8 @@ def main() -> None:
     at_once = 1 if on_gpu else cpus  # fitting processes running at once (one core each)
     fit_hours = n_fits * job_seconds / 3600 / at_once
     pca_fit_hours = n_fits * pca_job_seconds / 3600 / at_once
+    nar_fit_hours = args.models * nar_scale * job_seconds / 3600 / at_once
+    nar_pca_fit_hours = args.models * nar_scale * pca_job_seconds / 3600 / at_once
     bold = args.samples * FULL_VERTICES * 4 / 2 ** 30
     fit_peak = bold + args.cpus_per_job * max(traced.values())
     pca_peak = bold + args.cpus_per_job * max(max(pca_traced.values()), svd_peak)
@@ -255,10 +342,25 @@ def main() -> None:
             (f"y_pca={args.y_pca}", pca_job_seconds, pca_fit_hours, pca_peak)):
         print(f"    {name:<28} {seconds / 3600:10.2f} {hours:9.0f} {peak:17.1f}")
     print(f"    (peak: BOLD {bold:.2f} GiB + {args.cpus_per_job} fitting process(es))")
-    print(f"  total on this machine: default {feature_hours + fit_hours:.0f} h, "
-          f"y_pca={args.y_pca} {feature_hours + pca_fit_hours:.0f} h "
+    print(f"  Le Petit Prince alone on this machine: default {feature_hours + fit_hours:.0f} "
+          f"h, y_pca={args.y_pca} {feature_hours + pca_fit_hours:.0f} h")
+    n_nar = runs.participant.nunique()
+    print(f"  Narratives: feature jobs {args.models} models x {len(stories)} stories: "
+          f"{nar_feature_hours:.1f} h; fit jobs {args.models} models x {n_nar} listeners = "
+          f"{args.models * n_nar} jobs, {nar_scale / n_nar:.2f} x a Le Petit Prince job on "
+          f"average (scans x folds): default {nar_fit_hours:.0f} h, y_pca={args.y_pca} "
+          f"{nar_pca_fit_hours:.0f} h")
+    total = feature_hours + fit_hours + nar_feature_hours + nar_fit_hours
+    pca_total = feature_hours + pca_fit_hours + nar_feature_hours + nar_pca_fit_hours
+    print(f"  total on this machine, both corpora ({sum(PARTICIPANTS.values()) + n_nar} "
+          f"listeners): default {total:.0f} h, y_pca={args.y_pca} {pca_total:.0f} h "
           f"({'GPU' if on_gpu else f'{cpus} CPUs'}; features then fits; assumes the measured "
           f"single-core fit time holds with every core busy)")
+    volume = download_volume(runs)
+    print("\ndownload volume of the paper profile: " + "; ".join(
+        f"{k} {dl.human_size(v)}" for k, v in volume.items())
+          + f"; in all {dl.human_size(sum(volume.values()))} (the derivatives' size is "
+          "estimated: float32 values, both hemispheres, no listing of the release at hand)")
 
 if __name__ == "__main__":
     main()

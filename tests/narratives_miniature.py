@@ -228,3 +228,49 @@ def build_release(root: Path, files: dict[str, bytes]) -> Path:
     dl.save(dataset=str(root), recursive=True, message="miniature release",
             result_renderer="disabled")
     return root
+
+
+# Scan data for the loader: surfaces and audio of the real lengths the events give
+FSAVERAGE6, FSAVERAGE5 = 40962, 10242
+
+
+def write_scan_data(root: Path, rate: int = 2000, seed: int = 0) -> dict[str, float]:
+    """Write what the loader reads for every scan of the tree ``root``: a ``desc-clean``
+    fsaverage6 GIFTI per hemisphere (as many volumes as the scan's events last, at its TR from
+    the sidecars; noise on fsaverage5's vertices, the first 10,242, zeros elsewhere, so the
+    files compress) and a mono WAV per ``stim_file`` as long as its segments last in the
+    events (t=0 at its first segment); returns ``{stim_file: seconds}``.
+
+    A low sample ``rate`` keeps the WAVs small; they are read at 16 kHz like any other.
+    """
+    import math
+
+    import nibabel
+    import numpy as np
+
+    from analysis.datasets import narratives
+
+    rng = np.random.default_rng(seed)
+    lengths: dict[str, float] = {}
+    for events_path in sorted(root.glob("sub-*/func/*_events.tsv")):
+        scan = events_path.name.removesuffix("_events.tsv")
+        participant, rest = scan.split("_task-")
+        task, _, run = rest.partition("_run-")
+        events = narratives.read_events(events_path)
+        end = float((events.onset + events.duration).max())
+        tr = narratives.repetition_time(root, participant, task, run or None)
+        n_volumes = math.ceil(end / tr)
+        for path in narratives.bold_paths(root, participant, task, run or None):
+            data = np.zeros((n_volumes, FSAVERAGE6), dtype=np.float32)
+            data[:, :FSAVERAGE5] = rng.standard_normal((n_volumes, FSAVERAGE5))
+            arrays = [nibabel.gifti.GiftiDataArray(row, intent="NIFTI_INTENT_TIME_SERIES",
+                                                   datatype="NIFTI_TYPE_FLOAT32")
+                      for row in data]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nibabel.save(nibabel.gifti.GiftiImage(darrays=arrays), path)
+        for stim_file, rows in events.dropna(subset=["stim_file"]).groupby("stim_file"):
+            seconds = float((rows.onset + rows.duration).max() - rows.onset.min())
+            lengths[stim_file] = max(seconds, lengths.get(stim_file, 0.0))
+    for i, (stim_file, seconds) in enumerate(sorted(lengths.items())):
+        write_wav(root / "stimuli" / stim_file, seconds=seconds, rate=rate, seed=seed + i)
+    return lengths

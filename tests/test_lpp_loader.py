@@ -85,9 +85,10 @@ def test_the_lpp_source_loads_the_profile_sections(monkeypatch):
     assert load_dataset(spec, languages=["cn"]) == "ds"  # the lpp profile's source
     assert calls[-1] == {"languages": ("cn",), "n_participants": 2, "sections": (3,),
                          "excluded": ()}
-    assert load_dataset("paper") == "ds"
+    # paper's Le Petit Prince part (its Narratives part: test_narratives_loader)
+    assert load_dataset(config.get_profile("paper", {"corpora": ["lpp"]})) == "ds"
     assert calls[-1]["excluded"] == ("CN018", "CN019") and calls[-1]["n_participants"] == 0
-    load_dataset(config.get_profile("paper", {"excluded": []}))
+    load_dataset(config.get_profile("paper", {"excluded": [], "corpora": ["lpp"]}))
     assert calls[-1]["excluded"] == ()
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.datasets import narratives
+from analysis.datasets import narratives, narratives_words
 from analysis.datasets.lpp import CorpusError
 
 # Scans and listeners per task after the default rules: scrambled notthefall and schema
@@ -302,7 +302,7 @@ def test_read_alignment_keeps_unaligned_words_out(tmp_path, gentle_alignment, ca
     path = tmp_path / "pieman" / "align.json"
     path.parent.mkdir()
     path.write_text(json.dumps(gentle_alignment()))
-    with caplog.at_level(logging.INFO, logger=narratives.__name__):
+    with caplog.at_level(logging.INFO, logger=narratives_words.__name__):
         words = narratives.read_alignment(path)
     assert words.word.tolist() == ["Once", "upon", "a", "time", "there"]
     assert words.onset.tolist() == [0.5, 0.81, 1.02, 1.1, 2.0]

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+import narratives_miniature
 from analysis import book, perceptimatic
 
 QUICK = {"n_participants": 2, "sections": [1], "n_folds": 2, "inner_folds": 2,
@@ -171,3 +172,34 @@ def test_controls_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, tmp_path):
     assert "planted_above_acoustic" not in numbers  # real listeners: nothing planted
     assert len(numbers["maps"]["trained"]) == 20484
     assert (tmp_path / "figures" / "controls.png").exists()
+
+
+@pytest.mark.slow
+def test_fig1_and_fig3_run_with_both_corpora(lpp_bucket, shared_narratives, tiny_model_dir,
+                                             tmp_path):
+    """Figures 1 and 3 under profile="lpp" with the Narratives corpus beside Le Petit Prince
+    (``corpora``), on both miniatures: two ``pieman`` listeners (one story, one run each) with
+    fsaverage6 surfaces and a WAV of the real lengths, their own outer folds."""
+    root = narratives_miniature.build_tree(tmp_path / "data" / "narratives",
+                                           {"sub-007", "sub-009"})
+    narratives_miniature.write_scan_data(root)
+    out = tmp_path / "figures"
+    overrides = {**QUICK, "corpora": ["lpp", "narratives"], "corpus_folds": {"narratives": 3}}
+    parameters = {"profile": "lpp", "language": "en", "model": str(tiny_model_dir),
+                  "overrides": overrides, "output_dir": str(out)}
+    book.execute_notebook(book.notebooks()["fig1"], tmp_path / "fig1.ipynb", parameters)
+    numbers = json.loads((out / "fig1.json").read_text())
+    assert numbers["participants"] == ["sub-EN057", "sub-EN061", "sub-FR001", "sub-FR002",
+                                       "sub-CN001", "sub-CN032", "sub-007", "sub-009"]
+    per_corpus = {(r["corpus"], r["language"]): (r["analysed"], r["in the corpus"])
+                  for r in numbers["panels"]["A"]["per_corpus"]}
+    assert per_corpus == {("lpp", "en"): (2, 49), ("lpp", "fr"): (2, 28),
+                          ("lpp", "cn"): (2, 35), ("narratives", "en"): (2, 2)}
+    assert numbers["panels"]["A"]["corpus_participants"] == {"en": 51, "fr": 28, "cn": 35}
+    assert numbers["panels"]["A"]["per_language"]["participants"] == [4, 2, 2]
+    book.execute_notebook(book.notebooks()["fig3"], tmp_path / "fig3.ipynb",
+                          {**parameters, "regions": "coordinates"})
+    numbers = json.loads((out / "fig3.json").read_text())
+    assert numbers["participants"] == ["sub-EN057", "sub-EN061", "sub-007", "sub-009"]
+    assert np.isfinite(numbers["panels"]["B"]["mean_r"]).all()
+    assert all(np.isfinite(v) for v in numbers["noise_ceiling"].values())

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 import pytest
 
 from analysis import config, models, plugins
-from analysis.datasets import load_dataset
+from analysis.datasets import Dataset, load_dataset
 
 
-def test_both_sources_and_the_demo_family_are_registered():
-    from analysis.datasets import lpp_loader
+def test_the_sources_and_the_demo_family_are_registered():
+    from analysis.datasets import lpp_loader, narratives_loader
     from analysis.demo import world, zoo
 
-    assert plugins.names(plugins.SOURCES) == ("demo", "lpp")
+    assert plugins.names(plugins.SOURCES) == ("demo", "lpp", "narratives")
+    assert plugins.load(plugins.SOURCES, "narratives") is narratives_loader.load
     assert plugins.names(plugins.MODEL_FAMILIES) == ("demo",)
     assert plugins.load(plugins.SOURCES, "lpp") is lpp_loader.load
     assert plugins.load(plugins.SOURCES, "demo") is world.load
@@ -45,15 +46,20 @@ def test_load_dataset_dispatches_to_the_profile_source(monkeypatch):
 
     def fake_load(group, name):
         assert group == plugins.SOURCES
-        return lambda profile, languages, n: calls.append((name, profile, languages, n)) or name
+        return lambda profile, languages, n: calls.append(
+            (name, profile, languages, n)) or Dataset(name, {}, [], simulated=False)
 
     monkeypatch.setattr(plugins, "load", fake_load)
-    assert load_dataset("demo") == "demo"
+    assert load_dataset("demo").name == "demo"
     assert calls[-1] == ("demo", config.get_profile("demo"), ("en", "fr", "cn"), 3)
-    assert load_dataset("paper", languages=["fr"]) == "lpp"
-    assert calls[-1] == ("lpp", config.get_profile("paper"), ("fr",), 0)
+    assert load_dataset("lpp", languages=["fr"]).name == "lpp"
+    assert calls[-1] == ("lpp", config.get_profile("lpp"), ("fr",), 3)
+    # paper merges Le Petit Prince's listeners and the Narratives corpus's
+    assert load_dataset("paper", languages=["fr"]).name == "lpp+narratives"
+    assert calls[-2:] == [(name, config.get_profile("paper"), ("fr",), 0)
+                          for name in ("lpp", "narratives")]
     spec = config.get_profile("lpp", {"source": "demo", "n_participants": 2})
-    assert load_dataset(spec, n_participants=1) == "demo"
+    assert load_dataset(spec, n_participants=1).name == "demo"
     assert calls[-1] == ("demo", spec, ("en", "fr", "cn"), 1)
 
 
@@ -88,7 +94,7 @@ def toy_source(monkeypatch):
 
 
 def test_a_registered_source_needs_no_change_to_the_core(toy_source):
-    assert plugins.names(plugins.SOURCES) == ("demo", "lpp", "toy")
+    assert plugins.names(plugins.SOURCES) == ("demo", "lpp", "narratives", "toy")
     spec = config.get_profile("lpp", {"source": "toy", "languages": ["cn"]})
     assert load_dataset(spec, n_participants=4) == "toy data for lpp"
     assert toy_source == [("lpp", ("cn",), 4)]
@@ -99,9 +105,10 @@ def test_the_core_imports_no_plugin_until_a_profile_asks_for_it():
         "import sys\n"
         "from analysis import cli, config, models, plugins\n"
         "config.get_profile('demo')\n"
-        "assert plugins.names(plugins.SOURCES) == ('demo', 'lpp')\n"
+        "assert plugins.names(plugins.SOURCES) == ('demo', 'lpp', 'narratives')\n"
         "assert not [m for m in sys.modules if m.startswith('analysis.demo')], 'imported'\n"
         "assert 'analysis.datasets.lpp_loader' not in sys.modules\n"
+        "assert 'analysis.datasets.narratives_loader' not in sys.modules\n"
         "assert models.resolve_condition('native', 'en', 'demo') == 'demo-english'\n"
         "assert 'analysis.demo.zoo' in sys.modules\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

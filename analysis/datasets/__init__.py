@@ -3,7 +3,17 @@
 Every data source returns a :class:`Dataset`, so that nothing downstream can tell simulated
 from real data. Sources register a loader under a name (an entry point of the group
 :data:`analysis.plugins.SOURCES`; Le Petit Prince as ``lpp``, the demo world as ``demo``) and a
-profile names its source; :func:`load_dataset` calls it.
+profile names the corpora it analyses (``corpora``); :func:`load_dataset` calls each one's
+loader and :func:`merge` joins their data sets.
+
+Who heard what: in Le Petit Prince and the demo world every listener of a language heard every
+section of the story (``Participant.stimuli`` is None: the data set's stimuli of that
+language, in order). In the Narratives corpus each listener heard one or a few of its stories,
+so a Narratives participant carries the stimuli it heard (``Participant.stimuli``, one per
+run), and :meth:`Dataset.groups` gathers the listeners of one language who heard the same
+stimuli: each group is fitted on its own designs (regressors of its stimuli stacked), which a
+Le Petit Prince language forms one group of. ``Dataset.stimuli[language]`` lists every
+stimulus of the language once (Le Petit Prince's sections, then the Narratives stories).
 """
 from __future__ import annotations
 
@@ -46,6 +56,12 @@ class Stimulus:
     n_scans : volumes acquired during this section (t=0 at the audio onset)
     tr : repetition time (s)
     phones : DataFrame with columns ``phone, onset, offset``, when known
+    name : a readable name, e.g. the Narratives story ``"pieman"`` (None: ``section <k>``)
+    audio_start, audio_duration : the part of the WAV heard (s; None: to its end), e.g. the
+        story segment of a Narratives WAV whose first seconds are a music clip; word
+        onsets and the activations are in seconds from ``audio_start``
+    scan_start : time of the first volume after the audio onset (s, >= 0; a Narratives
+        story may start between two volumes)
     words_loader : a callable returning the words table, e.g.
         ``functools.partial(lpp.read_textgrid, path)``, when ``words`` is not given: sources
         whose annotations cost a read (Le Petit Prince's TextGrids) read them only where a
@@ -64,11 +80,17 @@ class Stimulus:
     phones: pd.DataFrame | None = None
     words_loader: Callable[[], pd.DataFrame] | None = field(default=None, repr=False,
                                                              compare=False)
+    name: str | None = None
+    audio_start: float = 0.0
+    audio_duration: float | None = None
+    scan_start: float = 0.0
 
     def __init__(self, language: str, section: int, audio_path: Path,
                  words: pd.DataFrame | None = None, n_scans: int | None = None,
                  tr: float | None = None, phones: pd.DataFrame | None = None,
-                 words_loader: Callable[[], pd.DataFrame] | None = None):
+                 words_loader: Callable[[], pd.DataFrame] | None = None,
+                 name: str | None = None, audio_start: float = 0.0,
+                 audio_duration: float | None = None, scan_start: float = 0.0):
         if isinstance(words_loader, _Given) and words is not None:
             words_loader = None  # dataclasses.replace(stimulus, words=...)
         if (words is None) == (words_loader is None):
@@ -85,7 +107,11 @@ class Stimulus:
         for name, value in (("language", language), ("section", section),
                             ("audio_path", audio_path), ("n_scans", n_scans), ("tr", tr),
                             ("phones", phones), ("words_loader", words_loader),
-                            ("_words", words)):
+                            ("_words", words), ("name", name),
+                            ("audio_start", float(audio_start)),
+                            ("audio_duration", None if audio_duration is None
+                             else float(audio_duration)),
+                            ("scan_start", float(scan_start))):
             object.__setattr__(self, name, value)
 
     @property
@@ -108,9 +134,36 @@ class Stimulus:
         """Whether the words table is in memory (given, or read already)."""
         return self._words is not None
 
+    @property
+    def cut(self) -> bool:
+        """Whether only a part of the WAV is heard (``audio_start``, ``audio_duration``)."""
+        return self.audio_start > 0 or self.audio_duration is not None
+
     def waveform(self) -> np.ndarray:
-        """The audio as an array of shape (n_samples,), float32, mono, 16 kHz."""
-        return read_audio(self.audio_path)
+        """The audio heard (from ``audio_start``, for ``audio_duration``) as an array of shape
+        (n_samples,), float32, mono, 16 kHz.
+
+        Raises
+        ------
+        ValueError
+            naming the file when it ends before ``audio_start + audio_duration``.
+        """
+        audio = read_audio(self.audio_path)
+        if not self.cut:
+            return audio
+        start = int(round(self.audio_start * SAMPLE_RATE))
+        stop = None if self.audio_duration is None else start + int(
+            round(self.audio_duration * SAMPLE_RATE))
+        if start >= len(audio) or (stop is not None and stop > len(audio) + SAMPLE_RATE):
+            raise ValueError(f"{self.audio_path}: {len(audio) / SAMPLE_RATE:g} s of audio, but "
+                             f"the {self.label} is heard from {self.audio_start:g} s for "
+                             f"{self.audio_duration} s; is the file complete?")
+        return audio[start:stop]
+
+    @property
+    def label(self) -> str:
+        """``name``, or ``section <k>``."""
+        return self.name or f"section {self.section}"
 
     def excerpt(self, seconds: float, n_words: int = 6) -> tuple[np.ndarray, str]:
         """The first ``seconds`` of the audio and its first words (Figure 1B).
@@ -125,12 +178,20 @@ class Stimulus:
         return self.waveform()[: int(seconds * SAMPLE_RATE)], caption
 
     def digest(self) -> str:
-        """SHA-256 of the audio file: the stimulus's identity in cache keys."""
-        return file_digest(self.audio_path)
+        """SHA-256 of the audio file, and the part heard when ``cut``: the stimulus's
+        identity in cache keys."""
+        whole = file_digest(self.audio_path)
+        return f"{whole}@{self.audio_start:g}+{self.audio_duration}" if self.cut else whole
 
     def scan_times(self) -> np.ndarray:
-        """Acquisition time of each volume: array of shape (n_scans,)."""
-        return np.arange(self.n_scans) * self.tr
+        """Acquisition time of each volume from the audio onset (``audio_start`` of the WAV):
+        array of shape (n_scans,)."""
+        return self.scan_start + np.arange(self.n_scans) * self.tr
+
+    def identity(self) -> tuple:
+        """What tells two stimuli apart: the audio heard, its volumes and their times."""
+        return (str(self.audio_path), self.audio_start, self.audio_duration, self.n_scans,
+                self.tr, self.scan_start)
 
 
 @dataclass(frozen=True)
@@ -142,11 +203,17 @@ class Participant:
     id : e.g. ``"sub-EN01"``
     language : the language heard
     bold_paths : one ``.npy`` file per section, in section order
+    stimuli : the stimuli heard, one per file of ``bold_paths`` (a Narratives listener's
+        stories); None: every stimulus of ``language`` in the data set, in order
+    corpus : the corpus the listener belongs to (``"lpp"``, ``"narratives"``; None: the data
+        set's), which chooses its outer folds (:meth:`analysis.config.Profile.folds_of`)
     """
 
     id: str
     language: str
     bold_paths: tuple[Path, ...]
+    stimuli: tuple[Stimulus, ...] | None = field(default=None, repr=False, compare=False)
+    corpus: str | None = None
 
     def bold(self) -> np.ndarray:
         """All sections stacked in time: array of shape (n_scans_total, n_vertices), float32."""
@@ -168,6 +235,59 @@ class Dataset:
 
     def participants_of(self, language: str) -> list[Participant]:
         return [p for p in self.participants if p.language == language]
+
+    def stimuli_of(self, participant: Participant) -> list[Stimulus]:
+        """The stimuli ``participant`` heard, one per BOLD file, in order."""
+        if participant.stimuli is not None:
+            return list(participant.stimuli)
+        return list(self.stimuli[participant.language])
+
+    def groups(self, language: str, participants=None
+               ) -> list[tuple[list[Stimulus], list[Participant]]]:
+        """The listeners of ``language`` (only those of ``participants`` ids, when given)
+        gathered by the stimuli they heard: ``[(stimuli, listeners), ...]`` in the order of
+        each group's first listener (Le Petit Prince: one group per language)."""
+        found: dict[tuple, tuple[list[Stimulus], list[Participant]]] = {}
+        for person in self.participants_of(language):
+            if participants is not None and person.id not in participants:
+                continue
+            heard = self.stimuli_of(person)
+            found.setdefault(tuple(s.identity() for s in heard), (heard, []))[1].append(person)
+        return list(found.values())
+
+
+def merge(datasets) -> Dataset:
+    """One data set of several corpora's (e.g. Le Petit Prince's and Narratives' English
+    listeners): stimuli of each language concatenated, participants in order, each given the
+    stimuli it heard and its corpus.
+
+    Raises
+    ------
+    ValueError
+        when two data sets have a participant of the same id, or mix simulated and real data.
+    """
+    datasets = list(datasets)
+    if len(datasets) == 1:
+        return datasets[0]
+    if len({d.simulated for d in datasets}) > 1:
+        raise ValueError(f"corpora {[d.name for d in datasets]}: simulated and real data sets "
+                         "cannot be analysed together; choose the corpora of one world.")
+    stimuli: dict[str, list[Stimulus]] = {}
+    people: list[Participant] = []
+    for dataset in datasets:
+        for language, stims in dataset.stimuli.items():
+            stimuli.setdefault(language, []).extend(stims)
+        for person in dataset.participants:
+            people.append(Participant(person.id, person.language, person.bold_paths,
+                                      tuple(dataset.stimuli_of(person)),
+                                      person.corpus or dataset.name))
+    ids = [p.id for p in people]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise ValueError(f"participants {twice} are in more than one of the corpora "
+                         f"{[d.name for d in datasets]}; ids must be unique.")
+    return Dataset("+".join(d.name for d in datasets), stimuli, people,
+                   datasets[0].simulated)
 
 
 def read_audio(path: Path) -> np.ndarray:
@@ -193,14 +313,17 @@ def load_dataset(profile, n_participants: int | None = None,
     n_participants : participants per language (default: the profile's; 0: all)
     languages : languages to load (default: the profile's)
 
-    The demo world is built on first use; Le Petit Prince is downloaded on first use
-    (``lpp``: the first participants of each language; ``paper``: all), and a machine
-    without internet gets an error saying what to run.
+    Each of the profile's corpora (:meth:`analysis.config.Profile.corpora_loaded`) is loaded
+    by its source and the data sets merged (:func:`merge`). The demo world is built on first
+    use; Le Petit Prince and Narratives are downloaded on first use (``lpp``: the first
+    participants of each language and corpus; ``paper``: all), and a machine without internet
+    gets an error saying what to run.
     """
     spec = profile if isinstance(profile, Profile) else get_profile(profile)
     n = spec.n_participants if n_participants is None else n_participants
-    load = plugins.load(plugins.SOURCES, spec.source)
-    return load(spec, tuple(languages or spec.languages), n)
+    languages = tuple(languages or spec.languages)
+    return merge(plugins.load(plugins.SOURCES, name)(spec, languages, n)
+                 for name in spec.corpora_loaded())
 
 
 def restrict(dataset: Dataset, sections=None) -> Dataset:
@@ -215,7 +338,15 @@ def restrict(dataset: Dataset, sections=None) -> Dataset:
         if not stimuli[language]:
             raise ValueError(f"sections={sorted(sections)}: the {dataset.name} data set has "
                              f"sections {[s.section for s in stims]} in {language}.")
-    participants = [Participant(p.id, p.language, tuple(p.bold_paths[i]
-                                                        for i in keep[p.language]))
-                    for p in dataset.participants]
+    participants = []
+    for p in dataset.participants:
+        if p.stimuli is None:
+            chosen = keep[p.language]
+        else:  # a listener of its own stimuli (Narratives: each story is section 1)
+            chosen = [i for i, s in enumerate(p.stimuli) if s.section in sections]
+        if not chosen:
+            continue
+        participants.append(Participant(
+            p.id, p.language, tuple(p.bold_paths[i] for i in chosen),
+            None if p.stimuli is None else tuple(p.stimuli[i] for i in chosen), p.corpus))
     return Dataset(dataset.name, stimuli, participants, dataset.simulated)

@@ -1,8 +1,10 @@
 """What a data set holds: participants per language, hours of speech, sentences and words.
 
 :func:`summarize` describes any :class:`~analysis.datasets.Dataset` (what an analysis uses);
-:func:`corpus_participants` counts the participants of the whole corpus it comes from (Le
-Petit Prince's ``participants.tsv``, fetched when missing; the demo world's own listeners).
+:func:`corpus_participants` counts the participants of the whole corpora it comes from (Le
+Petit Prince's ``participants.tsv``, fetched when missing; the Narratives listeners kept by
+the corpus's rules; the demo world's own listeners); :func:`participants_per_corpus` gives
+both counts per corpus and language (Figure 1).
 """
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.datasets import Dataset, lpp
+from analysis.datasets import Dataset, lpp, narratives
 from analysis.datasets import download as dl
+from analysis.datasets import narratives_download as nd
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +50,70 @@ def summarize(dataset: Dataset) -> pd.DataFrame:
         rows.append({"language": language,
                      "participants": len(dataset.participants_of(language)),
                      "sections": len(stimuli),
-                     "hours": sum(audio_seconds(s.audio_path) for s in stimuli) / 3600,
+                     "hours": sum(heard_seconds(s) for s in stimuli) / 3600,
                      "words": sum(len(s.words) for s in stimuli),
                      "sentences": sentences})
     return pd.DataFrame(rows).set_index("language")
 
 
-COUNT_SOURCES = {"lpp": "participants.tsv of OpenNeuro ds003643"}  # source name -> origin
+def heard_seconds(stimulus) -> float:
+    """Seconds of audio a stimulus holds: its ``audio_duration`` (a Narratives story segment),
+    else its whole file's."""
+    if stimulus.audio_duration is not None:
+        return float(stimulus.audio_duration)
+    return audio_seconds(stimulus.audio_path) - stimulus.audio_start
+
+
+COUNT_SOURCES = {"lpp": "participants.tsv of OpenNeuro ds003643",  # source name -> origin
+                 "narratives": "the listeners of OpenNeuro ds002345 kept by its default rules"}
+
+
+def corpora_of(dataset: Dataset) -> list[str]:
+    """The corpora ``dataset`` merges (:func:`analysis.datasets.merge` names it
+    ``lpp+narratives``), in order."""
+    return dataset.name.split("+")
+
+
+def participants_per_corpus(dataset: Dataset, excluded=(), narratives_root=None,
+                            download: bool = True) -> pd.DataFrame:
+    """Participants per corpus and language: analysed here, and in the whole corpus.
+
+    Parameters
+    ----------
+    dataset : the data set an analysis uses (one corpus, or several merged)
+    excluded : participant ids left out of the corpus counts (see :func:`corpus_participants`)
+    narratives_root : the Narratives folder (default ``<data home>/narratives``)
+    download : fetch Le Petit Prince's ``participants.tsv`` when it is missing
+
+    Returns
+    -------
+    DataFrame with columns ``corpus, language, analysed, in the corpus`` (int), one row per
+    corpus and language with listeners, in the data set's order.
+    """
+    rows = []
+    for corpus in corpora_of(dataset):
+        mine = [p for p in dataset.participants if (p.corpus or dataset.name) == corpus]
+        whole = _corpus_counts(corpus, mine, dataset, excluded, narratives_root, download)
+        languages = list(dict.fromkeys([p.language for p in mine] + list(whole.index)))
+        for language in languages:
+            rows.append({"corpus": corpus, "language": language,
+                         "analysed": sum(p.language == language for p in mine),
+                         "in the corpus": int(whole.get(language, 0))})
+    return pd.DataFrame(rows, columns=["corpus", "language", "analysed", "in the corpus"])
+
+
+def _corpus_counts(corpus: str, people, dataset: Dataset, excluded, narratives_root,
+                   download: bool) -> pd.Series:
+    """Listeners per language in the whole of one corpus."""
+    if corpus == "lpp":
+        return corpus_participants(Dataset("lpp", dataset.stimuli, people, False),
+                                   download=download, excluded=excluded)
+    if corpus == "narratives":
+        root = Path(narratives_root) if narratives_root else nd.corpus_root()
+        index = narratives.index_scans(root)
+        return pd.Series({"en": index.participant.nunique()}, name="participants")
+    return pd.Series(pd.Series([p.language for p in people], dtype=object).value_counts(),
+                     name="participants")
 
 
 def count_source(dataset: Dataset) -> str:
@@ -93,6 +153,20 @@ def corpus_participants(dataset: Dataset, root: str | Path | None = None,
     CorpusError
         when ``participants.tsv`` is missing and ``download`` is False.
     """
+    if len(corpora_of(dataset)) > 1 or dataset.name == "narratives":
+        # each corpus counted as its own, and summed per language
+        parts = [_corpus_counts(c, [p for p in dataset.participants if p.corpus == c],
+                                dataset, excluded, None, download)
+                 for c in corpora_of(dataset)]
+        counts = pd.concat(parts).groupby(level=0, sort=False).sum()
+        order = [lang for lang in dataset.stimuli if lang in counts.index]
+        counts = counts.reindex(order + sorted(set(counts.index) - set(order)))
+        counts = counts.astype(int).rename("participants")
+        counts.attrs.update(source=" + ".join(COUNT_SOURCES.get(c, c)
+                                              for c in corpora_of(dataset)),
+                            excluded=sorted(x for part in parts
+                                            for x in part.attrs.get("excluded", [])))
+        return counts
     if dataset.name != "lpp":
         left_out = {p if str(p).startswith("sub-") else f"sub-{p}" for p in excluded}
         people = [p for p in dataset.participants if p.id not in left_out]
