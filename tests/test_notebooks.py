@@ -92,19 +92,19 @@ def test_fig2_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, tmp_path):
 def test_fig3_runs_on_the_lpp_miniature_with_both_corpora(lpp_bucket, shared_narratives,
                                                           tiny_model_dir, tmp_path):
     """The notebook of Figure 3 under profile="lpp", English listeners of both corpora (Le
-    Petit Prince downloaded from the miniature on first use, two Narratives ``pieman``
-    listeners with their own stimulus and folds). A tiny saved model keeps it short: the
+    Petit Prince downloaded from the miniature on first use, one Narratives ``pieman``
+    listener with its own stimulus and folds). A tiny saved model keeps it short: the
     fits of the Base model's 19 layers on 20,484 vertices per participant take minutes on
     two cores, and the Base model's path is the demo's."""
     narratives_miniature.write_scan_data(narratives_miniature.build_tree(
-        tmp_path / "data" / "narratives", {"sub-007", "sub-009"}))
+        tmp_path / "data" / "narratives", {"sub-007"}))
     out = tmp_path / "figures"
     book.execute_notebook(book.notebooks()["fig3"], tmp_path / "fig3.ipynb",
                           {"profile": "lpp", "language": "en", "model": str(tiny_model_dir),
                            "regions": "coordinates", "overrides": BOTH_CORPORA,
                            "output_dir": str(out)})
     numbers = json.loads((out / "fig3.json").read_text())
-    assert numbers["participants"] == ["sub-EN057", "sub-EN061", "sub-007", "sub-009"]
+    assert numbers["participants"] == ["sub-EN057", "sub-EN061", "sub-007"]
     assert len(numbers["panels"]["B"]["mean_r"]) == 9  # the tiny model: 7 conv + 2 blocks
     assert np.isfinite(numbers["panels"]["B"]["mean_r"]).all()
     best = np.array(numbers["panels"]["A"]["best_layer_per_vertex"], dtype=float)

@@ -154,7 +154,8 @@ def core_scores(dataset: Dataset, profile: Profile, model: str, language: str,
         Y = np.hstack([scores.responses(p, designs.n_scans, tr, profile)[:, core]
                        for p in group])
         fitted = encoding.score_layers([designs.layer(k) for k in range(designs.n_layers)],
-                                       Y, progress=False, **scores.fit_parameters(profile))
+                                       Y, progress=False, n_jobs=scores.default_n_jobs(),
+                                       **scores.fit_parameters(profile))
         return {"scores": fitted.reshape(designs.n_layers, len(group), int(core.sum()))}
 
     return Cache(cache_dir()).get(CORE_SCORES, key, compute)["scores"]
