@@ -24,6 +24,7 @@ import argparse
 import time
 
 import numpy as np
+from simulated import ar1
 
 from analysis import encoding, partition, ridge
 
@@ -34,10 +35,7 @@ def simulate(n: int, p_base: int, p_layer: int, t: int, seed: int = 0, rho: floa
     rng = np.random.default_rng(seed)
 
     def ar(shape):
-        x = rng.standard_normal(shape, dtype=np.float32)
-        for i in range(1, shape[0]):
-            x[i] = rho * x[i - 1] + np.sqrt(1 - rho ** 2) * x[i]
-        return x
+        return ar1(rng, shape, rho)
 
     base, layer = ar((n, p_base)), ar((n, p_layer))
     Y = 3 * ar((n, t))

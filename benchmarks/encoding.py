@@ -22,6 +22,7 @@ import tracemalloc
 import warnings
 
 import numpy as np
+from simulated import ar1
 
 
 def simulate(n: int, p: int, t: int, n_layers: int, seed: int = 0, rho: float = 0.7):
@@ -30,10 +31,7 @@ def simulate(n: int, p: int, t: int, n_layers: int, seed: int = 0, rho: float = 
     rng = np.random.default_rng(seed)
 
     def ar(shape):
-        x = rng.standard_normal(shape, dtype=np.float32)
-        for i in range(1, shape[0]):
-            x[i] = rho * x[i - 1] + np.sqrt(1 - rho ** 2) * x[i]
-        return x
+        return ar1(rng, shape, rho)
 
     layers = [ar((n, p)) for _ in range(n_layers)]
     weights = rng.standard_normal((p, t), dtype=np.float32) / np.sqrt(p)

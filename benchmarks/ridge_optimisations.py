@@ -21,6 +21,7 @@ import os
 import time
 
 import numpy as np
+from simulated import ar1
 
 # each switch of ridge._Optimisations, off, and what it replaces
 SWITCHES = {
@@ -40,10 +41,7 @@ def simulate(n: int, p: int, t: int, seed: int = 0, rho: float = 0.7):
     rng = np.random.default_rng(seed)
 
     def ar(shape):
-        x = rng.standard_normal(shape, dtype=np.float32)
-        for i in range(1, shape[0]):
-            x[i] = rho * x[i - 1] + np.sqrt(1 - rho ** 2) * x[i]
-        return x
+        return ar1(rng, shape, rho)
 
     X = ar((n, p)).astype(np.float64)
     weights = rng.standard_normal((p, t), dtype=np.float32) / np.sqrt(p)
