@@ -326,3 +326,30 @@ def roi_summary(partition: Partition, masks: dict[str, np.ndarray], seed: int = 
                      "p_unique": p, "p_unique_positive": p_positive, "n": int(len(finite)),
                      "per_listener": {q: v.tolist() for q, v in per.items()}}
     return out
+
+
+def significant_regions(summary: dict, alpha: float = 0.05) -> tuple[list[str], list[str]]:
+    """The regions of a :func:`roi_summary` whose unique variance is significantly positive,
+    and those where it is significantly negative (two-sided ``p_unique < alpha``)."""
+    significant = [r for r, s in summary.items() if s["p_unique"] < alpha]
+    return ([r for r in significant if summary[r]["unique"] > 0],
+            [r for r in significant if summary[r]["unique"] < 0])
+
+
+def paired_unique(trained: dict, untrained: dict) -> dict[str, dict]:
+    """Per region, the unique variance of two models' :func:`roi_summary` compared across
+    listeners: the mean of trained minus untrained and the two-sided paired Wilcoxon p (NaN
+    with one listener or identical values).
+
+    Returns
+    -------
+    dict region -> {``difference``, ``p``}
+    """
+    out = {}
+    for region in trained:
+        a = np.array(trained[region]["per_listener"]["unique"])
+        b = np.array(untrained[region]["per_listener"]["unique"])
+        testable = len(a) > 1 and not np.allclose(a, b)
+        out[region] = {"difference": float(np.mean(a - b)),
+                       "p": float(stats.paired_test(a, b)) if testable else float("nan")}
+    return out

@@ -88,3 +88,17 @@ def test_roi_summary_tests_unique_variance_across_listeners():
     assert left["unique_ci"][0] <= left["unique"] <= left["unique_ci"][1]
     assert left["p_unique"] < 0.05  # every listener's unique variance is positive
     assert 0 < left["unique_share"] < 1
+
+
+def test_significant_regions_and_the_paired_comparison_of_two_models():
+    def region(unique, p, per_listener):
+        return {"unique": unique, "p_unique": p, "per_listener": {"unique": per_listener}}
+
+    trained = {"A": region(0.01, 0.001, [0.02, 0.03, 0.01, 0.04, 0.02, 0.03]),
+               "B": region(-0.01, 0.002, [0.0] * 6), "C": region(0.02, 0.2, [0.0] * 6)}
+    untrained = {"A": region(0.0, 0.5, [0.0] * 6), "B": region(0.0, 0.5, [0.0] * 6),
+                 "C": region(0.0, 0.5, [0.0] * 6)}
+    assert partition.significant_regions(trained) == (["A"], ["B"])
+    versus = partition.paired_unique(trained, untrained)
+    assert versus["A"]["difference"] == pytest.approx(0.025) and versus["A"]["p"] < 0.05
+    assert np.isnan(versus["B"]["p"])  # identical values: nothing to test
