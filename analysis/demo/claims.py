@@ -28,6 +28,7 @@ region.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -126,37 +127,63 @@ def planted(claim: Claim, truth: dict) -> tuple[bool, str]:
     return True, f"{', '.join(found)} in {where}"
 
 
-def core_scores(dataset: Dataset, profile: Profile, model: str, language: str,
-                core: np.ndarray) -> np.ndarray:
-    """Brain scores of every layer of ``model`` on the ``core`` vertices of every listener of
-    ``language``, fitted in one call (cached).
+class CoreResponses:
+    """The cleaned BOLD of every listener of one language on some vertices, read once and
+    shared by the fits of several models (reading and checksumming twelve listeners' runs
+    costs seconds each time).
+
+    Parameters
+    ----------
+    core : boolean array of shape (20484,), the vertices kept
+    """
+
+    def __init__(self, dataset: Dataset, profile: Profile, language: str, core: np.ndarray):
+        self.group = dataset.participants_of(language)
+        self.stimuli = dataset.stimuli[language]
+        self.profile, self.core = profile, core
+        self.n_scans = sum(s.n_scans for s in self.stimuli)
+
+    @functools.cached_property
+    def digests(self) -> list[str]:
+        """The listeners' BOLD checksums, in order (cache keys)."""
+        return [p.digest() for p in self.group]
+
+    @functools.cached_property
+    def values(self) -> np.ndarray:
+        """Array of shape (n_scans, n_participants * n_core), listener after listener."""
+        tr = scores.scan_tr(self.stimuli)
+        return np.hstack([scores.responses(p, self.n_scans, tr, self.profile)[:, self.core]
+                          for p in self.group])
+
+
+def core_scores(dataset: Dataset, model: str, language: str, bold: CoreResponses
+                ) -> np.ndarray:
+    """Brain scores of every layer of ``model`` on the core vertices of every listener of
+    ``language`` (``bold``), fitted in one call (cached).
 
     Parameters
     ----------
     model : a resolved model name
-    core : boolean array of shape (20484,), the vertices fitted
 
     Returns
     -------
     array of shape (n_layers, n_participants, n_core), float32
     """
-    group = dataset.participants_of(language)
-    stimuli = dataset.stimuli[language]
     designs = designs_for(dataset, model, language)
-    tr = scores.scan_tr(stimuli)
+    profile = bold.profile
     key = {"stage": CORE_SCORES, "code": source_digest(encoding, encoding.ridge, scores),
-           "designs": designs.digest, "participants": [p.digest() for p in group],
-           "core": key_digest({"vertices": np.flatnonzero(core).tolist()}),
+           "designs": designs.digest, "participants": bold.digests,
+           "core": key_digest({"vertices": np.flatnonzero(bold.core).tolist()}),
            "cleaning": scores.cleaning_parameters(profile),
            **scores.fit_parameters(profile)}
 
     def compute():
-        Y = np.hstack([scores.responses(p, designs.n_scans, tr, profile)[:, core]
-                       for p in group])
         fitted = encoding.score_layers([designs.layer(k) for k in range(designs.n_layers)],
-                                       Y, progress=False, n_jobs=scores.default_n_jobs(),
+                                       bold.values, progress=False,
+                                       n_jobs=scores.default_n_jobs(),
                                        **scores.fit_parameters(profile))
-        return {"scores": fitted.reshape(designs.n_layers, len(group), int(core.sum()))}
+        return {"scores": fitted.reshape(designs.n_layers, len(bold.group),
+                                         int(bold.core.sum()))}
 
     return Cache(cache_dir()).get(CORE_SCORES, key, compute)["scores"]
 
@@ -229,7 +256,8 @@ def evaluate(dataset: Dataset, profile: Profile, models: dict[str, str],
     regions = [str(region) for region in truth["regions"]]
     region = truth[f"{language}_region"]
     core = region >= 0
-    fitted = {c: core_scores(dataset, profile, models[c], language, core) for c in CONDITIONS}
+    bold = CoreResponses(dataset, profile, language, core)
+    fitted = {c: core_scores(dataset, models[c], language, bold) for c in CONDITIONS}
     in_region = {r: region[core] == regions.index(r) for r in regions}
     out = []
     for claim in CLAIMS:
@@ -260,18 +288,15 @@ def acoustic_share(dataset: Dataset, profile: Profile, language: str = "en") -> 
     """
     truth = world.load_truth(dataset)
     regions = [str(region) for region in truth["regions"]]
-    group = dataset.participants_of(language)
     region = truth[f"{language}_region"]
     core = region >= 0
-    stimuli = dataset.stimuli[language]
-    n_scans = sum(s.n_scans for s in stimuli)
+    bold = CoreResponses(dataset, profile, language, core)
+    group = bold.group
     basis = truth[f"{language}_acoustic_basis"]
-    if len(basis) != n_scans:
+    if len(basis) != bold.n_scans:
         raise ValueError(f"{language}: the acoustic basis has {len(basis)} scans but the "
-                         f"world's sections {n_scans}; load every section of the world.")
-    Y = np.hstack([scores.responses(p, n_scans, scores.scan_tr(stimuli), profile)[:, core]
-                   for p in group])
-    fitted = encoding.brain_score(basis, Y, n_folds=profile.n_folds, alphas=profile.alphas,
+                         f"world's sections {bold.n_scans}; load every section of the world.")
+    fitted = encoding.brain_score(basis, bold.values, n_folds=profile.n_folds, alphas=profile.alphas,
                                   alpha_selection=profile.alpha_selection,
                                   inner_folds=profile.inner_folds, dtype=profile.precision)
     fitted = fitted.reshape(len(group), -1)
