@@ -12,8 +12,11 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
+from analysis.framing import FIELD, HOP, SAMPLE_RATE
+
 FRAME_RATE = 100.0  # Hz: the grid of the baselines' feature time series
 N_MELS = 32  # log-mel bands of the acoustic baseline
+MODEL_FRAME_MELS = 40  # log-mel bands of one 20 ms frame of the models' grid
 N_FFT = 512  # samples of the spectra's window (32 ms at 16 kHz)
 DESCRIPTORS = ("onset strength", "spectral flatness", "voice activity")
 
@@ -100,3 +103,22 @@ def descriptors(power: np.ndarray, decibels: np.ndarray, sample_rate: int,
     flatness = librosa.feature.spectral_flatness(S=np.sqrt(power))[0]
     voiced = (total > np.percentile(total, 98) - voice_range).astype(float)
     return np.column_stack([flux, flatness, voiced])
+
+
+def model_frame_log_mel(waveform: np.ndarray, n_frames: int | None = None,
+                        n_mels: int = MODEL_FRAME_MELS) -> np.ndarray:
+    """Log-mel spectrum (dB) of each frame of the models' 20 ms grid: a 400-sample Hann window
+    centred at ``k * 320 + 200`` (16 kHz audio).
+
+    Returns
+    -------
+    array of shape (n_frames, n_mels), float32 (default ``n_frames``: every whole window)
+    """
+    available = max(0, (len(waveform) - FIELD) // HOP + 1)
+    if n_frames is None:
+        n_frames = available
+    elif available < n_frames:
+        raise ValueError(f"waveform has {available} frames, fewer than n_frames={n_frames}.")
+    power = power_spectrogram(waveform, HOP, n_fft=512, win_length=FIELD, offset=FIELD // 2,
+                              n_frames=n_frames)
+    return log_mel_and_envelope(power, SAMPLE_RATE, n_mels)[:, :n_mels].astype(np.float32)

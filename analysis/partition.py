@@ -17,14 +17,20 @@ differences of R^2 below then compare fits chosen alike. The grid holds the corn
 band alone; a band's weight of 0 is :data:`MIN_WEIGHT`, since himalaya divides by it), so
 the joint fit can always fall back on either band.
 
-From the cross-validated r of each model, with ``R^2 = sign(r) r^2``:
+From the cross-validated r of each model, with ``R^2 = max(r, 0)^2`` (a prediction that does
+not correlate positively with the held-out response explains nothing; a signed ``r^2`` would
+count a baseline's anti-correlated prediction as negative variance, which any other model
+"explains" by merely not anti-correlating):
 
 - ``unique = R^2(A+L) - R^2(A)``: the variance L explains beyond A;
 - ``shared = R^2(A) + R^2(L) - R^2(A+L)``: the variance both explain.
 
 Per region (:func:`roi_summary`): each listener's mean over the region's vertices, then the
-mean across listeners with a percentile bootstrap interval and a two-sided Wilcoxon
-signed-rank test of ``unique`` against 0 across listeners (scipy, :mod:`analysis.stats`).
+mean across listeners with a percentile bootstrap interval and a one-sided Wilcoxon
+signed-rank test of ``unique > 0`` across listeners (scipy, :mod:`analysis.stats`): the
+question is whether L adds variance to A. Where it adds nothing, the joint fit's choice among
+more penalties costs a little held-out variance, so ``unique`` is slightly negative there;
+the two-sided test is reported beside it, and flags that cost.
 """
 from __future__ import annotations
 
@@ -168,17 +174,18 @@ def banded_scores(bands: Sequence[np.ndarray], Y: np.ndarray, *, n_folds: int = 
     return out
 
 
-def signed_r2(r: np.ndarray) -> np.ndarray:
-    """``sign(r) r^2``: the variance explained, negative where the prediction anti-correlates."""
+def explained_variance(r: np.ndarray) -> np.ndarray:
+    """``max(r, 0)^2``: the variance a cross-validated prediction explains (none where it
+    does not correlate positively with the response)."""
     r = np.asarray(r, dtype=np.float64)
-    return np.sign(r) * r * r
+    return np.square(np.clip(r, 0.0, None))
 
 
 def partition_values(baseline_r: np.ndarray, model_r: np.ndarray,
                      joint_r: np.ndarray) -> dict[str, np.ndarray]:
     """``unique`` (``R^2(A+L) - R^2(A)``) and ``shared`` (``R^2(A) + R^2(L) - R^2(A+L)``)
     from the three scores (arrays of one shape), beside the scores themselves."""
-    a, l, j = signed_r2(baseline_r), signed_r2(model_r), signed_r2(joint_r)
+    a, l, j = (explained_variance(r) for r in (baseline_r, model_r, joint_r))
     return {"baseline_r": np.asarray(baseline_r, np.float64),
             "model_r": np.asarray(model_r, np.float64), "joint_r": np.asarray(joint_r, np.float64),
             "unique": j - a, "shared": a + l - j}
@@ -199,7 +206,8 @@ def partition_scores(baseline: np.ndarray, layer: np.ndarray, Y: np.ndarray, *,
     Returns
     -------
     dict of arrays of shape (n_targets,): ``baseline_r``, ``model_r``, ``joint_r`` (Pearson
-    r, cross-validated) and ``unique``, ``shared`` (differences of signed R^2)
+    r, cross-validated) and ``unique``, ``shared`` (differences of R^2, see
+    :func:`explained_variance`)
     """
     scaling = encoding.target_scaling(np.asarray(Y), n_folds)
     single = encoding.score_layers([baseline, layer], Y, progress=False, n_folds=n_folds,
@@ -297,12 +305,12 @@ def roi_summary(partition: Partition, masks: dict[str, np.ndarray], seed: int = 
     Returns
     -------
     region -> {``baseline_r``, ``model_r``, ``joint_r``, ``unique``, ``shared`` (means across
-    listeners), ``joint_r2`` (the mean signed R^2 of A+L), ``unique_share`` (``unique /
+    listeners), ``joint_r2`` (the mean R^2 of A+L), ``unique_share`` (``unique /
     joint_r2``: the share of what A+L explains that only L explains; NaN when A+L explains
     nothing), ``unique_ci`` (95 % percentile bootstrap interval of the mean unique),
-    ``p_unique`` (two-sided Wilcoxon signed-rank test of unique against 0 across listeners;
-    NaN with fewer than 2), ``p_unique_positive`` (the same test, one-sided: unique > 0),
-    ``n`` (listeners), ``per_listener`` (quantity -> list)}
+    ``p_unique`` (one-sided Wilcoxon signed-rank test of unique > 0 across listeners; NaN
+    with fewer than 2), ``p_unique_two_sided`` (the same test, two-sided), ``n``
+    (listeners), ``per_listener`` (quantity -> list)}
     """
     out = {}
     for name, mask in masks.items():
@@ -311,29 +319,31 @@ def roi_summary(partition: Partition, masks: dict[str, np.ndarray], seed: int = 
             warnings.simplefilter("ignore", RuntimeWarning)  # a listener without a vertex
             per = {quantity: np.nanmean(partition.values[quantity][:, mask], axis=1)
                    for quantity in QUANTITIES}
-            per["joint_r2"] = np.nanmean(signed_r2(partition.values["joint_r"][:, mask]),
-                                         axis=1)
+            per["joint_r2"] = np.nanmean(
+                explained_variance(partition.values["joint_r"][:, mask]), axis=1)
         unique = per["unique"]
         finite = unique[np.isfinite(unique)]
         testable = len(finite) >= 2 and not np.allclose(finite, 0)
-        p, p_positive = ((float(stats.one_sample_test(finite, alternative=side))
-                          for side in ("two-sided", "greater")) if testable
-                         else (float("nan"), float("nan")))
+        p, p_two_sided = ((float(stats.one_sample_test(finite, alternative=side))
+                           for side in ("greater", "two-sided")) if testable
+                          else (float("nan"), float("nan")))
         means = {q: float(np.nanmean(v)) for q, v in per.items()}
         out[name] = {**means, "unique_share": (means["unique"] / means["joint_r2"]
                                                if means["joint_r2"] > 0 else float("nan")),
                      "unique_ci": list(stats.bootstrap_ci(unique, seed=seed)),
-                     "p_unique": p, "p_unique_positive": p_positive, "n": int(len(finite)),
+                     "p_unique": p, "p_unique_two_sided": p_two_sided, "n": int(len(finite)),
                      "per_listener": {q: v.tolist() for q, v in per.items()}}
     return out
 
 
 def significant_regions(summary: dict, alpha: float = 0.05) -> tuple[list[str], list[str]]:
-    """The regions of a :func:`roi_summary` whose unique variance is significantly positive,
-    and those where it is significantly negative (two-sided ``p_unique < alpha``)."""
-    significant = [r for r, s in summary.items() if s["p_unique"] < alpha]
-    return ([r for r in significant if summary[r]["unique"] > 0],
-            [r for r in significant if summary[r]["unique"] < 0])
+    """The regions of a :func:`roi_summary` whose unique variance is significantly positive
+    (one-sided ``p_unique < alpha``), and those where it is significantly negative
+    (two-sided ``p_unique_two_sided < alpha``: the joint fit's cost where L adds nothing)."""
+    above = [r for r, s in summary.items() if s["p_unique"] < alpha and s["unique"] > 0]
+    below = [r for r, s in summary.items() if s["p_unique_two_sided"] < alpha
+             and s["unique"] < 0]
+    return above, below
 
 
 def paired_unique(trained: dict, untrained: dict) -> dict[str, dict]:

@@ -39,31 +39,11 @@ from analysis.framing import FIELD, HOP, SAMPLE_RATE, frame_labels, phone_invent
 
 log = logging.getLogger(__name__)
 
-N_MELS = 40
 ONSET_WINDOW = 0.06  # seconds after a word onset counted as "onset" frames
 ALPHAS = tuple(np.logspace(-1, 5, 7))
 TARGETS = {"phone": "accuracy", "mel": "R2", "word_onset": "ROC AUC",
            "word_length": "R2", "word_frequency": "R2"}
 BASELINE = "log-mel"
-
-
-def log_mel(waveform: np.ndarray, n_frames: int | None = None) -> np.ndarray:
-    """Log-mel spectrum (dB, librosa's mel filters, :mod:`analysis.acoustics`) of each frame of
-    the models' 20 ms grid: a 400-sample Hann window centred at ``k * 320 + 200``.
-
-    Returns
-    -------
-    array of shape (n_frames, 40), float32 (default ``n_frames``: every whole window)
-    """
-    available = max(0, (len(waveform) - FIELD) // HOP + 1)
-    if n_frames is None:
-        n_frames = available
-    elif available < n_frames:
-        raise ValueError(f"waveform has {available} frames, fewer than n_frames={n_frames}.")
-    power = acoustics.power_spectrogram(waveform, HOP, n_fft=512, win_length=FIELD,
-                                        offset=FIELD // 2, n_frames=n_frames)
-    return acoustics.log_mel_and_envelope(power, SAMPLE_RATE, N_MELS)[:, :N_MELS].astype(
-        np.float32)
 
 
 def _word_key(word) -> str:
@@ -82,7 +62,7 @@ def targets(stimulus: Stimulus, n_frames: int, inventory: dict[str, int],
     """
     times = (np.arange(n_frames) * HOP + FIELD / 2) / SAMPLE_RATE
     out = {"phone": frame_labels(stimulus.phones, n_frames, inventory),
-           "mel": log_mel(stimulus.waveform(), n_frames)}
+           "mel": acoustics.model_frame_log_mel(stimulus.waveform(), n_frames)}
     words = stimulus.words.sort_values("onset")
     onsets, offsets = words["onset"].to_numpy(), words["offset"].to_numpy()
     index = np.searchsorted(onsets, times, side="right") - 1
@@ -213,12 +193,12 @@ def probe(model: str, dataset: Dataset, language: str = "en", held_out: int = 1)
         for stimulus, is_test in zip(stimuli, held):
             wave = stimulus.waveform()
             if loaded is None:
-                layers, n_frames = [log_mel(wave)], None
+                layers, n_frames = [acoustics.model_frame_log_mel(wave)], None
             else:
                 acts = features.extract_activations(loaded, wave, normalize=normalize,
                                                     progress=False)
                 layers = acts.layers
-            n_frames = min(len(layers[0]), len(log_mel(wave)))
+            n_frames = min(len(layers[0]), len(acoustics.model_frame_log_mel(wave)))
             layers = [a[:n_frames] for a in layers]
             per_layer = [[a] for a in layers] if per_layer is None else \
                 [p + [a] for p, a in zip(per_layer, layers)]

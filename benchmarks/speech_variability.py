@@ -34,13 +34,13 @@ def phone_decoding(spoken, held_out: int = 1) -> tuple[float, float, int]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from analysis import framing, probing
+    from analysis import acoustics, framing
 
     names = sorted({framing.phone_label(p) for s in spoken for p in s.phones.phone})
     inventory = {p: i for i, p in enumerate(names)}
     X, y, test = [], [], []
     for k, section in enumerate(spoken):
-        mel = probing.log_mel(section.waveform)
+        mel = acoustics.model_frame_log_mel(section.waveform)
         labels = framing.frame_labels(section.phones, len(mel), inventory)
         keep = labels >= 0
         X.append(mel[keep])

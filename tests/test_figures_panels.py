@@ -102,14 +102,17 @@ def test_example_vertices_draw_one_panel_each_with_the_units_and_title_on_the_fi
 def test_training_curves_put_each_objective_where_it_belongs():
     import matplotlib.pyplot as plt
 
-    frame = pd.DataFrame({"step": [0, 10], "contrastive_loss": [4.0, 2.0],
+    frame = pd.DataFrame({"step": [0, 10], "loss": [4.6, 3.0], "contrastive_loss": [4.0, 2.0],
                           "accuracy": [0.02, 0.3], "perplexity": [60.0, 40.0]})
     fig, axes = plt.subplots(1, 3)
-    plot_training_curves(axes, {"ssl": frame, "sup": frame},
-                         {"ssl": "contrastive", "sup": "phones"})
-    assert [len(ax.lines) for ax in axes] == [1, 3, 1]  # accuracy: both, and chance
-    assert [t.get_text() for t in axes[1].get_legend().get_texts()] == ["ssl", "sup (phones)"]
-    assert axes[1].lines[-1].get_ydata()[0] == pytest.approx(1 / 51)
+    plot_training_curves(axes, {"ssl": frame, "hubert": frame, "sup": frame},
+                         {"ssl": "contrastive", "hubert": "units", "sup": "phones"})
+    assert [len(ax.lines) for ax in axes] == [2, 5, 1]  # accuracy: all three, two chances
+    assert [t.get_text() for t in axes[1].get_legend().get_texts()] == [
+        "ssl", "hubert (units)", "sup (phones)"]
+    assert list(axes[0].lines[1].get_ydata()) == [4.6, 3.0]  # units: the loss itself
+    assert sorted(line.get_ydata()[0] for line in axes[1].lines[-2:]) == pytest.approx(
+        [1 / 100, 1 / 51])
     with pytest.raises(ValueError, match="three"):
         plot_training_curves(axes[:2], {}, {})
     plt.close(fig)

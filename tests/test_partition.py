@@ -68,8 +68,18 @@ def test_partition_finds_unique_variance_where_it_was_planted(planted):
     assert out["unique"][10:20].mean() > 0.2  # L's own part
     assert abs(out["unique"][:10].mean()) < 0.02  # A explains it all
     assert abs(out["unique"][20:].mean()) < 0.02  # noise
-    a, l, j = (partition.signed_r2(out[k]) for k in ("baseline_r", "model_r", "joint_r"))
+    a, l, j = (partition.explained_variance(out[k]) for k in ("baseline_r", "model_r",
+                                                                 "joint_r"))
     np.testing.assert_allclose(out["shared"], a + l - j)
+
+
+def test_a_prediction_that_anti_correlates_explains_no_variance():
+    values = partition.partition_values(np.array([-0.3, 0.4]), np.array([0.2, 0.1]),
+                                        np.array([0.1, 0.3]))
+    # the baseline's r of -0.3 is no variance explained, not -0.09: L's unique part is
+    # the joint model's 0.01, not 0.01 + 0.09
+    np.testing.assert_allclose(values["unique"], [0.01, 0.09 - 0.16])
+    np.testing.assert_allclose(values["shared"], [0.0 + 0.04 - 0.01, 0.16 + 0.01 - 0.09])
 
 
 def test_roi_summary_tests_unique_variance_across_listeners():
@@ -87,17 +97,20 @@ def test_roi_summary_tests_unique_variance_across_listeners():
     assert left["n"] == n_listeners and left["unique"] > 0
     assert left["unique_ci"][0] <= left["unique"] <= left["unique_ci"][1]
     assert left["p_unique"] < 0.05  # every listener's unique variance is positive
+    assert left["p_unique"] < left["p_unique_two_sided"]  # one-sided: unique > 0
     assert 0 < left["unique_share"] < 1
 
 
 def test_significant_regions_and_the_paired_comparison_of_two_models():
-    def region(unique, p, per_listener):
-        return {"unique": unique, "p_unique": p, "per_listener": {"unique": per_listener}}
+    def region(unique, p, p_two_sided, per_listener):
+        return {"unique": unique, "p_unique": p, "p_unique_two_sided": p_two_sided,
+                "per_listener": {"unique": per_listener}}
 
-    trained = {"A": region(0.01, 0.001, [0.02, 0.03, 0.01, 0.04, 0.02, 0.03]),
-               "B": region(-0.01, 0.002, [0.0] * 6), "C": region(0.02, 0.2, [0.0] * 6)}
-    untrained = {"A": region(0.0, 0.5, [0.0] * 6), "B": region(0.0, 0.5, [0.0] * 6),
-                 "C": region(0.0, 0.5, [0.0] * 6)}
+    trained = {"A": region(0.01, 0.001, 0.002, [0.02, 0.03, 0.01, 0.04, 0.02, 0.03]),
+               "B": region(-0.01, 0.999, 0.002, [0.0] * 6),
+               "C": region(0.02, 0.2, 0.4, [0.0] * 6)}
+    untrained = {"A": region(0.0, 0.5, 1.0, [0.0] * 6), "B": region(0.0, 0.5, 1.0, [0.0] * 6),
+                 "C": region(0.0, 0.5, 1.0, [0.0] * 6)}
     assert partition.significant_regions(trained) == (["A"], ["B"])
     versus = partition.paired_unique(trained, untrained)
     assert versus["A"]["difference"] == pytest.approx(0.025) and versus["A"]["p"] < 0.05

@@ -4,18 +4,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import probing
+from analysis import acoustics, probing
 from analysis.datasets import Stimulus
 
 
 def test_log_mel_puts_a_tone_in_its_band():
     t = np.arange(16000) / 16000
-    low = probing.log_mel(np.sin(2 * np.pi * 300 * t))
-    high = probing.log_mel(np.sin(2 * np.pi * 5000 * t))
+    low = acoustics.model_frame_log_mel(np.sin(2 * np.pi * 300 * t))
+    high = acoustics.model_frame_log_mel(np.sin(2 * np.pi * 5000 * t))
     assert low.shape == (49, 40) and low.dtype == np.float32
     assert low.mean(0).argmax() < 8 < 25 < high.mean(0).argmax()
     with pytest.raises(ValueError, match="n_frames"):
-        probing.log_mel(np.zeros(1000), n_frames=5)
+        acoustics.model_frame_log_mel(np.zeros(1000), n_frames=5)
 
 
 def test_targets_follow_the_timing_tables(tmp_path):

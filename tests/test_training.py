@@ -96,20 +96,53 @@ def test_loaded_checkpoint_gives_the_activations_of_the_trained_model(clips, tmp
 
 
 def test_supervised_phone_training_learns_labels(tmp_path):
-    rng = np.random.default_rng(0)
-    waves, labels = [], []
-    for _ in range(4):  # frames labelled by which of two tones sounds
-        frames = np.repeat(rng.integers(0, 2, 20), 10)
-        t = np.arange(320) / 16000
-        wave = np.concatenate([np.sin(2 * np.pi * (300 if f else 2000) * t) for f in frames])
-        waves.append(np.concatenate([wave, np.zeros(80)]).astype(np.float32))
-        labels.append(frames)
+    waves, labels = _tones()  # frames labelled by which of two tones sounds
     corpus = training.Corpus(waves, labels, ["low", "high"], "tones")
     settings = dataclasses.replace(TINY, steps=30, log_every=5, n_checkpoints=1, lr=5e-3)
     folder = training.train(corpus, tmp_path / "phones", settings, objective="phones")
     curves = training.read_curves(folder)
     assert curves[-1]["accuracy"] > 0.8
     assert json.loads((folder / "manifest.json").read_text())["labels"] == ["low", "high"]
+
+
+def test_acoustic_units_label_every_frame_by_its_spectrum():
+    t = np.arange(16000) / 16000
+    low, high = (np.sin(2 * np.pi * f * t).astype(np.float32) for f in (300, 4000))
+    labels, names = training.acoustic_units([low, high, low], n_units=2, seed=0)
+    assert names == ["unit-0", "unit-1"]
+    assert [len(x) for x in labels] == [49, 49, 49]  # every whole 20 ms frame
+    assert labels[0][10] != labels[1][10] and labels[0][10] == labels[2][10]
+
+
+def _tones(n_clips=4, seed=0):
+    """Clips of 20 ms frames in runs of 10 (200 ms), each run one of two tones."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(320) / 16000
+    waves, labels = [], []
+    for _ in range(n_clips):
+        frames = np.repeat(rng.integers(0, 2, 20), 10)
+        wave = np.concatenate([np.sin(2 * np.pi * (300 if f else 2000) * t) for f in frames])
+        waves.append(np.concatenate([wave, np.zeros(80)]).astype(np.float32))
+        labels.append(frames)
+    return waves, labels
+
+
+def test_masked_unit_prediction_starts_from_the_random_model_and_learns(tmp_path):
+    waves, _ = _tones()
+    units, names = training.acoustic_units(waves, n_units=2, seed=0)
+    corpus = training.Corpus(waves, units, names, "tones")
+    start = training.train(corpus, tmp_path / "start", dataclasses.replace(TINY, steps=0),
+                           objective="contrastive")
+    settings = dataclasses.replace(TINY, steps=40, log_every=5, n_checkpoints=1, lr=5e-3,
+                                   mask_prob=0.2, mask_length=3)
+    folder = training.train(corpus, tmp_path / "units", settings, objective="units")
+    curves = training.read_curves(folder)
+    assert curves[-1]["accuracy"] > 0.8  # a masked frame's unit, from its neighbours
+    first = training.train(corpus, tmp_path / "one", dataclasses.replace(
+        settings, steps=1, n_checkpoints=1), objective="units")
+    a, b = _weights(start), _weights(first)  # the first step's learning rate is 0 (warm-up)
+    for name in a:  # so its weights are the random model's
+        np.testing.assert_array_equal(a[name], b[name])
 
 
 def test_bad_settings_are_refused(clips, tmp_path):
@@ -121,3 +154,7 @@ def test_bad_settings_are_refused(clips, tmp_path):
         training.train(clips, tmp_path / "x", TINY, objective="ctc")
     with pytest.raises(ValueError, match="frame labels"):
         training.train(clips, tmp_path / "x", TINY, objective="phones")
+    with pytest.raises(ValueError, match="frame labels"):
+        training.train(clips, tmp_path / "x", TINY, objective="units")
+    with pytest.raises(ValueError, match="self_supervision"):
+        training.TrainingSettings(self_supervision="ctc")

@@ -1,11 +1,15 @@
 """Training the demo's small wav2vec 2.0 models on CPU, with checkpoints, curves and resumption.
 
-Two objectives share one architecture (:func:`small_config`):
+Three objectives share one architecture (:func:`small_config`):
 
 - ``contrastive``: wav2vec 2.0 self-supervised pretraining with transformers'
   ``Wav2Vec2ForPreTraining`` (masked spans, quantised targets, ``num_negatives`` distractors,
   diversity loss), masks and negatives drawn with transformers' ``_compute_mask_indices`` and
   ``_sample_negative_indices`` as in its pretraining example;
+- ``units``: HuBERT's first iteration (Hsu et al. 2021) on wav2vec 2.0's architecture: the
+  same masked spans, and a linear head predicting, at each masked frame, the k-means unit of
+  that frame's log-mel spectrum and its deltas (:func:`acoustic_units`, clustered on the
+  model's own training audio), with cross-entropy;
 - ``phones``: supervised frame-wise classification of phone labels with
   ``Wav2Vec2ForAudioFrameClassification`` (cross-entropy, frames without a label ignored).
 
@@ -41,7 +45,7 @@ from analysis.framing import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-OBJECTIVES = ("contrastive", "phones")
+OBJECTIVES = ("contrastive", "units", "phones")
 CURVE_FIELDS = ("step", "loss", "contrastive_loss", "diversity_loss", "accuracy",
                 "perplexity", "lr", "temperature", "seconds")
 
@@ -66,6 +70,9 @@ class TrainingSettings:
     conv_dim : channels of the 7 convolutions (kernels and strides are Base's: 20 ms frames)
     hidden_size, num_layers, num_heads, intermediate_size : transformer size
     codebook : (groups, entries per group) of the quantiser
+    n_units : k-means units of the ``units`` objective
+    self_supervision : the objective of the self-supervised demo models, ``"units"`` or
+        ``"contrastive"`` (read by :mod:`analysis.demo.zoo`)
     """
 
     steps: int = 600
@@ -88,16 +95,21 @@ class TrainingSettings:
     num_heads: int = 4
     intermediate_size: int = 1024
     codebook: tuple[int, int] = (2, 64)
+    n_units: int = 100
+    self_supervision: str = "units"
 
     def __post_init__(self):
         for name in ("batch_size", "mask_length", "num_negatives", "n_checkpoints",
                      "log_every", "threads", "hidden_size", "num_layers", "num_heads",
-                     "intermediate_size"):
+                     "intermediate_size", "n_units"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"TrainingSettings.{name}={value!r} must be an integer >= 1.")
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
             raise ValueError(f"TrainingSettings.steps={self.steps!r} must be an integer >= 0.")
+        if self.self_supervision not in ("units", "contrastive"):
+            raise ValueError(f"TrainingSettings.self_supervision={self.self_supervision!r} "
+                             "must be 'units' or 'contrastive'.")
         if len(self.conv_dim) != 7:
             raise ValueError(f"TrainingSettings.conv_dim={self.conv_dim!r} must list 7 "
                              "channel counts (one per convolution).")
@@ -155,7 +167,8 @@ def train(corpus: Corpus, folder: Path, settings: TrainingSettings,
     ----------
     corpus : training audio (clips shorter than ``settings.crop_seconds`` are skipped)
     folder : the run's folder (see the module docstring); a complete folder is returned as is
-    objective : ``"contrastive"`` or ``"phones"`` (needs ``corpus.labels``)
+    objective : one of :data:`OBJECTIVES` (``"units"`` and ``"phones"`` need
+        ``corpus.labels``)
     key : what the run depends on, recorded in the manifest
     """
     import torch
@@ -165,8 +178,9 @@ def train(corpus: Corpus, folder: Path, settings: TrainingSettings,
     folder = Path(folder)
     if is_complete(folder):
         return folder
-    if objective == "phones" and not corpus.labels:
-        raise ValueError("objective='phones' needs a corpus with frame labels (corpus.labels).")
+    if objective != "contrastive" and not corpus.labels:
+        raise ValueError(f"objective={objective!r} needs a corpus with frame labels "
+                         "(corpus.labels; for 'units', from acoustic_units).")
     folder.mkdir(parents=True, exist_ok=True)
     crop = int(settings.crop_seconds * SAMPLE_RATE)
     usable = [i for i, w in enumerate(corpus.waveforms) if len(w) >= crop]
@@ -198,8 +212,7 @@ def _train(corpus: Corpus, folder: Path, settings: TrainingSettings, objective: 
         while step < settings.steps:
             batch, labels = _batch(corpus, usable, lengths, crop, settings, step)
             _seed_step(settings.seed, step)
-            metrics = (_contrastive_step if objective == "contrastive" else _phone_step)(
-                model, batch, labels, settings, step)
+            metrics = _STEPS[objective](model, batch, labels, settings, step)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
@@ -252,12 +265,15 @@ def _setup(settings: TrainingSettings, objective: str, n_labels: int):
     from transformers import Wav2Vec2ForAudioFrameClassification, Wav2Vec2ForPreTraining
 
     torch.manual_seed(settings.seed)
+    initial = Wav2Vec2ForPreTraining(small_config(settings))  # every objective starts here
     if objective == "contrastive":
-        model = Wav2Vec2ForPreTraining(small_config(settings))
+        model = initial
     else:
         config = small_config(settings, num_labels=max(2, n_labels))
-        config = config.__class__(**{**config.to_dict(), "mask_time_prob": 0.05})
+        if objective == "phones":
+            config = config.__class__(**{**config.to_dict(), "mask_time_prob": 0.05})
         model = Wav2Vec2ForAudioFrameClassification(config)
+        model.wav2vec2.load_state_dict(initial.wav2vec2.state_dict())
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     other = [p for n, p in model.named_parameters() if p.ndim <= 1]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
@@ -344,15 +360,21 @@ def _contrastive_accuracy(model, out, negatives: np.ndarray, mask) -> float:
     return float((sim.argmax(-1) == 0)[mask].float().mean())
 
 
-def _phone_step(model, batch, labels, settings: TrainingSettings, step: int) -> dict:
+def _frame_targets(labels: list[np.ndarray], n_frames: int):
+    """Labels of a batch as a tensor of shape (batch, n_frames), -100 past a crop's labels."""
     import torch
 
-    logits = model(batch).logits  # (batch, n_frames, n_labels)
-    n = logits.shape[1]
-    target = torch.full((len(labels), n), -100, dtype=torch.long)
+    target = torch.full((len(labels), n_frames), -100, dtype=torch.long)
     for i, frames in enumerate(labels):
-        m = min(n, len(frames))
+        m = min(n_frames, len(frames))
         target[i, :m] = torch.from_numpy(frames[:m].astype(np.int64))
+    return target
+
+
+def _classification_metrics(logits, target) -> dict:
+    """Cross-entropy over the labelled frames (backpropagated) and their accuracy."""
+    import torch
+
     loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                              target.reshape(-1), ignore_index=-100)
     loss.backward()
@@ -360,6 +382,56 @@ def _phone_step(model, batch, labels, settings: TrainingSettings, step: int) -> 
     accuracy = float((logits.argmax(-1) == target)[valid].float().mean()) if valid.any() else 0.0
     return {"loss": float(loss.detach()), "contrastive_loss": math.nan, "diversity_loss": math.nan,
             "accuracy": accuracy, "perplexity": math.nan, "temperature": math.nan}
+
+
+def _phone_step(model, batch, labels, settings: TrainingSettings, step: int) -> dict:
+    logits = model(batch).logits  # (batch, n_frames, n_labels)
+    return _classification_metrics(logits, _frame_targets(labels, logits.shape[1]))
+
+
+def _units_step(model, batch, labels, settings: TrainingSettings, step: int) -> dict:
+    """Masked prediction: the transformer sees masked spans and predicts their units."""
+    import torch
+    from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
+
+    n_frames = int(model._get_feat_extract_output_lengths(batch.shape[1]))
+    mask = torch.from_numpy(_compute_mask_indices((batch.shape[0], n_frames), settings.mask_prob,
+                                                  settings.mask_length, min_masks=2))
+    hidden = model.wav2vec2(batch, mask_time_indices=mask).last_hidden_state
+    target = _frame_targets(labels, n_frames)
+    target[~mask] = -100
+    return _classification_metrics(model.classifier(hidden), target)
+
+
+_STEPS = {"contrastive": _contrastive_step, "units": _units_step, "phones": _phone_step}
+
+
+def acoustic_units(waveforms: list[np.ndarray], n_units: int, seed: int
+                   ) -> tuple[list[np.ndarray], list[str]]:
+    """The ``units`` objective's targets: k-means (scikit-learn) of each 20 ms model frame's
+    40 log-mel bands and their deltas (librosa), standardised, fitted on ``waveforms``.
+
+    Returns
+    -------
+    labels : one int array of shape (n_frames,) per waveform (``framing.n_frames``)
+    names : ``unit-0`` .. ``unit-<n_units - 1>``
+    """
+    import librosa
+    from sklearn.cluster import MiniBatchKMeans
+
+    from analysis.acoustics import model_frame_log_mel
+
+    frames = []
+    for wave in waveforms:
+        mel = model_frame_log_mel(wave)
+        frames.append(np.hstack([mel, librosa.feature.delta(mel, axis=0, mode="nearest")]))
+    stacked = np.vstack(frames)
+    mean, scale = stacked.mean(0), stacked.std(0) + 1e-6
+    kmeans = MiniBatchKMeans(n_clusters=n_units, random_state=seed, n_init=3,
+                             batch_size=4096).fit((stacked - mean) / scale)
+    labels = [kmeans.predict((f - mean) / scale).astype(np.int64) if len(f) else
+              np.zeros(0, np.int64) for f in frames]
+    return labels, [f"unit-{i}" for i in range(n_units)]
 
 
 def _save_pretrained(model, folder: Path) -> None:

@@ -209,32 +209,40 @@ def plot_example_vertices(axes, example, window: float = 220.0, title: str = "")
 
 
 def plot_training_curves(axes, curves: dict, objectives: dict[str, str],
-                         chance: float = 1 / 51):
-    """Training curves of small wav2vec 2.0 models: contrastive loss, accuracy on the
-    training batches and codebook perplexity of the self-supervised ones; phone accuracy of
-    the supervised ones (dashed, on the accuracy panel).
+                         chance: dict[str, float] | None = None):
+    """Training curves of small wav2vec 2.0 models: the self-supervised loss, the accuracy on
+    the training batches, and the codebook perplexity of contrastive models; a supervised
+    model's phone accuracy is dashed on the accuracy panel.
 
     Parameters
     ----------
     axes : three axes: loss, accuracy, perplexity
-    curves : model name -> DataFrame with columns ``step, contrastive_loss, accuracy,
+    curves : model name -> DataFrame with columns ``step, loss, contrastive_loss, accuracy,
         perplexity`` (a supervised model's ``accuracy`` is its phone accuracy)
-    objectives : model name -> ``"contrastive"`` or another objective (supervised)
-    chance : accuracy of a guess (the true target among 50 distractors: 1 in 51)
+    objectives : model name -> ``"contrastive"``, ``"units"`` (masked prediction of
+        acoustic units) or ``"phones"`` (supervised)
+    chance : objective -> accuracy of a guess, drawn dotted (default: contrastive 1 in 51,
+        the true target among 50 distractors; units 1 in 100)
     """
     if len(axes) != 3:
         raise ValueError(f"axes: three are needed (loss, accuracy, perplexity); got {len(axes)}.")
+    chance = {"contrastive": 1 / 51, "units": 1 / 100} if chance is None else chance
     for name, frame in curves.items():
-        if objectives[name] == "contrastive":
-            axes[0].plot(frame.step, frame.contrastive_loss, label=name)
-            axes[1].plot(frame.step, frame.accuracy, label=name)
-            axes[2].plot(frame.step, frame.perplexity, label=name)
-        else:
+        objective = objectives[name]
+        if objective == "phones":
             axes[1].plot(frame.step, frame.accuracy, "--", label=f"{name} (phones)")
-    axes[0].set(title="contrastive loss", xlabel="step")
+            continue
+        label = name if objective == "contrastive" else f"{name} ({objective})"
+        loss = frame.contrastive_loss if objective == "contrastive" else frame.loss
+        line, = axes[0].plot(frame.step, loss, label=label)
+        axes[1].plot(frame.step, frame.accuracy, color=line.get_color(), label=label)
+        if objective == "contrastive":
+            axes[2].plot(frame.step, frame.perplexity, color=line.get_color(), label=label)
+    for objective in sorted({objectives[name] for name in curves} & set(chance)):
+        axes[1].axhline(chance[objective], color="0.5", lw=0.8, ls=":")
+    axes[0].set(title="self-supervised loss", xlabel="step")
     axes[1].set(title="accuracy on training batches", xlabel="step", ylim=(0, 1))
-    axes[1].axhline(chance, color="0.5", lw=0.8, ls=":")
-    axes[2].set(title="codebook perplexity", xlabel="step")
+    axes[2].set(title="codebook perplexity (contrastive)", xlabel="step")
     axes[1].legend(frameon=False, fontsize=8)
     return axes
 
