@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from analysis import acoustics
 from analysis.cache import atomic_write, file_digest
 from analysis.framing import SAMPLE_RATE
 
@@ -419,11 +420,9 @@ def acoustic_units(waveforms: list[np.ndarray], n_units: int, seed: int
     import librosa
     from sklearn.cluster import MiniBatchKMeans
 
-    from analysis.acoustics import model_frame_log_mel
-
     frames = []
     for wave in waveforms:
-        mel = model_frame_log_mel(wave)
+        mel = acoustics.model_frame_log_mel(wave)
         frames.append(np.hstack([mel, librosa.feature.delta(mel, axis=0, mode="nearest")]))
     stacked = np.vstack(frames)
     mean, scale = stacked.mean(0), stacked.std(0) + 1e-6
