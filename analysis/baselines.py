@@ -128,8 +128,8 @@ def baseline_key(name: str, stimuli: Sequence[Stimulus]) -> dict:
 
 
 def baseline_designs(dataset: Dataset, name: str, language: str) -> Designs:
-    """Baseline ``name``'s regressors on the stimuli of ``language``, every section stacked,
-    as a one-layer :class:`~analysis.designs.Designs` (computed and cached when missing).
+    """Baseline ``name``'s regressors on every stimulus of ``language``, stacked (see
+    :func:`baseline_designs_of`; Le Petit Prince: what each listener heard).
 
     Raises
     ------
@@ -141,7 +141,14 @@ def baseline_designs(dataset: Dataset, name: str, language: str) -> Designs:
     if language not in dataset.stimuli:
         raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
                          f"{', '.join(dataset.stimuli)} only.")
-    stimuli = dataset.stimuli[language]
+    return baseline_designs_of(dataset.stimuli[language], name)
+
+
+def baseline_designs_of(stimuli: Sequence[Stimulus], name: str) -> Designs:
+    """Baseline ``name``'s regressors on ``stimuli`` (those a group of listeners heard, in
+    order: :meth:`analysis.datasets.Dataset.groups`), every section stacked, as a one-layer
+    :class:`~analysis.designs.Designs` (computed and cached when missing)."""
+    check_baseline(name)
     cache = Cache(cache_dir())
     key = baseline_key(name, stimuli)
     found = load_designs(cache, key)
@@ -170,22 +177,31 @@ def baseline_design(dataset: Dataset, name: str, language: str) -> np.ndarray:
 def baseline_scores(dataset: Dataset, profile: Profile, name: str, language: str,
                     participants: list[str] | None = None, null: bool = False) -> np.ndarray:
     """Brain scores of baseline ``name`` per vertex for the listeners of ``language``, by the
-    code and cache of a model layer's (:func:`analysis.scores.participant_scores`).
+    code and cache of a model layer's (:func:`analysis.scores.participant_scores`); the
+    listeners who heard the same stimuli share the regressors (Narratives: each group of
+    stories, with its corpus's outer folds).
 
     Returns
     -------
     array of shape (n_participants, n_vertices) (with ``null``: a pair, the scores and the
     scores of the shifted regressors)
     """
-    designs = baseline_designs(dataset, name, language)
-    group = [p for p in dataset.participants_of(language)
-             if participants is None or p.id in participants]
-    if not group:
+    check_baseline(name)
+    if language not in dataset.stimuli:
+        raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
+                         f"{', '.join(dataset.stimuli)} only.")
+    groups = dataset.groups(language, participants)
+    if not groups:
         raise ValueError(f"participants={participants}: no participant of language "
                          f"{language!r} matches.")
-    cache, tr = Cache(cache_dir()), scores.scan_tr(dataset.stimuli[language])
-    out = [scores.participant_scores(p, designs, profile, cache, tr, [0], null, n_jobs=1)
-           for p in group]
+    cache, found = Cache(cache_dir()), {}
+    for stimuli, people in groups:  # listeners of the same stimuli share the designs
+        designs = baseline_designs_of(stimuli, name)
+        for p in people:
+            found[p.id] = scores.participant_scores(p, designs, profile, cache,
+                                                    scores.run_trs(stimuli), [0], null,
+                                                    n_jobs=1)
+    out = [found[p.id] for p in dataset.participants_of(language) if p.id in found]
     fitted = np.stack([o["scores"][0] for o in out])
     return (fitted, np.stack([o["null_scores"][0] for o in out])) if null else fitted
 

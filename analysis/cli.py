@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from analysis import jobs
+from analysis.baselines import BASELINES
 from analysis.book import BookError, build_book, set_repository
 from analysis.config import PROFILES, check_positive_int, get_profile
 from analysis.datasets import download, load_dataset, narratives_datalad, narratives_download
@@ -131,6 +132,9 @@ def _add_run(commands, profile_help: str) -> None:
                           f"(default: every registered model: {', '.join(REGISTRY)})")
     run.add_argument("--languages", nargs="+", choices=["en", "fr", "cn"], metavar="LANG",
                      help="en, fr, cn (default: the profile's)")
+    run.add_argument("--baselines", nargs="+", default=[], choices=BASELINES, metavar="NAME",
+                     help="also score these model-free baselines like a layer, one job per "
+                          f"participant: {', '.join(BASELINES)} (default: none)")
     run.add_argument("--executor", default="local", choices=EXECUTORS,
                      help="local = submitit's local executor, slurm = submitit on SLURM, "
                           "joblib = worker processes here, inline = this process "
@@ -159,7 +163,7 @@ def _run(args) -> int:
             params[key] = int(value) if value.isdigit() else value
         spec = get_profile(args.profile)
         dataset = load_dataset(spec, languages=args.languages)
-        plan = jobs.plan(dataset, spec, args.models)
+        plan = jobs.plan(dataset, spec, args.models, baselines=args.baselines)
         print(plan.summary())
         if args.dry_run:
             features, fits = plan.missing()

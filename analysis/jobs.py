@@ -1,12 +1,15 @@
 """The full reproduction as a graph of independent jobs, run by joblib or submitit.
 
-Two kinds of job, each writing one cached product (see :mod:`analysis.designs` and
+Three kinds of job, each writing one cached product (see :mod:`analysis.designs` and
 :mod:`analysis.scores`):
 
 - :class:`FeatureJob`, one per model and language: activations, regressors and the
   memory-mapped designs of every layer (the GPU part);
 - :class:`FitJob`, one per participant and model: that participant's scores for every layer
-  and its null (the CPU part), reading the designs of its language.
+  and its null (the CPU part), reading the designs of its language;
+- :class:`BaselineJob`, one per participant and model-free baseline
+  (:mod:`analysis.baselines`, e.g. the acoustic one): its regressors from the audio or the
+  timing tables, then the participant's scores, by the code and cache of a layer's.
 
 :func:`plan` lists the jobs of a profile and which are done (their product is in the cache);
 :func:`run_jobs` runs the missing ones, feature jobs first, through an executor:
@@ -36,6 +39,7 @@ from typing import Protocol
 
 from tqdm import tqdm
 
+from analysis import baselines as baselines_module
 from analysis import designs, models, scores
 from analysis.cache import Cache, key_digest
 from analysis.config import Profile, build_dir, cache_dir, check_choice, check_positive_int
@@ -135,14 +139,55 @@ class FitJob:
         return str(cache.paths(scores.SCORES, self.key)[0])
 
 
+@dataclass(frozen=True, eq=False)
+class BaselineJob:
+    """Scores of one participant under one baseline: the product of
+    :func:`analysis.scores.participant_scores` on the baseline's one-layer designs.
+
+    Attributes
+    ----------
+    participant : the listener
+    baseline : one of :data:`analysis.baselines.BASELINES`
+    stimuli : what the participant heard, in order
+    profile : encoding settings
+    key : :func:`analysis.scores.scores_key` of these inputs
+    cache_root : the cache folder
+    null : as in :func:`analysis.scores.layer_scores`
+    """
+
+    participant: Participant
+    baseline: str
+    stimuli: tuple[Stimulus, ...]
+    profile: Profile
+    key: dict = field(repr=False)
+    cache_root: Path
+    null: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"fit-{self.baseline}-{self.participant.id}"
+
+    def done(self) -> bool:
+        return scores.scores_done(Cache(self.cache_root), self.key, self.null)
+
+    def __call__(self, n_jobs: int = 1) -> str:
+        cache = Cache(self.cache_root)
+        built = baselines_module.baseline_designs_of(self.stimuli, self.baseline)
+        scores.participant_scores(self.participant, built, self.profile, cache,
+                                  scores.run_trs(self.stimuli), [0], self.null, key=self.key,
+                                  n_jobs=n_jobs)
+        return str(cache.paths(scores.SCORES, self.key)[0])
+
+
 @dataclass(frozen=True)
 class Plan:
-    """Every job of one run: the feature jobs, then the fit jobs that read their products."""
+    """Every job of one run: the feature jobs, then the fit jobs that read their products
+    (and the baselines' fit jobs, which need no feature job)."""
 
     features: list[FeatureJob]
-    fits: list[FitJob]
+    fits: list[FitJob | BaselineJob]
 
-    def missing(self) -> tuple[list[FeatureJob], list[FitJob]]:
+    def missing(self) -> tuple[list[FeatureJob], list[FitJob | BaselineJob]]:
         """The jobs whose product is not in the cache (checked now)."""
         return [j for j in self.features if not j.done()], [j for j in self.fits if not j.done()]
 
@@ -154,8 +199,10 @@ class Plan:
 
 def plan(dataset: Dataset, profile: Profile, model_names: Sequence[str] | None = None,
          languages: Sequence[str] | None = None, layers: Sequence[int] | None = None,
-         null: bool = True, n_components: int | None = None) -> Plan:
-    """The jobs that score every participant of ``dataset`` under every model.
+         null: bool = True, n_components: int | None = None,
+         baselines: Sequence[str] = ()) -> Plan:
+    """The jobs that score every participant of ``dataset`` under every model (and every
+    baseline of ``baselines``).
 
     Parameters
     ----------
@@ -166,6 +213,8 @@ def plan(dataset: Dataset, profile: Profile, model_names: Sequence[str] | None =
         ``model_family``); default: every condition
     languages : default: every language of ``dataset``
     layers, null, n_components : as in :func:`analysis.scores.layer_scores`
+    baselines : model-free baselines (:data:`analysis.baselines.BASELINES`) scored like a
+        layer, one job per participant
 
     Checksums every stimulus and BOLD file once (their digests are the products' identity).
     """
@@ -173,6 +222,8 @@ def plan(dataset: Dataset, profile: Profile, model_names: Sequence[str] | None =
     languages = list(dataset.stimuli) if languages is None else list(languages)
     for language in languages:
         check_choice("language", language, list(dataset.stimuli))
+    for baseline in baselines:
+        baselines_module.check_baseline(baseline)
     root = cache_dir()
     features, fits, digests = [], [], {}
     for language in languages:
@@ -196,6 +247,16 @@ def plan(dataset: Dataset, profile: Profile, model_names: Sequence[str] | None =
                                              profile, layers, participant.corpus)
                     fits.append(FitJob(participant, job, profile, key,
                                        None if layers is None else tuple(layers), null))
+        for baseline in baselines:
+            for stimuli, group in dataset.groups(language):
+                digest = key_digest(baselines_module.baseline_key(baseline, stimuli))
+                for participant in group:
+                    if participant.id not in digests:
+                        digests[participant.id] = participant.digest()
+                    key = scores.scores_key(digest, digests[participant.id], profile, [0],
+                                            participant.corpus)
+                    fits.append(BaselineJob(participant, baseline, tuple(stimuli), profile,
+                                            key, root, null))
     return Plan(features, fits)
 
 

@@ -23,14 +23,18 @@ count a baseline's anti-correlated prediction as negative variance, which any ot
 "explains" by merely not anti-correlating):
 
 - ``unique = R^2(A+L) - R^2(A)``: the variance L explains beyond A;
-- ``shared = R^2(A) + R^2(L) - R^2(A+L)``: the variance both explain.
+- ``shared = R^2(A) + R^2(L) - R^2(A+L)``: the variance both explain;
+- ``unique_null = R^2(A+L') - R^2(A)``, with L' the layer's regressors circularly shifted in
+  time (the null of :mod:`analysis.designs`): what a band of L's size and statistics adds to A
+  when it is not aligned with the stimulus. It is the estimate's bias: adding a band costs
+  held-out variance where it carries nothing (the choice among more penalties), and the
+  clipping of R^2 at 0 favours the fit whose r scatters more around 0.
 
 Per region (:func:`roi_summary`): each listener's mean over the region's vertices, then the
 mean across listeners with a percentile bootstrap interval and a one-sided Wilcoxon
-signed-rank test of ``unique > 0`` across listeners (scipy, :mod:`analysis.stats`): the
-question is whether L adds variance to A. Where it adds nothing, the joint fit's choice among
-more penalties costs a little held-out variance, so ``unique`` is slightly negative there;
-the two-sided test is reported beside it, and flags that cost.
+signed-rank test across listeners (scipy, :mod:`analysis.stats`) of whether L adds more to A
+than its shifted copy does (``unique > unique_null``, paired; without a null,
+``unique > 0``): the question is whether L adds variance to A.
 """
 from __future__ import annotations
 
@@ -49,8 +53,8 @@ from sklearn.model_selection import KFold
 from analysis import baselines, encoding, ridge, scores, stats
 from analysis.cache import Cache, key_digest, source_digest
 from analysis.config import Profile, cache_dir
-from analysis.datasets import Dataset
-from analysis.designs import designs_for
+from analysis.datasets import Dataset, Participant, Stimulus
+from analysis.designs import designs_of
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +62,7 @@ SELECTION = "kfold"  # how every fit of the partition chooses its penalties
 MIN_WEIGHT = 1e-6  # a band's weight at the grid's corners (himalaya cannot take 0)
 GRID_STEPS = 4  # the simplex grid's points per edge (2 bands: weights 0, 1/4, ..., 1)
 PARTITION = "partition"  # cache stage
-QUANTITIES = ("baseline_r", "model_r", "joint_r", "unique", "shared")
+QUANTITIES = ("baseline_r", "model_r", "joint_r", "unique", "shared", "unique_null")
 HIMALAYA_BACKENDS = {"numpy": "numpy", "torch": "torch", "cuda": "torch_cuda"}
 TARGETS_BATCH = 4096  # targets per batch of himalaya's solver (memory)
 
@@ -181,18 +185,22 @@ def explained_variance(r: np.ndarray) -> np.ndarray:
     return np.square(np.clip(r, 0.0, None))
 
 
-def partition_values(baseline_r: np.ndarray, model_r: np.ndarray,
-                     joint_r: np.ndarray) -> dict[str, np.ndarray]:
-    """``unique`` (``R^2(A+L) - R^2(A)``) and ``shared`` (``R^2(A) + R^2(L) - R^2(A+L)``)
-    from the three scores (arrays of one shape), beside the scores themselves."""
+def partition_values(baseline_r: np.ndarray, model_r: np.ndarray, joint_r: np.ndarray,
+                     null_joint_r: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """``unique`` (``R^2(A+L) - R^2(A)``), ``shared`` (``R^2(A) + R^2(L) - R^2(A+L)``) and
+    ``unique_null`` (``R^2(A+L') - R^2(A)``; NaN without ``null_joint_r``) from the scores
+    (arrays of one shape), beside the scores themselves."""
     a, l, j = (explained_variance(r) for r in (baseline_r, model_r, joint_r))
+    null = (np.full(np.shape(a), np.nan) if null_joint_r is None
+            else explained_variance(null_joint_r) - a)
     return {"baseline_r": np.asarray(baseline_r, np.float64),
             "model_r": np.asarray(model_r, np.float64), "joint_r": np.asarray(joint_r, np.float64),
-            "unique": j - a, "shared": a + l - j}
+            "unique": j - a, "shared": a + l - j, "unique_null": null}
 
 
 def partition_scores(baseline: np.ndarray, layer: np.ndarray, Y: np.ndarray, *,
-                     n_folds: int = 10, alphas: Sequence[float] = encoding.DEFAULT_ALPHAS,
+                     null_layer: np.ndarray | None = None, n_folds: int = 10,
+                     alphas: Sequence[float] = encoding.DEFAULT_ALPHAS,
                      inner_folds: int = 5, weights: np.ndarray | None = None,
                      backend: str = "auto", dtype=np.float32) -> dict[str, np.ndarray]:
     """The partition of each target's variance between a baseline A and a layer L.
@@ -202,11 +210,12 @@ def partition_scores(baseline: np.ndarray, layer: np.ndarray, Y: np.ndarray, *,
     baseline : array of shape (n_samples, n_features_A), A's regressors
     layer : array of shape (n_samples, n_features_L), L's regressors
     Y : array of shape (n_samples, n_targets)
+    null_layer : array of L's shape, L's regressors shifted in time (None: no null)
 
     Returns
     -------
     dict of arrays of shape (n_targets,): ``baseline_r``, ``model_r``, ``joint_r`` (Pearson
-    r, cross-validated) and ``unique``, ``shared`` (differences of R^2, see
+    r, cross-validated) and ``unique``, ``shared``, ``unique_null`` (differences of R^2, see
     :func:`explained_variance`)
     """
     scaling = encoding.target_scaling(np.asarray(Y), n_folds)
@@ -214,10 +223,11 @@ def partition_scores(baseline: np.ndarray, layer: np.ndarray, Y: np.ndarray, *,
                                    alphas=alphas, alpha_selection=SELECTION,
                                    inner_folds=inner_folds, backend=backend, dtype=dtype,
                                    scaling=scaling)
-    joint = banded_scores([baseline, layer], Y, n_folds=n_folds, alphas=alphas,
-                          inner_folds=inner_folds, weights=weights, backend=backend,
-                          dtype=dtype, scaling=scaling)
-    return partition_values(single[0], single[1], joint)
+    joint = [banded_scores([baseline, band], Y, n_folds=n_folds, alphas=alphas,
+                           inner_folds=inner_folds, weights=weights, backend=backend,
+                           dtype=dtype, scaling=scaling)
+             for band in ([layer] if null_layer is None else [layer, null_layer])]
+    return partition_values(single[0], single[1], *joint)
 
 
 @dataclass(frozen=True)
@@ -241,9 +251,11 @@ class Partition:
 
 def dataset_partition(dataset: Dataset, profile: Profile, model: str, layer: int,
                       baseline: str, language: str, vertices: np.ndarray | None = None,
-                      participants: list[str] | None = None) -> Partition:
+                      participants: list[str] | None = None, null: bool = True
+                      ) -> Partition:
     """:func:`partition_scores` of every listener of ``language`` (or of ``participants``),
-    on ``vertices``, all listeners in one fit (they share the stimulus's regressors), cached.
+    on ``vertices``, cached. The listeners who heard the same stimuli are fitted at once
+    (they share the regressors; Narratives: each group of stories, with its corpus's folds).
 
     Parameters
     ----------
@@ -251,47 +263,63 @@ def dataset_partition(dataset: Dataset, profile: Profile, model: str, layer: int
     layer : its layer (paper numbering: 0-6 convolutional, 7.. transformer)
     baseline : one of :data:`analysis.baselines.BASELINES`
     vertices : boolean array of shape (n_vertices,), the vertices fitted (default: all)
+    null : also fit A with the layer shifted in time (``unique_null``; else NaN)
     """
     baselines.check_baseline(baseline)
-    group = [p for p in dataset.participants_of(language)
-             if participants is None or p.id in participants]
-    if not group:
+    if language not in dataset.stimuli:
+        raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
+                         f"{', '.join(dataset.stimuli)} only.")
+    groups = dataset.groups(language, participants)
+    if not groups:
         raise ValueError(f"participants={participants}: no participant of language "
                          f"{language!r} matches.")
-    model_designs = designs_for(dataset, model, language)
-    X_layer = model_designs.layer(layer)
-    base = baselines.baseline_designs(dataset, baseline, language)
-    stimuli = dataset.stimuli[language]
-    tr = scores.scan_tr(stimuli)
     n_vertices = scores.N_VERTICES
     mask = np.ones(n_vertices, bool) if vertices is None else np.asarray(vertices, bool)
     if mask.shape != (n_vertices,):
         raise ValueError(f"vertices must be a boolean array of shape ({n_vertices},); got "
                          f"{mask.shape}.")
-    fit = scores.fit_parameters(profile)
-    key = {"stage": PARTITION, "code": source_digest(sys.modules[__name__], encoding, ridge),
-           "designs": model_designs.digest, "layer": layer, "baseline": base.digest,
-           "participants": [p.digest() for p in group],
-           "vertices": key_digest({"vertices": np.flatnonzero(mask).tolist()}),
-           "cleaning": scores.cleaning_parameters(profile), "selection": SELECTION,
-           "grid_steps": GRID_STEPS, **fit}
-
-    def compute():
-        Y = np.hstack([scores.responses(p, model_designs.n_scans, tr, profile)[:, mask]
-                       for p in group])
-        fitted = partition_scores(base.layer(0), X_layer, Y, n_folds=fit["n_folds"],
-                                  alphas=fit["alphas"], inner_folds=fit["inner_folds"],
-                                  dtype=fit["dtype"])
-        return {name: value.reshape(len(group), int(mask.sum()))
-                for name, value in fitted.items()}
-
-    fitted = Cache(cache_dir()).get(PARTITION, key, compute)
+    found = {}
+    for stimuli, people in groups:
+        fitted = _group_partition(stimuli, people, profile, model, layer, baseline, mask,
+                                  null)
+        found.update({p.id: {name: fitted[name][i] for name in QUANTITIES}
+                      for i, p in enumerate(people)})
+    ids = [p.id for p in dataset.participants_of(language) if p.id in found]
     values = {}
     for name in QUANTITIES:
-        full = np.full((len(group), n_vertices), np.nan)
-        full[:, mask] = fitted[name]
+        full = np.full((len(ids), n_vertices), np.nan)
+        full[:, mask] = np.stack([found[i][name] for i in ids])
         values[name] = full
-    return Partition(values, [p.id for p in group], model, layer, baseline)
+    return Partition(values, ids, model, layer, baseline)
+
+
+def _group_partition(stimuli: Sequence[Stimulus], people: Sequence[Participant],
+                     profile: Profile, model: str, layer: int, baseline: str,
+                     mask: np.ndarray, null: bool) -> dict[str, np.ndarray]:
+    """:func:`partition_scores` of listeners who heard the same ``stimuli``, on ``mask``'s
+    vertices, cached: quantity -> array of shape (n_people, n_masked)."""
+    model_designs = designs_of(stimuli, model)
+    base = baselines.baseline_designs_of(stimuli, baseline)
+    fit = scores.fit_parameters(profile, people[0].corpus)
+    key = {"stage": PARTITION, "code": source_digest(sys.modules[__name__], encoding, ridge),
+           "designs": model_designs.digest, "layer": layer, "baseline": base.digest,
+           "participants": [p.digest() for p in people],
+           "vertices": key_digest({"vertices": np.flatnonzero(mask).tolist()}),
+           "cleaning": scores.cleaning_parameters(profile), "selection": SELECTION,
+           "grid_steps": GRID_STEPS, "null": null, **fit}
+
+    def compute():
+        tr = scores.run_trs(stimuli)
+        Y = np.hstack([scores.responses(p, model_designs.n_scans, tr, profile)[:, mask]
+                       for p in people])
+        fitted = partition_scores(base.layer(0), model_designs.layer(layer), Y,
+                                  null_layer=model_designs.layer(layer, null=True) if null
+                                  else None, n_folds=fit["n_folds"], alphas=fit["alphas"],
+                                  inner_folds=fit["inner_folds"], dtype=fit["dtype"])
+        return {name: value.reshape(len(people), int(mask.sum()))
+                for name, value in fitted.items()}
+
+    return Cache(cache_dir()).get(PARTITION, key, compute)
 
 
 def roi_summary(partition: Partition, masks: dict[str, np.ndarray], seed: int = 0) -> dict:
@@ -305,12 +333,15 @@ def roi_summary(partition: Partition, masks: dict[str, np.ndarray], seed: int = 
     Returns
     -------
     region -> {``baseline_r``, ``model_r``, ``joint_r``, ``unique``, ``shared`` (means across
-    listeners), ``joint_r2`` (the mean R^2 of A+L), ``unique_share`` (``unique /
-    joint_r2``: the share of what A+L explains that only L explains; NaN when A+L explains
-    nothing), ``unique_ci`` (95 % percentile bootstrap interval of the mean unique),
-    ``p_unique`` (one-sided Wilcoxon signed-rank test of unique > 0 across listeners; NaN
-    with fewer than 2), ``p_unique_two_sided`` (the same test, two-sided), ``n``
-    (listeners), ``per_listener`` (quantity -> list)}
+    listeners), ``joint_r2`` (the mean R^2 of A+L), ``unique_share`` (``unique_tested /
+    joint_r2``: the share of what A+L explains that only L explains, beyond its null; NaN
+    when A+L explains nothing), ``unique_ci`` (95 % percentile bootstrap interval of the mean unique),
+    ``unique_null`` (the mean unique variance of the time-shifted layer, NaN without a null),
+    ``p_unique`` (one-sided Wilcoxon signed-rank test across listeners of unique >
+    unique_null, paired, or of unique > 0 without a null; NaN with fewer than 2),
+    ``p_unique_two_sided`` (the same test, two-sided), ``unique_tested`` (the mean of what
+    is tested: unique - unique_null, or unique), ``n`` (listeners), ``per_listener``
+    (quantity -> list)}
     """
     out = {}
     for name, mask in masks.items():
@@ -321,28 +352,32 @@ def roi_summary(partition: Partition, masks: dict[str, np.ndarray], seed: int = 
                    for quantity in QUANTITIES}
             per["joint_r2"] = np.nanmean(
                 explained_variance(partition.values["joint_r"][:, mask]), axis=1)
-        unique = per["unique"]
-        finite = unique[np.isfinite(unique)]
+        tested = per["unique"]
+        if np.isfinite(per["unique_null"]).any():
+            tested = tested - per["unique_null"]  # paired: each listener against its null
+        finite = tested[np.isfinite(tested)]
         testable = len(finite) >= 2 and not np.allclose(finite, 0)
         p, p_two_sided = ((float(stats.one_sample_test(finite, alternative=side))
                            for side in ("greater", "two-sided")) if testable
                           else (float("nan"), float("nan")))
         means = {q: float(np.nanmean(v)) for q, v in per.items()}
-        out[name] = {**means, "unique_share": (means["unique"] / means["joint_r2"]
+        tested_mean = float(np.mean(finite)) if len(finite) else float("nan")
+        out[name] = {**means, "unique_share": (tested_mean / means["joint_r2"]
                                                if means["joint_r2"] > 0 else float("nan")),
-                     "unique_ci": list(stats.bootstrap_ci(unique, seed=seed)),
+                     "unique_ci": list(stats.bootstrap_ci(per["unique"], seed=seed)),
+                     "unique_tested": tested_mean,
                      "p_unique": p, "p_unique_two_sided": p_two_sided, "n": int(len(finite)),
                      "per_listener": {q: v.tolist() for q, v in per.items()}}
     return out
 
 
 def significant_regions(summary: dict, alpha: float = 0.05) -> tuple[list[str], list[str]]:
-    """The regions of a :func:`roi_summary` whose unique variance is significantly positive
-    (one-sided ``p_unique < alpha``), and those where it is significantly negative
-    (two-sided ``p_unique_two_sided < alpha``: the joint fit's cost where L adds nothing)."""
-    above = [r for r, s in summary.items() if s["p_unique"] < alpha and s["unique"] > 0]
+    """The regions of a :func:`roi_summary` where the layer adds significantly more than its
+    null (one-sided ``p_unique < alpha``), and those where it adds significantly less
+    (two-sided ``p_unique_two_sided < alpha``)."""
+    above = [r for r, s in summary.items() if s["p_unique"] < alpha and s["unique_tested"] > 0]
     below = [r for r, s in summary.items() if s["p_unique_two_sided"] < alpha
-             and s["unique"] < 0]
+             and s["unique_tested"] < 0]
     return above, below
 
 

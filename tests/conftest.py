@@ -8,6 +8,7 @@ fixtures below.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 
@@ -75,6 +76,17 @@ def tiny_world(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("demo")
     return build_world(n_participants=2, sentences_per_section=5, root=root)
+
+
+@pytest.fixture
+def two_groups(tiny_world):
+    """The tiny world with its second listener hearing the first two sections only (as a
+    Narratives listener hears some of the stories): ``(dataset, those sections, listener)``."""
+    first, second = tiny_world.participants_of("en")[:2]
+    stimuli = tiny_world.stimuli["en"][:2]
+    partial = dataclasses.replace(second, bold_paths=second.bold_paths[:2],
+                                  stimuli=tuple(stimuli))
+    return dataclasses.replace(tiny_world, participants=[first, partial]), stimuli, partial
 
 
 @pytest.fixture

@@ -4,7 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import acoustics, baselines, regressors
+from analysis import acoustics, baselines, regressors, scores
+from analysis.cache import Cache
+from analysis.config import cache_dir
 from analysis.datasets import Stimulus
 
 
@@ -72,3 +74,17 @@ def test_baseline_scores_per_vertex(tiny_world, tiny_profile):
     fitted = baselines.baseline_scores(tiny_world, tiny_profile, "envelope", "en")
     assert fitted.shape == (2, 20484)
     assert np.isfinite(fitted).mean() > 0.5
+
+
+def test_listeners_of_other_stimuli_get_their_own_baseline_designs(tiny_world, two_groups,
+                                                                   tiny_profile):
+    world, stimuli, partial = two_groups
+    assert len(world.groups("en")) == 2
+    fitted = baselines.baseline_scores(world, tiny_profile, "envelope", "en")
+    alone = scores.participant_scores(
+        partial, baselines.baseline_designs_of(stimuli, "envelope"), tiny_profile,
+        Cache(cache_dir()), scores.run_trs(stimuli), [0], False, n_jobs=1)["scores"][0]
+    np.testing.assert_allclose(fitted[1], alone, equal_nan=True)
+    whole = baselines.baseline_scores(tiny_world, tiny_profile, "envelope", "en")
+    np.testing.assert_allclose(fitted[0], whole[0], equal_nan=True)
+    assert not np.allclose(fitted[1], whole[1], equal_nan=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import cli, config, designs, encoding, jobs, scores
+from analysis import baselines, cli, config, designs, encoding, jobs, scores
 from analysis.cache import Cache
 from analysis.datasets import Dataset, Participant, load_dataset
 
@@ -182,3 +182,22 @@ def test_job_graph_on_submitit_local_resumes_a_killed_job_and_equals_in_process(
     with pytest.raises(jobs.JobError, match=r"fit-.*-sub-FR001: ValueError: sub-FR001: its "
                                             r"BOLD has 300 scans.*\n    log: .*\.err"):
         jobs.run_jobs(broken, "local", folder=tmp_path / "logs", poll=0.2)
+
+
+def test_baseline_jobs_score_each_group_of_listeners_once_for_the_chapters(
+        two_groups, tiny_profile, tmp_path, monkeypatch):
+    world, _, partial = two_groups
+    plan = jobs.plan(world, tiny_profile, [], languages=["en"], null=False,
+                     baselines=["envelope"])
+    assert not plan.features
+    assert [job.name for job in plan.fits] == [f"fit-envelope-{p.id}"
+                                               for p in world.participants_of("en")]
+    assert [len(job.stimuli) for job in plan.fits] == [len(world.stimuli["en"]), 2]
+    jobs.run_jobs(plan, "inline", folder=tmp_path)
+    assert all(job.done() for job in plan.fits)
+    monkeypatch.setattr(scores.encoding, "score_layers",
+                        lambda *a, **k: pytest.fail("refitted a baseline a job had scored"))
+    fitted = baselines.baseline_scores(world, tiny_profile, "envelope", "en")
+    assert fitted.shape == (2, scores.N_VERTICES)
+    with pytest.raises(ValueError, match="baseline='loudness'"):
+        jobs.plan(world, tiny_profile, [], baselines=["loudness"])

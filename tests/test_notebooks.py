@@ -179,9 +179,9 @@ def test_controls_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, tmp_path):
     assert set(rois) == {"A1+A2", "STG", "STS", "IFG", "motor"}
     for values in rois.values():
         assert {"baseline_r", "model_r", "joint_r", "unique", "shared", "unique_ci",
-                "p_unique"} <= set(values)
+                "p_unique", "unique_null"} <= set(values)
         assert np.isfinite([values["baseline_r"], values["model_r"], values["joint_r"],
-                            values["unique"], values["shared"]]).all()
+                            values["unique"], values["shared"], values["unique_null"]]).all()
         assert len(values["unique_ci"]) == 2
     assert "planted_above_acoustic" not in numbers  # real listeners: nothing planted
     assert len(numbers["maps"]["trained"]) == 20484

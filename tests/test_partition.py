@@ -103,8 +103,8 @@ def test_roi_summary_tests_unique_variance_across_listeners():
 
 def test_significant_regions_and_the_paired_comparison_of_two_models():
     def region(unique, p, p_two_sided, per_listener):
-        return {"unique": unique, "p_unique": p, "p_unique_two_sided": p_two_sided,
-                "per_listener": {"unique": per_listener}}
+        return {"unique": unique, "unique_tested": unique, "p_unique": p,
+                "p_unique_two_sided": p_two_sided, "per_listener": {"unique": per_listener}}
 
     trained = {"A": region(0.01, 0.001, 0.002, [0.02, 0.03, 0.01, 0.04, 0.02, 0.03]),
                "B": region(-0.01, 0.999, 0.002, [0.0] * 6),
@@ -115,3 +115,39 @@ def test_significant_regions_and_the_paired_comparison_of_two_models():
     versus = partition.paired_unique(trained, untrained)
     assert versus["A"]["difference"] == pytest.approx(0.025) and versus["A"]["p"] < 0.05
     assert np.isnan(versus["B"]["p"])  # identical values: nothing to test
+
+
+def test_the_partition_fits_each_group_of_listeners_on_what_they_heard(tiny_demo, two_groups,
+                                                                       tiny_profile):
+    from analysis.demo import controls
+
+    world, stimuli, partial = two_groups
+    fitted, _ = controls.region_cores(tiny_demo, "en")
+    model = "demo-random"
+    both = partition.dataset_partition(world, tiny_profile, model, 3, "envelope", "en",
+                                       vertices=fitted)
+    alone = partition.dataset_partition(world, tiny_profile, model, 3, "envelope", "en",
+                                        vertices=fitted, participants=[partial.id])
+    assert both.participants == [p.id for p in world.participants_of("en")]
+    for name in partition.QUANTITIES:
+        np.testing.assert_allclose(both.values[name][1], alone.values[name][0],
+                                   equal_nan=True)
+    assert np.isfinite(both.values["unique"][:, fitted]).all()
+
+
+def test_unique_variance_is_tested_against_what_the_shifted_layer_adds(planted):
+    A, L, Y = planted
+    shifted = np.roll(L, len(L) // 2, axis=0)
+    out = partition.partition_scores(A, L, Y, null_layer=shifted, n_folds=5, alphas=ALPHAS,
+                                     inner_folds=5, backend="numpy", dtype=np.float64)
+    assert out["unique"][10:20].mean() > 0.2 > abs(out["unique_null"][10:20].mean())
+    # where L adds nothing, neither does its shifted copy: both near zero
+    assert abs(out["unique"][:10].mean() - out["unique_null"][:10].mean()) < 0.02
+    n_listeners = 6
+    tile = {k: np.tile(v, (n_listeners, 1)) for k, v in out.items()}
+    tile["unique"] = tile["unique"] + np.linspace(0, 1e-3, n_listeners)[:, None]
+    part = partition.Partition(tile, [f"s{i}" for i in range(n_listeners)], "m", 3, "acoustic")
+    masks = {"L": np.arange(30) // 10 == 1, "A": np.arange(30) < 10}
+    summary = partition.roi_summary(part, masks)
+    assert summary["L"]["p_unique"] < 0.05 and summary["L"]["unique_tested"] > 0.2
+    assert summary["L"]["unique_null"] == pytest.approx(out["unique_null"][10:20].mean())
