@@ -113,6 +113,10 @@ def test_training_curves_put_each_objective_where_it_belongs():
     assert list(axes[0].lines[1].get_ydata()) == [4.6, 3.0]  # units: the loss itself
     assert sorted(line.get_ydata()[0] for line in axes[1].lines[-2:]) == pytest.approx(
         [1 / 100, 1 / 51])
+    fig_units, units_axes = plt.subplots(1, 3)
+    plot_training_curves(units_axes, {"hubert": frame}, {"hubert": "units"})
+    assert not units_axes[2].axison and "contrastive" in units_axes[2].texts[0].get_text()
+    plt.close(fig_units)
     with pytest.raises(ValueError, match="three"):
         plot_training_curves(axes[:2], {}, {})
     plt.close(fig)

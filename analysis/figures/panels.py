@@ -243,6 +243,11 @@ def plot_training_curves(axes, curves: dict, objectives: dict[str, str],
     axes[0].set(title="self-supervised loss", xlabel="step")
     axes[1].set(title="accuracy on training batches", xlabel="step", ylim=(0, 1))
     axes[2].set(title="codebook perplexity (contrastive)", xlabel="step")
+    if "contrastive" not in {objectives[name] for name in curves}:
+        axes[2].set_axis_off()
+        axes[2].text(0.5, 0.5, "codebook perplexity:\nno model here is trained\n"
+                     "by the contrastive objective", ha="center", va="center",
+                     transform=axes[2].transAxes, color="0.4")
     axes[1].legend(frameon=False, fontsize=8)
     return axes
 
