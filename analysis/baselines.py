@@ -138,9 +138,7 @@ def baseline_designs(dataset: Dataset, name: str, language: str) -> Designs:
         lacks.
     """
     check_baseline(name)
-    if language not in dataset.stimuli:
-        raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
-                         f"{', '.join(dataset.stimuli)} only.")
+    dataset.check_language(language)
     return baseline_designs_of(dataset.stimuli[language], name)
 
 
@@ -187,9 +185,7 @@ def baseline_scores(dataset: Dataset, profile: Profile, name: str, language: str
     scores of the shifted regressors)
     """
     check_baseline(name)
-    if language not in dataset.stimuli:
-        raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
-                         f"{', '.join(dataset.stimuli)} only.")
+    dataset.check_language(language)
     groups = dataset.groups(language, participants)
     if not groups:
         raise ValueError(f"participants={participants}: no participant of language "

@@ -72,9 +72,7 @@ def designs_for(dataset: Dataset, model: str, language: str,
     n_components : PCA of each layer's regressors, fitted on all runs stacked (see
         :func:`analysis.regressors.reduce_components`); None (default) for none
     """
-    if language not in dataset.stimuli:
-        raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
-                         f"{', '.join(dataset.stimuli)} only.")
+    dataset.check_language(language)
     return designs_of(dataset.stimuli[language], model, n_components)
 
 

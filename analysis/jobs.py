@@ -226,6 +226,12 @@ def plan(dataset: Dataset, profile: Profile, model_names: Sequence[str] | None =
         baselines_module.check_baseline(baseline)
     root = cache_dir()
     features, fits, digests = [], [], {}
+
+    def digest_of(participant: Participant) -> str:  # each BOLD checksummed once
+        if participant.id not in digests:
+            digests[participant.id] = participant.digest()
+        return digests[participant.id]
+
     for language in languages:
         resolved = dict.fromkeys(models.resolve_condition(m, language, profile.model_family)
                                  for m in model_names)
@@ -241,9 +247,7 @@ def plan(dataset: Dataset, profile: Profile, model_names: Sequence[str] | None =
                                  f"-{key_digest(key)[:8]}" if len(groups) > 1 else "")
                 features.append(job)
                 for participant in tqdm(group, desc=f"planning {job.name}", leave=False):
-                    if participant.id not in digests:
-                        digests[participant.id] = participant.digest()
-                    key = scores.scores_key(key_digest(job.key), digests[participant.id],
+                    key = scores.scores_key(key_digest(job.key), digest_of(participant),
                                              profile, layers, participant.corpus)
                     fits.append(FitJob(participant, job, profile, key,
                                        None if layers is None else tuple(layers), null))
@@ -251,9 +255,7 @@ def plan(dataset: Dataset, profile: Profile, model_names: Sequence[str] | None =
             for stimuli, group in dataset.groups(language):
                 digest = key_digest(baselines_module.baseline_key(baseline, stimuli))
                 for participant in group:
-                    if participant.id not in digests:
-                        digests[participant.id] = participant.digest()
-                    key = scores.scores_key(digest, digests[participant.id], profile, [0],
+                    key = scores.scores_key(digest, digest_of(participant), profile, [0],
                                             participant.corpus)
                     fits.append(BaselineJob(participant, baseline, tuple(stimuli), profile,
                                             key, root, null))

@@ -266,9 +266,7 @@ def dataset_partition(dataset: Dataset, profile: Profile, model: str, layer: int
     null : also fit A with the layer shifted in time (``unique_null``; else NaN)
     """
     baselines.check_baseline(baseline)
-    if language not in dataset.stimuli:
-        raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
-                         f"{', '.join(dataset.stimuli)} only.")
+    dataset.check_language(language)
     groups = dataset.groups(language, participants)
     if not groups:
         raise ValueError(f"participants={participants}: no participant of language "

@@ -151,9 +151,7 @@ def decode(layers: list[np.ndarray], train: np.ndarray, test: np.ndarray,
 def _layout(dataset: Dataset, language: str, held_out: int):
     """Stimuli of ``language``, the phone inventory of its training sections, the word
     frequencies of its whole story, and the training/held-out section flags."""
-    if language not in dataset.stimuli:
-        raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
-                         f"{', '.join(dataset.stimuli)} only.")
+    dataset.check_language(language)
     stimuli = dataset.stimuli[language]
     if not 1 <= held_out < len(stimuli):
         raise ValueError(f"held_out={held_out}: the {language!r} story has {len(stimuli)} "

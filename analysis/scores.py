@@ -80,9 +80,7 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
     n_jobs : layers fitted in parallel processes (default :func:`default_n_jobs`)
     """
     model = models.resolve_condition(model, language, profile.model_family)
-    if language not in dataset.stimuli:
-        raise ValueError(f"language={language!r}: the {dataset.name} data set has stimuli in "
-                         f"{', '.join(dataset.stimuli)} only.")
+    dataset.check_language(language)
     groups = dataset.groups(language, participants)
     if not groups:
         raise ValueError(f"participants={participants}: no participant of language "

@@ -23,6 +23,9 @@ def test_a_participant_stacks_its_sections_and_a_stimulus_its_scans(tiny_world):
     np.testing.assert_allclose(stimuli[0].scan_times(),
                                np.arange(stimuli[0].n_scans) * stimuli[0].tr)
     assert participant.digest() != tiny_world.participants[1].digest()
+    tiny_world.check_language("fr")
+    with pytest.raises(ValueError, match=r"language='de'.* stimuli in en, fr, cn only"):
+        tiny_world.check_language("de")
 
 
 def test_audio_is_read_as_mono_16_khz(tmp_path):

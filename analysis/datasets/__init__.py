@@ -236,6 +236,13 @@ class Dataset:
     def participants_of(self, language: str) -> list[Participant]:
         return [p for p in self.participants if p.language == language]
 
+    def check_language(self, language: str) -> None:
+        """Raise a ValueError naming the languages of the data set unless it has stimuli in
+        ``language``."""
+        if language not in self.stimuli:
+            raise ValueError(f"language={language!r}: the {self.name} data set has stimuli in "
+                             f"{', '.join(self.stimuli)} only.")
+
     def stimuli_of(self, participant: Participant) -> list[Stimulus]:
         """The stimuli ``participant`` heard, one per BOLD file, in order."""
         if participant.stimuli is not None:
