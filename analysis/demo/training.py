@@ -46,7 +46,8 @@ from analysis.framing import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-OBJECTIVES = ("contrastive", "units", "phones")
+SELF_SUPERVISED = ("units", "contrastive")
+OBJECTIVES = (*SELF_SUPERVISED, "phones")
 CURVE_FIELDS = ("step", "loss", "contrastive_loss", "diversity_loss", "accuracy",
                 "perplexity", "lr", "temperature", "seconds")
 
@@ -108,9 +109,9 @@ class TrainingSettings:
                 raise ValueError(f"TrainingSettings.{name}={value!r} must be an integer >= 1.")
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
             raise ValueError(f"TrainingSettings.steps={self.steps!r} must be an integer >= 0.")
-        if self.self_supervision not in ("units", "contrastive"):
+        if self.self_supervision not in SELF_SUPERVISED:
             raise ValueError(f"TrainingSettings.self_supervision={self.self_supervision!r} "
-                             "must be 'units' or 'contrastive'.")
+                             f"must be one of {', '.join(SELF_SUPERVISED)}.")
         if len(self.conv_dim) != 7:
             raise ValueError(f"TrainingSettings.conv_dim={self.conv_dim!r} must list 7 "
                              "channel counts (one per convolution).")
@@ -322,17 +323,25 @@ def _batch(corpus: Corpus, usable: list[int], lengths: np.ndarray, crop: int,
     return batch, labels
 
 
+def _masked_spans(model, batch, settings: TrainingSettings) -> np.ndarray:
+    """wav2vec 2.0's masked spans of a batch (transformers' ``_compute_mask_indices``):
+    boolean array of shape (batch, n_frames)."""
+    from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
+
+    n_frames = int(model._get_feat_extract_output_lengths(batch.shape[1]))
+    return _compute_mask_indices((batch.shape[0], n_frames), settings.mask_prob,
+                                 settings.mask_length, min_masks=2)
+
+
 def _contrastive_step(model, batch, labels, settings: TrainingSettings, step: int) -> dict:
     import torch
-    from transformers.models.wav2vec2.modeling_wav2vec2 import (
-        _compute_mask_indices, _sample_negative_indices)
+    from transformers.models.wav2vec2.modeling_wav2vec2 import _sample_negative_indices
 
     start, end = settings.gumbel
     temperature = start * (end / start) ** (step / max(1, settings.steps - 1))
     model.set_gumbel_temperature(temperature)
-    n_frames = int(model._get_feat_extract_output_lengths(batch.shape[1]))
-    shape = (batch.shape[0], n_frames)
-    mask = _compute_mask_indices(shape, settings.mask_prob, settings.mask_length, min_masks=2)
+    mask = _masked_spans(model, batch, settings)
+    shape = mask.shape
     negatives = _sample_negative_indices(shape, settings.num_negatives, mask)
     mask_t = torch.from_numpy(mask)
     out = model(batch, mask_time_indices=mask_t,
@@ -393,13 +402,10 @@ def _phone_step(model, batch, labels, settings: TrainingSettings, step: int) -> 
 def _units_step(model, batch, labels, settings: TrainingSettings, step: int) -> dict:
     """Masked prediction: the transformer sees masked spans and predicts their units."""
     import torch
-    from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
 
-    n_frames = int(model._get_feat_extract_output_lengths(batch.shape[1]))
-    mask = torch.from_numpy(_compute_mask_indices((batch.shape[0], n_frames), settings.mask_prob,
-                                                  settings.mask_length, min_masks=2))
+    mask = torch.from_numpy(_masked_spans(model, batch, settings))
     hidden = model.wav2vec2(batch, mask_time_indices=mask).last_hidden_state
-    target = _frame_targets(labels, n_frames)
+    target = _frame_targets(labels, mask.shape[1])
     target[~mask] = -100
     return _classification_metrics(model.classifier(hidden), target)
 
@@ -425,11 +431,11 @@ def acoustic_units(waveforms: list[np.ndarray], n_units: int, seed: int
         mel = acoustics.model_frame_log_mel(wave)
         frames.append(np.hstack([mel, librosa.feature.delta(mel, axis=0, mode="nearest")]))
     stacked = np.vstack(frames)
-    mean, scale = stacked.mean(0), stacked.std(0) + 1e-6
+    mean, scale = stacked.mean(0), stacked.std(0) + 1e-6  # standardised for the distances
     kmeans = MiniBatchKMeans(n_clusters=n_units, random_state=seed, n_init=3,
                              batch_size=4096).fit((stacked - mean) / scale)
-    labels = [kmeans.predict((f - mean) / scale).astype(np.int64) if len(f) else
-              np.zeros(0, np.int64) for f in frames]
+    ends = np.cumsum([len(f) for f in frames])[:-1]
+    labels = np.split(kmeans.labels_.astype(np.int64), ends)  # every frame's, from the fit
     return labels, [f"unit-{i}" for i in range(n_units)]
 
 
