@@ -1,6 +1,6 @@
 import pytest
 
-from analysis.datasets.summary import corpus_participants, summarize
+from analysis.datasets.summary import corpus_participants, participants_per_corpus, summarize
 
 
 def test_summary_of_the_demo_world(tiny_world):
@@ -45,3 +45,14 @@ def test_corpus_counts_of_the_demo_world_are_its_listeners(tiny_world):
     assert counts[first.language] == 1 and counts.sum() == len(tiny_world.participants) - 1
     assert counts.attrs == {"source": count_source(tiny_world), "excluded": [first.id]}
     assert count_source(tiny_world) == "the listeners of the demo data set"
+
+
+def test_a_selection_of_the_demo_world_counts_the_whole_world(tiny_world):
+    from analysis.demo.world import select
+
+    one = select(tiny_world, ["en"], n_participants=1)
+    assert len(one.participants) == 1 and one.corpus_size == {"en": 2}
+    assert corpus_participants(one).to_dict() == {"en": 2}
+    table = participants_per_corpus(one)
+    assert table.to_dict("records") == [{"corpus": "demo", "language": "en", "analysed": 1,
+                                         "in the corpus": 2}]

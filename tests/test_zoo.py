@@ -1,10 +1,15 @@
+import dataclasses
 import json
+import shutil
 
+import conftest
 import numpy as np
 import pytest
+from safetensors.torch import load_file
 
 from analysis import models
-from analysis.demo import story, zoo
+from analysis.cache import key_digest
+from analysis.demo import pack, shipped, story, training, zoo
 from analysis.features import extract_activations
 
 
@@ -27,8 +32,8 @@ def test_the_family_names_a_model_for_every_condition():
 
 def test_demo_training_settings_come_from_the_environment(monkeypatch):
     assert zoo.settings() == zoo.DEFAULT_SETTINGS
-    monkeypatch.setenv(zoo.ENVIRONMENT, '{"steps": 3000}')
-    assert zoo.settings().steps == 3000 and zoo.run_settings("demo-random").steps == 0
+    monkeypatch.setenv(zoo.ENVIRONMENT, '{"steps": 5000}')
+    assert zoo.settings().steps == 5000 and zoo.run_settings("demo-random").steps == 0
     monkeypatch.setenv(zoo.ENVIRONMENT, '{"stepz": 3}')
     with pytest.raises(ValueError, match="ANALYSIS_DEMO_TRAINING"):
         zoo.settings()
@@ -76,3 +81,57 @@ def test_speech_models_train_on_audio_the_listeners_never_hear(language, tiny_de
     spoken = {t for s in sections for t in s.sentences.text}
     heard = {story.display(s, language) for sec in story.sections(language) for s in sec}
     assert len(spoken) == 12 and not spoken & heard
+
+
+@pytest.mark.slow
+def test_a_packed_model_is_installed_instead_of_trained(tiny_demo, tmp_path, monkeypatch):
+    trained = zoo.ensure("demo-english")
+    weights = tmp_path / "weights"
+    packed = pack.pack_all(["demo-random", "demo-english"], weights)
+    assert list(packed) == ["demo-english"] and packed["demo-english"].name == trained.name
+    assert shipped.size_mb(weights) < 1
+    reference = load_file(trained / "model.safetensors")
+    shutil.rmtree(trained)
+    monkeypatch.setattr(shipped, "WEIGHTS", weights)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although a packed model matches")
+
+    monkeypatch.setattr(training, "train", no_training)
+    assert zoo.ensure("demo-english") == trained and training.is_complete(trained)
+    manifest = json.loads((trained / "manifest.json").read_text())
+    assert manifest["shipped"] and zoo.summary(["demo-english"])["weights"][0] == "shipped"
+    installed = load_file(trained / "model.safetensors")
+    for name, value in reference.items():
+        assert installed[name].dtype == value.dtype
+        np.testing.assert_allclose(installed[name].numpy(), value.numpy(), rtol=1e-3, atol=1e-4)
+    with pytest.raises(ValueError, match="shipped weights"):
+        zoo.checkpoint("demo-english", 2)
+    # Another setting, or ANALYSIS_DEMO_SHIPPED=0, has no packed model: it trains.
+    monkeypatch.setenv(zoo.ENVIRONMENT, json.dumps({**conftest.TINY_DEMO, "lr": 0.002}))
+    assert shipped.find(zoo.folder("demo-english"), weights) is None
+    monkeypatch.setenv(shipped.ENVIRONMENT, "0")
+    assert shipped.find(trained, weights) is None
+    # A damaged pack is not taken for whole.
+    monkeypatch.delenv(shipped.ENVIRONMENT)
+    (packed["demo-english"] / "curves.csv").write_text("step\n")
+    assert shipped.find(trained, weights) is None
+
+
+def test_the_shipped_weights_are_the_default_models_and_fit_the_budget():
+    """Each packed model is recorded whole and keyed by its own training key; together they
+    fit the budget; every trained default model has one made with today's settings (else run
+    ``python -m analysis.demo.pack`` and commit analysis/demo/weights)."""
+    assert shipped.size_mb() <= shipped.BUDGET_MB
+    packs = sorted(p for p in shipped.WEIGHTS.iterdir() if p.is_dir())
+    for packed in packs:
+        assert shipped.is_packed(packed), packed
+        key = json.loads((packed / "manifest.json").read_text())["key"]
+        assert packed.name == f"{key['name']}-{key_digest(key)}"
+    trained = [name for name in zoo.DEFAULT_MODELS if zoo.spec(name).objective]
+    settings = {json.loads((p / "manifest.json").read_text())["key"]["name"]:
+                json.loads((p / "manifest.json").read_text())["key"]["settings"] for p in packs}
+    assert sorted(settings) == sorted(trained)
+    for name in trained:
+        expected = json.loads(json.dumps(dataclasses.asdict(zoo.run_settings(name))))
+        assert settings[name] == expected, name

@@ -226,12 +226,18 @@ class Participant:
 
 @dataclass(frozen=True)
 class Dataset:
-    """Stimuli per language and the participants who heard them."""
+    """Stimuli per language and the participants who heard them.
+
+    ``corpus_size`` (language -> listeners) counts the listeners of the whole source the data
+    set was drawn from when it holds only some of them and no participants table says so
+    (the demo world); ``None``: the source's own table, else the participants held.
+    """
 
     name: str
     stimuli: dict[str, list[Stimulus]]
     participants: list[Participant]
     simulated: bool
+    corpus_size: dict[str, int] | None = field(default=None, compare=False)
 
     def participants_of(self, language: str) -> list[Participant]:
         return [p for p in self.participants if p.language == language]

@@ -112,6 +112,8 @@ def _corpus_counts(corpus: str, people, dataset: Dataset, excluded, narratives_r
         root = Path(narratives_root) if narratives_root else nd.corpus_root()
         index = narratives.index_scans(root)
         return pd.Series({"en": index.participant.nunique()}, name="participants")
+    if dataset.corpus_size is not None:
+        return pd.Series(dataset.corpus_size, name="participants")
     return pd.Series(pd.Series([p.language for p in people], dtype=object).value_counts(),
                      name="participants")
 
@@ -170,8 +172,12 @@ def corpus_participants(dataset: Dataset, root: str | Path | None = None,
     if dataset.name != "lpp":
         left_out = {p if str(p).startswith("sub-") else f"sub-{p}" for p in excluded}
         people = [p for p in dataset.participants if p.id not in left_out]
-        counts = pd.Series({lang: sum(p.language == lang for p in people)
-                            for lang in dataset.stimuli}, dtype=int).rename("participants")
+        held = {lang: sum(p.language == lang for p in people) for lang in dataset.stimuli}
+        if dataset.corpus_size is not None:  # listeners held out of the data set count too
+            held = {lang: dataset.corpus_size.get(lang, 0) - sum(
+                p.language == lang for p in dataset.participants if p.id in left_out)
+                for lang in dataset.stimuli}
+        counts = pd.Series(held, dtype=int).rename("participants")
         dropped = sorted({p.id for p in dataset.participants} & left_out)
     else:
         left_out = {lpp.participant_id(p, "excluded") for p in excluded}

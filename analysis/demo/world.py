@@ -221,8 +221,9 @@ def select(dataset: Dataset, languages=None, n_participants: int = 0) -> Dataset
             raise ValueError(f"n_participants={n_participants}: the demo world has "
                              f"{len(own)} {language} participants; build a larger one.")
         participants += own[:n_participants or None]
+    size = {lang: len(dataset.participants_of(lang)) for lang in languages}
     return Dataset(dataset.name, {lang: dataset.stimuli[lang] for lang in languages},
-                   participants, dataset.simulated)
+                   participants, dataset.simulated, corpus_size=size)
 
 
 def load_truth(dataset: Dataset) -> dict[str, np.ndarray]:

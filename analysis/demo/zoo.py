@@ -26,11 +26,14 @@ changed input trains a new model and an unchanged one is reused.
 
 The family registers itself with the core as ``demo`` (an entry point of
 :data:`analysis.plugins.MODEL_FAMILIES`, object :data:`PROVIDER`): ``models.load_model(
-"demo-english")`` trains it on first use; ``NAME@STEP`` is ``NAME``'s checkpoint at that step.
+"demo-english")`` installs it on first use from the weights the repository ships, when they
+were trained exactly as this machine would train it (:mod:`analysis.demo.shipped`, made by
+``python -m analysis.demo.pack``), else trains it; ``NAME@STEP`` is ``NAME``'s checkpoint at
+that step (of a model trained here).
 
 Training settings: :data:`DEFAULT_SETTINGS`, changed for every demo model at once by the
 environment variable ``ANALYSIS_DEMO_TRAINING`` holding a JSON object of
-:class:`~analysis.demo.training.TrainingSettings` fields, e.g. ``{"steps": 3000}`` for a
+:class:`~analysis.demo.training.TrainingSettings` fields, e.g. ``{"steps": 6000}`` for a
 longer budget (its models are cached beside the default ones).
 """
 from __future__ import annotations
@@ -50,14 +53,14 @@ import pandas as pd
 from analysis import acoustics, framing
 from analysis.cache import key_digest, source_digest
 from analysis.config import data_home
-from analysis.demo import sounds, training, training_speech
+from analysis.demo import shipped, sounds, training, training_speech
 from analysis.demo.training import Corpus, TrainingSettings
 
 log = logging.getLogger(__name__)
 
 SPEECH_SENTENCES = training_speech.N_SENTENCES  # training text per language (21-25 min)
 NON_SPEECH_SECONDS = 720.0  # non-speech training audio (12 minutes)
-DEFAULT_SETTINGS = TrainingSettings(steps=700, threads=2)
+DEFAULT_SETTINGS = TrainingSettings(steps=3000, threads=2)  # the shipped weights' (shipped.py)
 ENVIRONMENT = "ANALYSIS_DEMO_TRAINING"
 
 
@@ -174,7 +177,9 @@ def folder(name: str, base: TrainingSettings | None = None) -> Path:
 
 
 def ensure(name: str, base: TrainingSettings | None = None) -> Path:
-    """The folder of ``name``, trained first if needed (resuming an interrupted run).
+    """The folder of ``name``: installed from the shipped weights when they were trained
+    exactly as this machine would (:mod:`analysis.demo.shipped`), else trained first if needed
+    (resuming an interrupted run).
 
     A lock file serialises processes wanting the same model: the second waits for the
     first's training, then reuses it.
@@ -185,7 +190,10 @@ def ensure(name: str, base: TrainingSettings | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / f".{target.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not training.is_complete(target):
+        packed = None if training.is_complete(target) else shipped.find(target)
+        if packed is not None:
+            shipped.install(packed, target)
+        elif not training.is_complete(target):
             run = run_settings(name, base)
             log.info("training %s (%d steps) in %s", name, run.steps, target)
             training.train(build_corpus(name, run), target, run,
@@ -205,8 +213,12 @@ def checkpoint(name: str, step: int, base: TrainingSettings | None = None) -> Pa
     path = root / "checkpoints" / f"step-{step:06d}"
     if not path.is_dir():
         steps = [int(p.name.split("-")[1]) for p in sorted((root / "checkpoints").glob("step-*"))]
+        manifest = json.loads((root / "manifest.json").read_text())
+        hint = (" (it was installed from the shipped weights, which keep the final model "
+                f"only: delete {root} and set {shipped.ENVIRONMENT}=0 to train it here)"
+                if manifest.get("shipped") else "")
         raise ValueError(f"{name} has no checkpoint at step {step}; its checkpoints are at "
-                         f"steps {steps}.")
+                         f"steps {steps}{hint}.")
     return path
 
 
@@ -250,8 +262,9 @@ def _sounds(seconds: float, seed: int) -> list[np.ndarray]:
 
 
 def summary(names=DEFAULT_MODELS) -> pd.DataFrame:
-    """One row per trained model of ``names``: what it is, its size, steps and training time
-    (from each run's manifest; the models are trained first if needed)."""
+    """One row per trained model of ``names``: what it is, its size, steps, training time
+    and whether its weights were shipped or trained here (from each run's manifest; the
+    models are installed or trained first if needed)."""
     rows = []
     for name in names:
         path = ensure(name)
@@ -260,6 +273,7 @@ def summary(names=DEFAULT_MODELS) -> pd.DataFrame:
                      else "none", "parameters (M)": manifest["n_parameters"] / 1e6,
                      "steps": manifest["settings"]["steps"],
                      "training (min)": manifest["seconds"] / 60,
+                     "weights": "shipped" if manifest.get("shipped") else "trained here",
                      "checkpoints": len(manifest["checkpoints"]),
                      "description": spec(name).description})
     return pd.DataFrame(rows)
