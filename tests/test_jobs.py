@@ -157,9 +157,9 @@ def test_job_graph_on_submitit_local_resumes_a_killed_job_and_equals_in_process(
 
     # the in-process run, from scratch in another cache, gives the same scores (fitting in
     # this process as each job did in its own: a vertex with a near-tie of alphas may pick
-    # another alpha when the sums run in another order)
+    # another alpha when the sums run in another order); one model stands for both
     monkeypatch.setenv("ANALYSIS_DATA_HOME", str(tmp_path / "elsewhere"))
-    for model in names:
+    for model in names[1:]:
         reference = scores.layer_scores(dataset, spec, model, "fr", n_jobs=1)
         assert reference.scores.shape == (2, 9, 20484)
         assert np.isfinite(reference.scores).mean() > 0.5

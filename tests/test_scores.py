@@ -43,7 +43,7 @@ def test_layer_scores_end_to_end_then_from_cache(tiny_world, tiny_profile, tiny_
 
 
 def test_the_null_is_fitted_only_when_asked_for_and_reuses_the_scores(
-        tiny_world, tiny_profile, monkeypatch):
+        tiny_world, tiny_profile, tiny_model_dir, monkeypatch):
     calls = []
     real = encoding.score_layers
 
@@ -52,10 +52,11 @@ def test_the_null_is_fitted_only_when_asked_for_and_reuses_the_scores(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(encoding, "score_layers", counted)
-    first = scores.layer_scores(tiny_world, tiny_profile, "random", "en", null=False,
+    model = str(tiny_model_dir)
+    first = scores.layer_scores(tiny_world, tiny_profile, model, "en", null=False,
                                 participants=["sub-EN01"], n_jobs=1)
     assert calls == [1] and np.isnan(first.null_scores).all()
-    both = scores.layer_scores(tiny_world, tiny_profile, "random", "en",
+    both = scores.layer_scores(tiny_world, tiny_profile, model, "en",
                                participants=["sub-EN01"], n_jobs=1)
     assert len(calls) == 2  # only the null was fitted
     np.testing.assert_array_equal(both.scores, first.scores)
@@ -207,17 +208,18 @@ def test_layer_scores_of_a_demo_condition(tiny_demo, tiny_profile):
     assert np.isfinite(result.scores).any()
 
 
-def test_cumulative_and_y_pca_profiles_fit_what_they_say(tiny_world, tiny_profile):
+def test_cumulative_and_y_pca_profiles_fit_what_they_say(tiny_world, tiny_profile,
+                                                         tiny_model_dir):
     """``cumulative`` scores layer k on layers 0..k stacked, ``y_pca`` reduces Y first: both
     reach layer_scores through the profile, and each is its own cached product."""
-    participant = tiny_world.participants[0]
-    design = designs.designs_for(tiny_world, "random", "en")
+    participant, model = tiny_world.participants[0], str(tiny_model_dir)
+    design = designs.designs_for(tiny_world, model, "en")
     options = dict(n_folds=tiny_profile.n_folds, alpha_selection=tiny_profile.alpha_selection,
                    inner_folds=tiny_profile.inner_folds, alphas=tiny_profile.alphas)
-    plain = scores.layer_scores(tiny_world, tiny_profile, "random", "en", layers=[2],
+    plain = scores.layer_scores(tiny_world, tiny_profile, model, "en", layers=[2],
                                 participants=[participant.id], null=False, n_jobs=1)
     cumulative = scores.layer_scores(
-        tiny_world, dataclasses.replace(tiny_profile, cumulative=True), "random", "en",
+        tiny_world, dataclasses.replace(tiny_profile, cumulative=True), model, "en",
         layers=[2], participants=[participant.id], null=False, n_jobs=1)
     stacked = np.hstack([np.asarray(design.layer(i)) for i in range(3)])
     Y = scores.responses(participant, len(stacked), 2.0, tiny_profile)  # each run cleaned
@@ -227,7 +229,7 @@ def test_cumulative_and_y_pca_profiles_fit_what_they_say(tiny_world, tiny_profil
     assert not np.allclose(cumulative.scores, plain.scores, equal_nan=True)
 
     reduced = scores.layer_scores(
-        tiny_world, dataclasses.replace(tiny_profile, y_pca=5), "random", "en", layers=[2],
+        tiny_world, dataclasses.replace(tiny_profile, y_pca=5), model, "en", layers=[2],
         participants=[participant.id], null=False, n_jobs=1)
     np.testing.assert_allclose(
         reduced.scores[0, 0],
