@@ -54,8 +54,12 @@ def is_packed(packed: Path) -> bool:
     manifest = Path(packed) / "manifest.json"
     if not manifest.is_file():
         return False
-    files = json.loads(manifest.read_text())["packed_files"]
-    return all(file_digest(Path(packed) / name) == digest for name, digest in files.items())
+    try:
+        files = json.loads(manifest.read_text())["packed_files"]
+        return all(file_digest(Path(packed) / name) == digest for name, digest in files.items())
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("%s is not a whole packed model (%s); it is not used", packed, exc)
+        return False
 
 
 def pack(trained: Path, weights: Path | None = None) -> Path:
