@@ -13,7 +13,8 @@ the current settings, then packs each into :data:`WEIGHTS`/``<name>-<digest>/``:
     config.json, preprocessor_config.json, curves.csv   as trained
     manifest.json              the training run's manifest (its ``key``: settings, code
                                digest, training data checksums, torch and transformers
-                               versions) and the packed files' checksums
+                               versions), its ``files`` the packed files' checksums (so
+                               :func:`analysis.demo.training.is_complete` checks a pack)
 
 ``<digest>`` is the digest of the training key, the same as the data home's folder, so a
 packed model is used only where this machine would train exactly the same one (same code,
@@ -31,6 +32,7 @@ import shutil
 from pathlib import Path
 
 from analysis.cache import file_digest
+from analysis.demo import training
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +48,7 @@ def find(folder: Path, weights: Path | None = None) -> Path | None:
     if os.environ.get(ENVIRONMENT, "1").strip() == "0":
         return None
     packed = (weights or WEIGHTS) / Path(folder).name
-    return packed if is_packed(packed) else None
-
-
-def is_packed(packed: Path) -> bool:
-    """Whether ``packed`` holds a packed model whose checksums match its files."""
-    manifest = Path(packed) / "manifest.json"
-    if not manifest.is_file():
-        return False
-    try:
-        files = json.loads(manifest.read_text())["packed_files"]
-        return all(file_digest(Path(packed) / name) == digest for name, digest in files.items())
-    except (OSError, ValueError, KeyError) as exc:
-        log.warning("%s is not a whole packed model (%s); it is not used", packed, exc)
-        return False
+    return packed if training.is_complete(packed) else None
 
 
 def pack(trained: Path, weights: Path | None = None) -> Path:
@@ -80,8 +69,7 @@ def pack(trained: Path, weights: Path | None = None) -> Path:
     for file in COPIED:
         shutil.copy2(trained / file, tmp / file)
     manifest.pop("shipped", None)
-    manifest["packed_files"] = {file: file_digest(tmp / file)
-                                for file in ("model.safetensors", *COPIED)}
+    manifest["files"] = {file: file_digest(tmp / file) for file in ("model.safetensors", *COPIED)}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     for old in weights.glob(f"{name}-*"):
         if old.name[len(name) + 1:].isalnum() and old.is_dir():
@@ -107,7 +95,6 @@ def install(packed: Path, folder: Path) -> Path:
     for file in COPIED:
         shutil.copy2(packed / file, tmp / file)
     manifest = json.loads((packed / "manifest.json").read_text())
-    manifest.pop("packed_files")
     manifest["shipped"], manifest["checkpoints"] = True, []  # the final model only
     manifest["files"] = {file: file_digest(tmp / file) for file in ("model.safetensors", *COPIED)}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
