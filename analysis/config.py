@@ -31,10 +31,11 @@ class Profile:
     n_participants : participants per language.
     n_folds : outer cross-validation folds (contiguous in time, no shuffling), of every
         corpus but those of ``corpus_folds``.
-    inner_folds : inner folds of ``alpha_selection="kfold"``.
+    inner_folds : inner folds of ``alpha_selection="kfold"`` and ``"shuffled-kfold"``.
     alphas : ridge penalties searched.
     alpha_selection : how each vertex's penalty is chosen on the training part: ``"loo"``
-        (the authors' choice), ``"kfold"`` or ``"gcv"`` (see :mod:`analysis.ridge`).
+        (the authors' choice), ``"kfold"``, ``"shuffled-kfold"`` or ``"gcv"`` (see
+        :mod:`analysis.ridge`).
     precision : ``"float64"`` (exact alpha choices) or ``"float32"`` (twice as fast; a
         near-tie target may pick a neighbouring alpha, changing its r by about 1e-3).
     offline : whether the profile runs without internet.
@@ -107,7 +108,7 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-ALPHA_SELECTIONS = ("loo", "kfold", "gcv")  # :data:`analysis.ridge.SELECTIONS`
+ALPHA_SELECTIONS = ("loo", "kfold", "shuffled-kfold", "gcv")  # :data:`analysis.ridge.SELECTIONS`
 PRECISIONS = ("float32", "float64")
 LANGUAGES = ("en", "fr", "cn")
 N_SECTIONS = 9  # sections of the story in every source

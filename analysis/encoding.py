@@ -6,7 +6,8 @@ per target is chosen on the training part only (:mod:`analysis.ridge`), and the 
 Pearson's r between the held-out prediction and the held-out response, per target, averaged
 over folds. ``alpha_selection="loo"`` (exact leave-one-out, scikit-learn's ``RidgeCV``
 default, which the authors used) is the default; ``"kfold"`` is himalaya's contiguous inner
-K-fold; ``"gcv"`` the fast generalised cross-validation. On autocorrelated fMRI, leave-one-out
+K-fold, ``"shuffled-kfold"`` the same on random folds; ``"gcv"`` the fast generalised
+cross-validation. On autocorrelated fMRI, leave-one-out
 and GCV under-regularise (a left-out scan is predicted from its neighbours): see the methods
 page.
 """
@@ -193,8 +194,8 @@ def brain_score(X: np.ndarray, Y: np.ndarray, *, n_folds: int = 10,
     Y : array of shape (n_samples, n_targets), responses; NaN or constant targets stay NaN
     n_folds : outer folds, contiguous in time
     alphas : ridge penalties searched
-    alpha_selection : ``"loo"``, ``"kfold"`` or ``"gcv"`` (see :mod:`analysis.ridge`)
-    inner_folds : inner folds of ``"kfold"``
+    alpha_selection : one of :data:`analysis.ridge.SELECTIONS`
+    inner_folds : inner folds of ``"kfold"`` and ``"shuffled-kfold"``
     backend : ``"auto"`` (GPU when torch sees one, else numpy), ``"numpy"``, ``"torch"`` (CPU)
         or ``"cuda"``
     y_pca : when set, Y (scaled) is reduced to this many principal components on each

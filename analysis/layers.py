@@ -7,6 +7,7 @@ of each region that each layer wins (:func:`layer_shares`).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from dataclasses import dataclass
@@ -76,6 +77,24 @@ def choose_layers(result: LayerScores, layer: int | str = "best") -> LayerChoice
         return LayerChoice((int(layer),) * len(result.participants), FIXED)
     raise ValueError(f"layer={layer!r} must be 'best' or one of the scored layers "
                      f"{result.layers}.")
+
+
+def choose_region_layers(result: LayerScores, masks: dict[str, np.ndarray],
+                         layer: int | str = "best") -> dict[str, LayerChoice]:
+    """:func:`choose_layers` of each region, on that region's vertices only.
+
+    Parameters
+    ----------
+    masks : region name -> boolean array of shape (n_vertices,)
+
+    Returns
+    -------
+    region -> its :class:`LayerChoice` (one layer per participant)
+    """
+    return {name: choose_layers(dataclasses.replace(
+                result, scores=result.scores[:, :, np.asarray(mask, bool)],
+                null_scores=result.null_scores[:, :, np.asarray(mask, bool)]), layer)
+            for name, mask in masks.items()}
 
 
 def layer_map(result: LayerScores, layer: int | str = "best") -> tuple[LayerChoice,

@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from analysis import designs as designs_module
 from analysis import encoding, models
-from analysis.cache import Cache, source_digest
+from analysis.cache import Cache, key_digest, source_digest
 from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset, Participant, Stimulus
 from analysis.designs import Designs
@@ -38,6 +38,7 @@ from analysis.designs import Designs
 log = logging.getLogger(__name__)
 
 SCORES = "participant_scores"
+REGION_SCORES = "region_scores"  # cache stage of region_layer_scores
 MAX_DEAD_SHARE = 0.2  # a participant with more of its vertices without signal is refused
 N_VERTICES = 20484  # fsaverage5, both hemispheres
 
@@ -104,6 +105,62 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
     return LayerScores(np.stack([o["scores"] for o in out]),
                        np.stack([o["null_scores"] for o in out]),
                        [p.id for p in group], indices, n_conv)
+
+
+def region_layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
+                        vertices: np.ndarray, participants: list[str] | None = None
+                        ) -> LayerScores:
+    """Brain scores of every layer of ``model`` on ``vertices`` only, the listeners who heard
+    the same stimuli fitted in one call (cached per group): the cheap way to choose layers on
+    some regions (:func:`analysis.layers.choose_layers`) without fitting the whole cortex.
+
+    Parameters
+    ----------
+    model : a model name or a condition (see :func:`layer_scores`)
+    vertices : boolean array of shape (n_vertices,), the vertices fitted
+    participants : participant ids to score (default: every listener of ``language``)
+
+    Returns
+    -------
+    :class:`LayerScores` whose ``scores`` are NaN off ``vertices`` and whose ``null_scores``
+    are all NaN (no null is fitted)
+    """
+    model = models.resolve_condition(model, language, profile.model_family)
+    dataset.check_language(language)
+    mask = np.asarray(vertices, bool)
+    if mask.shape != (N_VERTICES,):
+        raise ValueError(f"vertices must be a boolean array of shape ({N_VERTICES},); got "
+                         f"{mask.shape}.")
+    groups = dataset.groups(language, participants)
+    if not groups:
+        raise ValueError(f"participants={participants}: no participant of language "
+                         f"{language!r} matches.")
+    found = {}
+    for stimuli, people in groups:
+        designs = designs_module.designs_of(stimuli, model)
+        fit = fit_parameters(profile, people[0].corpus)
+        key = {"stage": REGION_SCORES, "code": source_digest(encoding, encoding.ridge),
+               "designs": designs.digest, "participants": [p.digest() for p in people],
+               "vertices": key_digest({"vertices": np.flatnonzero(mask).tolist()}),
+               "cleaning": cleaning_parameters(profile), **fit}
+
+        def compute(stimuli=stimuli, people=people, designs=designs, fit=fit):
+            tr = run_trs(stimuli)
+            Y = np.hstack([responses(p, designs.n_scans, tr, profile)[:, mask] for p in people])
+            fitted = encoding.score_layers([designs.layer(k) for k in range(designs.n_layers)],
+                                           Y, progress=False, n_jobs=default_n_jobs(), **fit)
+            return {"scores": fitted.reshape(designs.n_layers, len(people), int(mask.sum()))}
+
+        fitted = Cache(cache_dir()).get(REGION_SCORES, key, compute)["scores"]
+        for i, p in enumerate(people):
+            full = np.full((designs.n_layers, N_VERTICES), np.nan, dtype=np.float32)
+            full[:, mask] = fitted[:, i]
+            found[p.id] = full
+    group = [p for p in dataset.participants_of(language) if p.id in found]
+    stacked = np.stack([found[p.id] for p in group])
+    n_conv = len(models.load_config(models.resolve(model).name).conv_dim)
+    return LayerScores(stacked, np.full_like(stacked, np.nan), [p.id for p in group],
+                       list(range(stacked.shape[1])), n_conv)
 
 
 def noise_ceilings(dataset: Dataset, profile: Profile, language: str) -> np.ndarray:

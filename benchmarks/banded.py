@@ -7,13 +7,14 @@ band of ``--baseline-features`` columns (80, e.g. log-mel bands) and a layer ban
 fsaverage5 cortex), autocorrelated features and noise. Times one outer fold (90 % training,
 10 % test) of:
 
-- the single-band fit of the layer (:func:`analysis.ridge.fit_predict`, ``"kfold"``, the
-  criterion of the partition's single-band fits);
+- the single-band fit of the layer (:func:`analysis.ridge.fit_predict`, with
+  :data:`analysis.partition.SELECTION`, the criterion of every fit of the partition);
 - the banded fit of baseline + layer (:func:`analysis.partition.banded_fit_predict`,
   himalaya's ``GroupRidgeCV``, :func:`analysis.partition.band_weights` grid);
 
-and prints both times, their ratio and the projection to the whole partition (three fits per
-outer fold, ``--folds`` folds). The backend is the partition's: the GPU when torch sees one.
+and prints both times, their ratio and the projection to the whole partition (per outer fold,
+two single-band fits and two banded ones, the layer's and its shifted copy's; ``--folds``
+folds). The backend is the partition's: the GPU when torch sees one.
 
     python benchmarks/banded.py                       # LPP size (long on a CPU)
     python benchmarks/banded.py --vertices 2048       # a quick look
@@ -79,14 +80,14 @@ def main(argv=None) -> None:
 
     def single():
         if backend == "numpy":
-            return ridge.fit_predict(layer_train, y_train, layer_test, alphas, "kfold",
+            return ridge.fit_predict(layer_train, y_train, layer_test, alphas, partition.SELECTION,
                                      args.inner_folds, centred=True, n_threads=2)
         import torch
 
         device = "cuda" if backend == "cuda" else "cpu"
         out = ridge.fit_predict(*(torch.as_tensor(a, device=device)
                                   for a in (layer_train, y_train, layer_test)),
-                                alphas, "kfold", args.inner_folds, centred=True)
+                                alphas, partition.SELECTION, args.inner_folds, centred=True)
         if device == "cuda":
             torch.cuda.synchronize()
         return out
@@ -105,8 +106,9 @@ def main(argv=None) -> None:
         print(f"{name:28s} {times[name]:8.1f} s per outer fold", flush=True)
     single_s, banded_s = times.values()
     print(f"ratio banded / single-band: {banded_s / single_s:.1f}")
-    total = args.folds * (2 * single_s + banded_s)
-    print(f"projected partition of one listener (A, L, A+L; {args.folds} outer folds): "
+    total = args.folds * 2 * (single_s + banded_s)
+    print(f"projected partition of one listener (A, L, A+L, A+shifted L; {args.folds} outer "
+          "folds): "
           f"{total / 60:.1f} min")
 
 

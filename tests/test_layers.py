@@ -45,6 +45,18 @@ def test_leave_one_participant_out_never_lets_a_participants_own_data_choose_its
     assert all(layer == 8 for layer in choice.layers[1:])
 
 
+def test_each_region_chooses_its_layers_on_its_own_vertices():
+    scores = np.zeros((3, 3, 6))
+    scores[:, 0, :3] = 0.1  # vertices 0-2: layer 7
+    scores[:, 2, 3:] = 0.1  # vertices 3-5: layer 9
+    result = LayerScores(scores, scores, ["a", "b", "c"], [7, 8, 9], 7)
+    masks = {"early": np.arange(6) < 3, "late": np.arange(6) >= 3}
+    chosen = layers.choose_region_layers(result, masks)
+    assert chosen["early"].layers == (7, 7, 7) and chosen["late"].layers == (9, 9, 9)
+    assert chosen["late"].method == layers.LEAVE_ONE_OUT
+    assert layers.choose_region_layers(result, masks, 8)["early"].layers == (8, 8, 8)
+
+
 def test_one_participant_gets_the_middle_transformer_layer_fixed():
     scores = np.zeros((1, 19, 4))
     scores[0, 3] = 1.0

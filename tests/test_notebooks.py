@@ -169,12 +169,15 @@ def test_chapter_refuses_a_wrong_parameter_before_computing(tmp_path, name, valu
 @pytest.mark.slow
 def test_controls_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, tmp_path):
     """The acoustic-control chapter under profile="lpp": the acoustic baseline from the
-    corpus's audio, two tiny models' last layer, the partition on the regions' vertices."""
+    corpus's audio, two tiny models, each listener's layer per region chosen by the other
+    listener, the partition on the regions' vertices."""
     numbers = run("controls", tmp_path, {
         "profile": "lpp", "language": "fr", "model": tiny_models["native"],
-        "control": tiny_models["random"], "layer": 8, "regions": "coordinates",
+        "control": tiny_models["random"], "regions": "coordinates",
         "overrides": QUICK, "output_dir": str(tmp_path / "figures")})
     assert numbers["participants"] == ["sub-FR001", "sub-FR002"]
+    for choice in numbers["layers"]["trained"].values():
+        assert choice["method"] == "leave-one-participant-out" and len(choice["layers"]) == 2
     rois = numbers["rois"]
     assert set(rois) == {"A1+A2", "STG", "STS", "IFG", "motor"}
     for values in rois.values():

@@ -27,9 +27,10 @@ def planted():
 
 def test_one_band_through_himalaya_is_brain_score(planted):
     """The banded path with a single band reproduces brain_score (same folds, scaling and
-    K-fold criterion) within 1e-3."""
+    inner K-fold criterion on random folds) within 1e-3."""
     A, _, Y = planted
-    expected = encoding.brain_score(A, Y, n_folds=5, alphas=ALPHAS, alpha_selection="kfold",
+    expected = encoding.brain_score(A, Y, n_folds=5, alphas=ALPHAS,
+                                    alpha_selection=partition.SELECTION,
                                     inner_folds=5, backend="numpy")
     got = partition.banded_scores([A], Y, n_folds=5, alphas=ALPHAS, inner_folds=5,
                                   weights=np.ones((1, 1)), backend="numpy", dtype=np.float64)
@@ -41,7 +42,8 @@ def test_banded_fit_is_himalayas_own(planted):
     Yc = Y[:250] - Y[:250].mean(0)
     got = partition.banded_fit_predict([A[:250], L[:250]], Yc, [A[250:], L[250:]], ALPHAS,
                                        inner_folds=4, backend="numpy", dtype=np.float64)
-    model = GroupRidgeCV(groups="input", fit_intercept=True, cv=KFold(4),
+    model = GroupRidgeCV(groups="input", fit_intercept=True,
+                         cv=KFold(4, shuffle=True, random_state=0),
                          solver_params={"alphas": np.asarray(ALPHAS),
                                         "n_iter": partition.band_weights(2),
                                         "progress_bar": False})
@@ -62,7 +64,8 @@ def test_partition_finds_unique_variance_where_it_was_planted(planted):
     out = partition.partition_scores(A, L, Y, n_folds=5, alphas=ALPHAS, inner_folds=5,
                                      backend="numpy", dtype=np.float64)
     single = encoding.score_layers([A, L], Y, progress=False, n_folds=5, alphas=ALPHAS,
-                                   alpha_selection="kfold", inner_folds=5, backend="numpy")
+                                   alpha_selection=partition.SELECTION, inner_folds=5,
+                                   backend="numpy")
     np.testing.assert_allclose(out["baseline_r"], single[0], atol=1e-6)
     np.testing.assert_allclose(out["model_r"], single[1], atol=1e-6)
     assert out["unique"][10:20].mean() > 0.2  # L's own part
@@ -88,8 +91,8 @@ def test_roi_summary_tests_unique_variance_across_listeners():
     r = rng.uniform(0.2, 0.3, (n_listeners, n_vertices))
     values = partition.partition_values(r, r * 0.5, r + 0.1)
     values = {k: values[k] for k in partition.QUANTITIES}
-    part = partition.Partition(values, [f"sub-{i}" for i in range(n_listeners)], "m", 3,
-                               "acoustic")
+    part = partition.Partition(values, [f"sub-{i}" for i in range(n_listeners)], "m",
+                               np.full((n_listeners, n_vertices), 3), "acoustic")
     masks = {"left": np.arange(n_vertices) < 10, "right": np.arange(n_vertices) >= 10}
     summary = partition.roi_summary(part, masks)
     assert set(summary) == {"left", "right"}
@@ -99,6 +102,22 @@ def test_roi_summary_tests_unique_variance_across_listeners():
     assert left["p_unique"] < 0.05  # every listener's unique variance is positive
     assert left["p_unique"] < left["p_unique_two_sided"]  # one-sided: unique > 0
     assert 0 < left["unique_share"] < 1
+
+
+def test_a_layer_redundant_with_the_baseline_adds_nothing_even_above_its_null():
+    """Unique variance below 0 but above its (more negative) null: the layer made the
+    held-out prediction worse than the baseline alone, so it adds nothing."""
+    n_listeners, n_vertices = 10, 4
+    spread = np.linspace(0, 1e-3, n_listeners)[:, None]
+    values = {name: np.zeros((n_listeners, n_vertices)) for name in partition.QUANTITIES}
+    values["unique"] = -0.006 + np.tile(spread, (1, n_vertices))
+    values["unique_null"] = np.full((n_listeners, n_vertices), -0.008)
+    part = partition.Partition(values, [f"s{i}" for i in range(n_listeners)], "m",
+                               np.zeros((n_listeners, n_vertices), int), "acoustic")
+    summary = partition.roi_summary(part, {"all": np.ones(n_vertices, bool)})["all"]
+    assert summary["p_unique_null"] < 0.01 and summary["p_unique_zero"] > 0.5
+    assert summary["p_unique"] == summary["p_unique_zero"]
+    assert partition.significant_regions({"all": summary})[0] == []
 
 
 def test_significant_regions_and_the_paired_comparison_of_two_models():
@@ -133,6 +152,42 @@ def test_the_partition_fits_each_group_of_listeners_on_what_they_heard(tiny_demo
         np.testing.assert_allclose(both.values[name][1], alone.values[name][0],
                                    equal_nan=True)
     assert np.isfinite(both.values["unique"][:, fitted]).all()
+    assert (both.layers[:, fitted] == 3).all() and (both.layers[:, ~fitted] == -1).all()
+
+
+def test_each_listener_and_region_is_partitioned_at_its_own_layer(tiny_demo, tiny_profile):
+    """Per-listener layers: each listener's values are those of its layer fitted alone; per
+    region, each region's partition holds its own vertices, and the summary reads each."""
+    from analysis.demo import controls
+
+    fitted, masks = controls.region_cores(tiny_demo, "en")
+    ids = [p.id for p in tiny_demo.participants_of("en")]
+    model = "demo-random"
+    mixed = partition.dataset_partition(tiny_demo, tiny_profile, model,
+                                        {ids[0]: 2, ids[1]: 4}, "envelope", "en",
+                                        vertices=fitted, null=False)
+    assert mixed.participants == ids[:2]
+    for i, layer in enumerate((2, 4)):
+        alone = partition.dataset_partition(tiny_demo, tiny_profile, model, layer,
+                                            "envelope", "en", vertices=fitted,
+                                            participants=[ids[i]], null=False)
+        np.testing.assert_allclose(mixed.values["unique"][i], alone.values["unique"][0],
+                                   equal_nan=True)
+        assert (mixed.layers[i, fitted] == layer).all()
+    with pytest.raises(ValueError, match="no layer for participants"):
+        partition.dataset_partition(tiny_demo, tiny_profile, model, {ids[0]: 2}, "envelope",
+                                    "en", participants=ids[:2])
+    two = dict(list(masks.items())[:2])
+    choices = {region: (k + 1, k + 1) for k, region in enumerate(two)}
+    parts = partition.region_partitions(tiny_demo, tiny_profile, model, choices, ids[:2], two,
+                                        "envelope", "en", null=False)
+    for k, (region, mask) in enumerate(two.items()):
+        assert (parts[region].layers[:, mask] == k + 1).all()
+        assert (parts[region].layers[:, ~mask] == -1).all()
+    summary = partition.roi_summary(parts, two)
+    for region, mask in two.items():
+        assert summary[region]["unique"] == pytest.approx(
+            np.nanmean(np.nanmean(parts[region].values["unique"][:, mask], axis=1)))
 
 
 def test_unique_variance_is_tested_against_what_the_shifted_layer_adds(planted):
@@ -146,7 +201,8 @@ def test_unique_variance_is_tested_against_what_the_shifted_layer_adds(planted):
     n_listeners = 6
     tile = {k: np.tile(v, (n_listeners, 1)) for k, v in out.items()}
     tile["unique"] = tile["unique"] + np.linspace(0, 1e-3, n_listeners)[:, None]
-    part = partition.Partition(tile, [f"s{i}" for i in range(n_listeners)], "m", 3, "acoustic")
+    part = partition.Partition(tile, [f"s{i}" for i in range(n_listeners)], "m",
+                               np.full((n_listeners, 30), 3), "acoustic")
     masks = {"L": np.arange(30) // 10 == 1, "A": np.arange(30) < 10}
     summary = partition.roi_summary(part, masks)
     assert summary["L"]["p_unique"] < 0.05 and summary["L"]["unique_tested"] > 0.2

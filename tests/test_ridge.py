@@ -57,7 +57,9 @@ def test_loo_matches_scikit_learn_ridgecv(backend, features, autocorrelated):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("inner", [4, 7])  # 7 does not divide 240: unequal inner folds
-def test_kfold_matches_himalaya_ridgecv_with_the_same_inner_folds(backend, inner, autocorrelated):
+@pytest.mark.parametrize("selection", ["kfold", "shuffled-kfold"])
+def test_kfold_matches_himalaya_ridgecv_with_the_same_inner_folds(backend, inner, selection,
+                                                                 autocorrelated):
     from himalaya.backend import set_backend
     from himalaya.ridge import RidgeCV
     from sklearn.model_selection import KFold
@@ -66,8 +68,10 @@ def test_kfold_matches_himalaya_ridgecv_with_the_same_inner_folds(backend, inner
     X, Y = autocorrelated(seed=2)
     alphas = np.logspace(-1, 4, 12)
     prediction, best = ridge.fit_predict(*on(backend, X[:240], Y[:240], X[240:]), alphas,
-                                         "kfold", inner)
-    model = RidgeCV(alphas=alphas, cv=KFold(inner), fit_intercept=True).fit(X[:240], Y[:240])
+                                         selection, inner)
+    folds = (KFold(inner) if selection == "kfold"
+             else KFold(inner, shuffle=True, random_state=ridge.SHUFFLE_SEED))
+    model = RidgeCV(alphas=alphas, cv=folds, fit_intercept=True).fit(X[:240], Y[:240])
     np.testing.assert_allclose(alphas[numpy(best)], np.asarray(model.best_alphas_),
                                rtol=1e-12)
     np.testing.assert_allclose(numpy(prediction), np.asarray(model.predict(X[240:])),

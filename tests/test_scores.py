@@ -42,6 +42,22 @@ def test_layer_scores_end_to_end_then_from_cache(tiny_world, tiny_profile, tiny_
     assert np.isnan(no_null.null_scores).all()
 
 
+def test_region_layer_scores_are_the_layer_scores_of_their_vertices(tiny_world, tiny_profile,
+                                                                   tiny_model_dir):
+    model = str(tiny_model_dir)
+    vertices = np.zeros(scores.N_VERTICES, bool)
+    vertices[::50] = True
+    region = scores.region_layer_scores(tiny_world, tiny_profile, model, "en", vertices)
+    full = scores.layer_scores(tiny_world, tiny_profile, model, "en", null=False)
+    assert region.participants == full.participants and region.layers == full.layers
+    assert region.n_conv == full.n_conv and np.isnan(region.null_scores).all()
+    np.testing.assert_allclose(region.scores[:, :, vertices], full.scores[:, :, vertices],
+                               atol=1e-5)
+    assert np.isnan(region.scores[:, :, ~vertices]).all()
+    with pytest.raises(ValueError, match="vertices must be a boolean array"):
+        scores.region_layer_scores(tiny_world, tiny_profile, model, "en", vertices[:10])
+
+
 def test_the_null_is_fitted_only_when_asked_for_and_reuses_the_scores(
         tiny_world, tiny_profile, tiny_model_dir, monkeypatch):
     calls = []
