@@ -15,6 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis import scores
+from analysis.config import Profile
+from analysis.datasets import Dataset
 from analysis.scores import LayerScores
 
 log = logging.getLogger(__name__)
@@ -113,6 +116,40 @@ def layer_maps(results: dict[str, LayerScores], layer: int | str = "best") -> tu
     chosen, maps = {}, {}
     for label, result in results.items():
         chosen[label], maps[label] = layer_map(result, layer)
+    return chosen, maps
+
+
+def fitted_layer_maps(dataset: Dataset, profile: Profile, models: dict[str, str],
+                      language: str, choose_on: np.ndarray, layer: int | str = "best"
+                      ) -> tuple[dict[str, LayerChoice], dict[str, np.ndarray]]:
+    """:func:`layer_maps` without fitting every layer on the whole cortex: each model's layer
+    of each participant is chosen (:func:`choose_layers`) on the scores of every layer at the
+    ``choose_on`` vertices only (:func:`analysis.scores.region_layer_scores`), then only that
+    layer is fitted on the whole cortex (:func:`analysis.scores.layer_scores`).
+
+    Parameters
+    ----------
+    models : label -> model name or condition
+    choose_on : boolean array of shape (n_vertices,), e.g. the regions of interest
+
+    Returns
+    -------
+    ``({label: choice}, {label: array of shape (n_participants, n_vertices)})``, the
+    participants in the dataset's order
+    """
+    chosen, maps = {}, {}
+    for label, name in models.items():
+        scored = scores.region_layer_scores(dataset, profile, name, language, choose_on)
+        choice = choose_layers(scored, layer)
+        rows = np.full((len(scored.participants), scored.scores.shape[2]), np.nan,
+                       dtype=np.float32)
+        for number in sorted(set(choice.layers)):
+            ids = [p for p, n in zip(scored.participants, choice.layers) if n == number]
+            fitted = scores.layer_scores(dataset, profile, name, language, participants=ids,
+                                         layers=[number], null=False)
+            for pid, row in zip(fitted.participants, fitted.scores[:, 0]):
+                rows[scored.participants.index(pid)] = row
+        chosen[label], maps[label] = choice, rows
     return chosen, maps
 
 

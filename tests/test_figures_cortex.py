@@ -42,3 +42,22 @@ def test_categories_get_one_colour_each_and_their_names_on_the_colour_bar():
     with pytest.raises(ValueError, match="4 categories need 4 colours"):
         plot_categories(codes, list("abcd"), ["k"], axes=axes)
     plt.close(fig)
+
+
+def test_no_face_takes_a_category_that_none_of_its_vertices_has():
+    """Isolated vertices of the last category among unlabelled ones: averaging the three
+    vertices of a face would paint it with the first category's colour; no face may be."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    codes = np.full(20484, -1.0)
+    codes[::97] = 3  # isolated vertices, each with unlabelled neighbours
+    fig, axes = plt.subplots(1, 2, subplot_kw={"projection": "3d"})
+    plot_categories(codes, list("abcd"), ["#ff0000", "#00ff00", "#0000ff", "#ffff00"],
+                    axes=axes, views=("lateral",))
+    for ax in axes:
+        colours = np.concatenate([c.get_facecolor() for c in ax.collections])
+        for wrong in ("#ff0000", "#00ff00", "#0000ff"):  # categories 0-2: on no vertex
+            assert not np.all(np.isclose(colours[:, :3], to_rgba(wrong)[:3], atol=0.02),
+                              axis=1).any()
+    plt.close(fig)

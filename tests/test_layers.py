@@ -101,3 +101,23 @@ def test_a_region_with_no_kept_vertex_has_no_share():
     shares = layers.layer_shares(best, {"r": np.array([False, True, True])}, [7, 8])
     assert shares.loc["r", "n_vertices"] == 0
     assert np.isnan(shares.loc["r", [7, 8]].astype(float)).all()
+
+
+def test_fitted_layer_maps_fit_only_the_layer_the_regions_choose(tiny_world, tiny_profile,
+                                                                  tiny_model_dir):
+    """Each participant's layer is chosen by the other participant's scores on the chosen
+    vertices; its whole-cortex map is the full fit of that layer."""
+    from analysis import scores
+
+    model = str(tiny_model_dir)
+    choose_on = np.zeros(scores.N_VERTICES, bool)
+    choose_on[:3000] = True
+    chosen, maps = layers.fitted_layer_maps(tiny_world, tiny_profile, {"m": model}, "en",
+                                            choose_on)
+    region = scores.region_layer_scores(tiny_world, tiny_profile, model, "en", choose_on)
+    assert chosen["m"] == layers.choose_layers(region)
+    full = scores.layer_scores(tiny_world, tiny_profile, model, "en", null=False)
+    assert maps["m"].shape == (2, scores.N_VERTICES)
+    for i, number in enumerate(chosen["m"].layers):
+        np.testing.assert_allclose(maps["m"][i], full.scores[i, full.layers.index(number)],
+                                   atol=1e-5)

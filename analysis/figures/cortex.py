@@ -13,7 +13,7 @@ from analysis.regions import N_VERTICES_PER_HEMI
 def plot_cortex(values: np.ndarray, *, title: str = "", vmax: float | None = None,
                 cmap: str = "hot", colorbar_label: str = "R", symmetric: bool = False,
                 views=("lateral", "medial"), threshold: float | None = None, axes=None,
-                panel_title: str = ""):
+                panel_title: str = "", face_value: str = "mean"):
     """Values on the inflated fsaverage5 cortex, both hemispheres, each view.
 
     Parameters
@@ -24,6 +24,9 @@ def plot_cortex(values: np.ndarray, *, title: str = "", vmax: float | None = Non
     title : the figure's title (a figure of its own)
     panel_title : the title of the row of views, as a panel of a larger figure: written above
         the first view, wrapped at the figure's edge rather than cut off
+    face_value : how each mesh face's colour comes from its three vertices' values
+        (nilearn's ``avg_method``): ``"mean"``, or ``"median"``, one of the three values, for
+        categories (a mean would invent categories between neighbouring ones)
 
     Returns
     -------
@@ -55,7 +58,7 @@ def plot_cortex(values: np.ndarray, *, title: str = "", vmax: float | None = Non
         plotting.plot_surf_stat_map(stat_map=image, hemi=hemi, view=view, bg_map=sulcal,
                                     axes=ax, figure=fig, cmap=cmap, vmin=vmin, vmax=vmax,
                                     symmetric_cbar=symmetric, colorbar=False,
-                                    threshold=threshold or 1e-6)
+                                    threshold=threshold or 1e-6, avg_method=face_value)
         ax.set_title(f"{hemi} {view}", fontsize=9)
     mappable = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(vmin, vmax))
     fig.colorbar(mappable, ax=list(np.atleast_1d(axes)), shrink=0.6, label=colorbar_label,
@@ -104,7 +107,7 @@ def plot_categories(categories: np.ndarray, labels, colors, *, axes, colorbar_la
         values = np.where(categories >= 0, categories + 0.5, np.nan)
     fig = plot_cortex(values, axes=axes, views=views, vmax=float(len(labels)),
                       cmap=ListedColormap(colors), colorbar_label=colorbar_label,
-                      panel_title=panel_title)
+                      panel_title=panel_title, face_value="median")
     fig.axes[-1].set_yticks(np.arange(0, len(labels), tick_step) + 0.5, labels[::tick_step],
                             fontsize=8)
     return fig
