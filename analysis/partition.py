@@ -297,9 +297,6 @@ def dataset_partition(dataset: Dataset, profile: Profile, model: str,
         raise ValueError(f"vertices must be a boolean array of shape ({n_vertices},); got "
                          f"{mask.shape}.")
     groups = dataset.groups(language, participants)
-    if not groups:
-        raise ValueError(f"participants={participants}: no participant of language "
-                         f"{language!r} matches.")
     found, fitted_layer = {}, {}
     for stimuli, people in groups:
         by_layer = {}

@@ -83,9 +83,6 @@ def layer_scores(dataset: Dataset, profile: Profile, model: str, language: str,
     model = models.resolve_condition(model, language, profile.model_family)
     dataset.check_language(language)
     groups = dataset.groups(language, participants)
-    if not groups:
-        raise ValueError(f"participants={participants}: no participant of language "
-                         f"{language!r} matches.")
     cache = Cache(cache_dir())
     found = {}
     progress = tqdm(total=sum(len(people) for _, people in groups), desc="participants",
@@ -132,9 +129,6 @@ def region_layer_scores(dataset: Dataset, profile: Profile, model: str, language
         raise ValueError(f"vertices must be a boolean array of shape ({N_VERTICES},); got "
                          f"{mask.shape}.")
     groups = dataset.groups(language, participants)
-    if not groups:
-        raise ValueError(f"participants={participants}: no participant of language "
-                         f"{language!r} matches.")
     found = {}
     for stimuli, people in groups:
         designs = designs_module.designs_of(stimuli, model)

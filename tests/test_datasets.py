@@ -28,6 +28,14 @@ def test_a_participant_stacks_its_sections_and_a_stimulus_its_scans(tiny_world):
         tiny_world.check_language("de")
 
 
+def test_listeners_are_grouped_by_what_they_heard_and_unknown_ids_are_named(tiny_world):
+    (stimuli, people), = tiny_world.groups("en")
+    assert [p.id for p in people] == [p.id for p in tiny_world.participants_of("en")]
+    assert [p.id for p in tiny_world.groups("en", [people[1].id])[0][1]] == [people[1].id]
+    with pytest.raises(ValueError, match=r"participants=\['sub-XX99'\]: no participant"):
+        tiny_world.groups("en", ["sub-XX99"])
+
+
 def test_audio_is_read_as_mono_16_khz(tmp_path):
     import soundfile
 

@@ -259,13 +259,22 @@ class Dataset:
                ) -> list[tuple[list[Stimulus], list[Participant]]]:
         """The listeners of ``language`` (only those of ``participants`` ids, when given)
         gathered by the stimuli they heard: ``[(stimuli, listeners), ...]`` in the order of
-        each group's first listener (Le Petit Prince: one group per language)."""
+        each group's first listener (Le Petit Prince: one group per language).
+
+        Raises
+        ------
+        ValueError
+            naming ``participants`` when it is given and none of them listened in ``language``.
+        """
         found: dict[tuple, tuple[list[Stimulus], list[Participant]]] = {}
         for person in self.participants_of(language):
             if participants is not None and person.id not in participants:
                 continue
             heard = self.stimuli_of(person)
             found.setdefault(tuple(s.identity() for s in heard), (heard, []))[1].append(person)
+        if participants is not None and not found:
+            raise ValueError(f"participants={participants}: no participant of language "
+                             f"{language!r} matches.")
         return list(found.values())
 
 
