@@ -292,8 +292,14 @@ class ContrastMap:
                                           f"; none can pass with {self.n} participants")
 
     def status(self) -> str:
-        """What the map shows (:func:`map_status` of the most specific contrast)."""
-        return map_status(self.q[self.labels[0]], self.n, self.alpha)
+        """What the map shows: the vertices each contrast colours (its most specific
+        significant one), or why none can pass (:func:`map_status`)."""
+        if not can_reach(self.n, self.alpha):
+            return map_status(self.q[self.labels[0]], self.n, self.alpha)
+        counts = ", ".join(f"{label} {int((self.codes == i).sum())}"
+                           for i, label in enumerate(self.labels))
+        return (f"vertices coloured by each contrast (FDR q < {self.alpha}): {counts}, of "
+                f"{len(self.codes)}")
 
     @property
     def share(self) -> dict[str, float]:

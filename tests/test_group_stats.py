@@ -87,6 +87,11 @@ def test_contrast_map_gives_the_most_specific_significant_contrast():
     numbers = result.numbers()
     assert numbers["labels"] == list(result.labels) and numbers["share"] == share
     assert numbers["code_per_vertex"] is codes and numbers["q_per_vertex"] is q
+    counts = [int((codes == i).sum()) for i in range(4)]  # each contrast's coloured vertices
+    assert result.status().endswith(", ".join(f"{label} {count}" for label, count in
+                                              zip(result.labels, counts)) + f", of {n_v}")
+    few = group_stats.contrast_map({k: v[:3] for k, v in maps.items()})
+    assert "no vertex can pass" in few.status()
     with pytest.raises(ValueError, match="native"):
         group_stats.contrast_map({"random": base})
 
