@@ -21,6 +21,29 @@ def test_paired_test_per_vertex_matches_one_by_one():
         stats.paired_test(a, b[:, :2])
 
 
+def test_many_targets_with_ties_are_tested_in_chunks_with_the_same_p_values(monkeypatch):
+    """Ties send scipy to a permutation test whose arrays grow with the targets of a call:
+    the targets go in chunks, and every p-value is the one a test of its own gives."""
+    monkeypatch.setattr(stats, "TARGETS_PER_TEST", 7)
+    rng = np.random.default_rng(2)
+    x = np.round(rng.standard_normal((10, 30)) + 0.3, 1)  # rounded: ties in most columns
+    calls = []
+    real = scipy_stats.wilcoxon
+
+    def counted(values, *args, **kwargs):
+        calls.append(np.shape(values))
+        return real(values, *args, **kwargs)
+
+    monkeypatch.setattr(stats.stats, "wilcoxon", counted)
+    x[:, 0] = np.arange(1, 11) / 10  # no tie: tested with the other tie-free targets
+    got = stats.one_sample_test(x)
+    assert max(shape[1] for shape in calls[1:]) <= 7 and len(calls) >= 5
+    expected = [real(x[:, j], alternative="greater").pvalue for j in range(30)]
+    np.testing.assert_allclose(got, expected)
+    np.testing.assert_allclose(stats.paired_test(x, np.zeros_like(x)),
+                               [real(x[:, j]).pvalue for j in range(30)])
+
+
 def test_fdr_matches_scipy_and_keeps_nan():
     p = np.random.default_rng(1).uniform(0, 0.2, (5, 40))
     p[0, 0] = np.nan
