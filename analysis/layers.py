@@ -131,24 +131,32 @@ def fitted_layer_maps(dataset: Dataset, profile: Profile, models: dict[str, str]
     ----------
     models : label -> model name or condition
     choose_on : boolean array of shape (n_vertices,), e.g. the regions of interest
+    layer : ``"best"`` (chosen as above) or a layer number, fixed for everyone (then nothing
+        is fitted to choose it)
 
     Returns
     -------
     ``({label: choice}, {label: array of shape (n_participants, n_vertices)})``, the
     participants in the dataset's order
     """
+    if layer != "best" and (isinstance(layer, bool)
+                            or not isinstance(layer, (int, np.integer))):
+        raise ValueError(f"layer={layer!r} must be 'best' or a layer number.")
     chosen, maps = {}, {}
     for label, name in models.items():
-        scored = scores.region_layer_scores(dataset, profile, name, language, choose_on)
-        choice = choose_layers(scored, layer)
-        rows = np.full((len(scored.participants), scored.scores.shape[2]), np.nan,
-                       dtype=np.float32)
+        if layer == "best":
+            scored = scores.region_layer_scores(dataset, profile, name, language, choose_on)
+            participants, choice = scored.participants, choose_layers(scored, layer)
+        else:  # the range is checked by layer_scores
+            participants = [p.id for p in dataset.participants_of(language)]
+            choice = LayerChoice((int(layer),) * len(participants), FIXED)
+        rows = np.full((len(participants), scores.N_VERTICES), np.nan, dtype=np.float32)
         for number in sorted(set(choice.layers)):
-            ids = [p for p, n in zip(scored.participants, choice.layers) if n == number]
+            ids = [p for p, n in zip(participants, choice.layers) if n == number]
             fitted = scores.layer_scores(dataset, profile, name, language, participants=ids,
                                          layers=[number], null=False)
             for pid, row in zip(fitted.participants, fitted.scores[:, 0]):
-                rows[scored.participants.index(pid)] = row
+                rows[participants.index(pid)] = row
         chosen[label], maps[label] = choice, rows
     return chosen, maps
 

@@ -121,3 +121,24 @@ def test_fitted_layer_maps_fit_only_the_layer_the_regions_choose(tiny_world, tin
     for i, number in enumerate(chosen["m"].layers):
         np.testing.assert_allclose(maps["m"][i], full.scores[i, full.layers.index(number)],
                                    atol=1e-5)
+
+
+def test_a_fixed_layer_is_fitted_without_choosing(tiny_world, tiny_profile, tiny_model_dir,
+                                                  monkeypatch):
+    from analysis import scores
+
+    def fail(*args, **kwargs):
+        raise AssertionError("nothing is fitted to choose a fixed layer")
+
+    monkeypatch.setattr(scores, "region_layer_scores", fail)
+    model = str(tiny_model_dir)
+    everywhere = np.ones(scores.N_VERTICES, bool)
+    chosen, maps = layers.fitted_layer_maps(tiny_world, tiny_profile, {"m": model}, "en",
+                                            everywhere, 3)
+    assert chosen["m"].layers == (3, 3) and chosen["m"].method == layers.FIXED
+    full = scores.layer_scores(tiny_world, tiny_profile, model, "en", layers=[3], null=False)
+    np.testing.assert_array_equal(maps["m"], full.scores[:, 0])
+    for wrong in (True, "last"):
+        with pytest.raises(ValueError, match=f"layer={wrong!r}"):
+            layers.fitted_layer_maps(tiny_world, tiny_profile, {"m": model}, "en",
+                                     everywhere, wrong)
