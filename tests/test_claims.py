@@ -73,14 +73,17 @@ def test_a_claim_is_detected_only_with_its_sign_and_p_below_alpha():
 def test_verdicts_and_table_report_every_world():
     rows = [{"claim": c.name, "planted": i < 2, "why": "-", "detected": i in (0, 3),
              "statistic": 1.0, "p": 0.01 if i in (0, 3) else 0.5, "mean_difference": 0.01,
-             "better": 0.1, "worse": 0.09, "n": 12} for i, c in enumerate(claims.CLAIMS)]
+             "better": 0.1, "worse": 0.09, "n": 12, "noise_free_difference": 0.05 - 0.1 * i}
+            for i, c in enumerate(claims.CLAIMS)]
     results = {"main": rows, "control": rows}
     lines = claims.verdicts(results)
     assert lines[0].startswith("main world (12 listeners): 1 of 2 planted claims detected")
-    assert f"missed: {claims.CLAIMS[1].name}" in lines[0]
+    assert (f"missed: {claims.CLAIMS[1].name} (difference +0.0100, p = 0.5; without noise "
+            "-0.0500: the models do not carry it)") in lines[0]
     assert f"detected without being planted: {claims.CLAIMS[3].name}" in lines[0]
     frame = claims.table(results)
-    assert frame.shape == (len(claims.CLAIMS), 8)
+    assert frame.shape == (len(claims.CLAIMS), 10)
+    assert frame.loc[claims.CLAIMS[0].name, ("main", "noise-free")] == pytest.approx(0.05)
     assert bool(frame.loc[claims.CLAIMS[0].name, ("control", "detected")])
 
 
@@ -99,6 +102,14 @@ def test_claims_baseline_and_capture_run_on_a_tiny_world(tiny_demo, tiny_profile
     assert set(capture) == set(models)
     assert set(capture["native"]) == set(listeners.LEVELS)
     assert all(len(v["per_layer"]) == 9 for v in capture["random"].values())
+    assert all(np.isfinite(r["noise_free_difference"]) for r in results)
+    clean = claims.noise_free_scores(dataset, tiny_profile, "demo-english", "en")
+    assert clean.shape == (9, 2, len(ROI_NAMES))
+    # without noise the acoustic region is predicted almost perfectly by some layer
+    assert clean[:, :, ROI_NAMES.index("A1+A2")].max(axis=0).min() > 0.5
+    curves = claims.layer_curves(dataset, tiny_profile, models)
+    assert set(curves) == {"bold", "noise-free"}
+    assert all(len(v) == 9 for per in curves["noise-free"].values() for v in per.values())
     with pytest.raises(ValueError, match="random"):
         claims.evaluate(dataset, tiny_profile, {k: v for k, v in models.items()
                                                 if k != "random"})

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.figures.panels import (plot_example_vertex, plot_example_vertices,
-                                     plot_layer_curve, plot_layer_shares,
+from analysis.figures.panels import (plot_condition_curves, plot_example_vertex,
+                                     plot_example_vertices, plot_layer_curve, plot_layer_shares,
                                      plot_mapping_schematic, plot_participants, plot_probing,
                                      plot_training_curves)
 from analysis.predictions import ExamplePredictions
@@ -138,4 +138,19 @@ def test_probing_panels_draw_every_model_and_the_baseline_per_target():
     assert not axes[2].axison
     with pytest.raises(ValueError, match="one per target"):
         plot_probing(axes[:1], pd.DataFrame(rows), {}, {"phone": "a", "mel": "b"}, "base")
+    plt.close(fig)
+
+
+def test_condition_curves_draw_each_condition_in_each_region_panel():
+    import matplotlib.pyplot as plt
+
+    curves = {"STG": {"native": [0.1, 0.3, 0.2], "random": [0.2, 0.1, 0.1]},
+              "IFG": {"native": [0.0, 0.1, 0.2], "random": [0.0, 0.0, 0.1]}}
+    fig, axes = plt.subplots(1, 2)
+    plot_condition_curves(axes, curves, ylabel="r")
+    assert [ax.get_title() for ax in axes] == ["STG", "IFG"]
+    drawn = [line for line in axes[1].lines if not line.get_label().startswith("_")]
+    assert [line.get_ydata().tolist() for line in drawn] == [[0.0, 0.1, 0.2], [0.0, 0.0, 0.1]]
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["native", "random"]
+    assert axes[0].get_ylabel() == "r"
     plt.close(fig)

@@ -21,6 +21,10 @@ once (one :func:`analysis.encoding.score_layers` call per model: the listeners h
 stimulus, so they share its designs), so that many listeners and the control worlds cost
 little beside the full-surface fits of the figures.
 
+The same comparison on the planted signal without its noise, at each region's example vertex
+(:func:`noise_free_scores`), tells a claim the models do not carry from one the noise and
+the number of scans hide.
+
 The acoustic baseline (:func:`acoustic_share`) goes through the same encoding model: the
 world's model-free acoustic basis (log-mel bands, descriptors and envelope, as regressors)
 predicts each core vertex, and its mean score is divided by the mean noise ceiling of the
@@ -29,6 +33,7 @@ region.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -42,6 +47,7 @@ from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset
 from analysis.designs import designs_for
 from analysis.demo import listeners, world
+from analysis.demo.oracle import truth_rows
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,7 @@ ALPHA = 0.05  # two-sided Wilcoxon across listeners
 CONDITIONS = ("native", "non-native", "non-speech", "random")
 SPEECH_REGIONS = ("STG", "STS", "IFG")
 CORE_SCORES = "core_scores"  # cache stage of the fits on the regions' cores
+NOISE_FREE_SCORES = "noise_free_scores"  # cache stage of the fits on the planted signal
 
 
 @dataclass(frozen=True)
@@ -247,7 +254,9 @@ def evaluate(dataset: Dataset, profile: Profile, models: dict[str, str],
     list (one per claim) of dicts: ``claim``, ``planted``, ``why`` (what was planted, or why
     nothing was), ``detected``, ``statistic`` (Wilcoxon W), ``p``, ``mean_difference``,
     ``better``, ``worse`` (the two means across listeners; for the depth claim, the mean
-    best layer of each region) and ``n`` (listeners)
+    best layer of each region), ``n`` (listeners) and ``noise_free_difference`` (the same
+    comparison on the planted signal without noise at each region's example vertex,
+    :func:`noise_free_scores`: whether the models carry the difference at all)
     """
     missing = [c for c in CONDITIONS if c not in models]
     if missing:
@@ -259,20 +268,115 @@ def evaluate(dataset: Dataset, profile: Profile, models: dict[str, str],
     bold = CoreResponses(dataset, profile, language, core)
     fitted = {c: core_scores(dataset, models[c], language, bold) for c in CONDITIONS}
     in_region = {r: region[core] == regions.index(r) for r in regions}
+    clean = {c: noise_free_scores(dataset, profile, models[c], language) for c in CONDITIONS}
+    at_example = {r: np.arange(len(regions)) == i for i, r in enumerate(regions)}
     out = []
     for claim in CLAIMS:
-        if claim.kind == "depth":
-            values = [listener_depths(fitted[claim.better], in_region[r])
-                      for r in claim.regions]
-        else:
-            values = [np.mean([listener_values(fitted[c], in_region[r])
-                               for r in claim.regions], axis=0)
-                      for c in (claim.better, claim.worse)]
+        values = claim_values(claim, fitted, in_region)
+        without_noise = claim_values(claim, clean, at_example)
         was_planted, why = planted(claim, truth)
         out.append({"claim": claim.name, "planted": was_planted, "why": why,
                     **test(*values), "better": float(values[0].mean()),
-                    "worse": float(values[1].mean()), "n": len(values[0])})
+                    "worse": float(values[1].mean()), "n": len(values[0]),
+                    "noise_free_difference": float((without_noise[0]
+                                                    - without_noise[1]).mean())})
     return out
+
+
+def layer_curves(dataset: Dataset, profile: Profile, models: dict[str, str],
+                 language: str = "en") -> dict[str, dict[str, dict[str, list[float]]]]:
+    """Each condition's score per layer in each region, mean over listeners, on the BOLD (the
+    mean over the region's core) and on the planted signal without noise (at the region's
+    example vertex): the fits of :func:`evaluate`, cached.
+
+    Parameters
+    ----------
+    models : condition -> resolved model name
+
+    Returns
+    -------
+    dict ``"bold"`` / ``"noise-free"`` -> region -> condition -> list of n_layers floats
+    """
+    truth = world.load_truth(dataset)
+    regions = [str(region) for region in truth["regions"]]
+    region = truth[f"{language}_region"]
+    core = region >= 0
+    bold = CoreResponses(dataset, profile, language, core)
+    out = {"bold": {}, "noise-free": {}}
+    for i, name in enumerate(regions):
+        inside = region[core] == i
+        out["bold"][name], out["noise-free"][name] = {}, {}
+        for condition, model in models.items():
+            fitted = core_scores(dataset, model, language, bold)[:, :, inside]
+            clean = noise_free_scores(dataset, profile, model, language)[:, :, i]
+            out["bold"][name][condition] = np.nanmean(fitted, axis=(1, 2)).round(5).tolist()
+            out["noise-free"][name][condition] = clean.mean(axis=1).round(5).tolist()
+    return out
+
+
+def claim_values(claim: Claim, fitted: dict[str, np.ndarray], in_region: dict[str, np.ndarray]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The two sides of a claim, per listener: each condition's score (the mean over the
+    claim's regions of :func:`listener_values`) or, for a depth claim, the best layer of the
+    deeper and of the shallower region (:func:`listener_depths`).
+
+    Parameters
+    ----------
+    fitted : condition -> array of shape (n_layers, n_participants, n_targets)
+    in_region : region -> boolean array of shape (n_targets,)
+
+    Returns
+    -------
+    (better, worse), arrays of shape (n_participants,)
+    """
+    if claim.kind == "depth":
+        deeper, shallower = (listener_depths(fitted[claim.better], in_region[r])
+                             for r in claim.regions)
+        return deeper, shallower
+    better, worse = (np.mean([listener_values(fitted[c], in_region[r]) for r in claim.regions],
+                             axis=0) for c in (claim.better, claim.worse))
+    return better, worse
+
+
+def noise_free_scores(dataset: Dataset, profile: Profile, model: str, language: str
+                      ) -> np.ndarray:
+    """Brain scores of every layer of ``model`` on the planted signal itself, the BOLD without
+    its noise, at each region's example vertex of every listener of ``language`` (cached).
+
+    The same designs, folds and penalties as the BOLD's fits: what a claim's comparison would
+    give if the listeners had no noise. A claim missed on the BOLD whose noise-free difference
+    has the claimed sign is carried by the models and hidden by the noise and the number of
+    scans; one whose noise-free difference does not is not carried by the models.
+
+    Parameters
+    ----------
+    model : a resolved model name
+
+    Returns
+    -------
+    array of shape (n_layers, n_participants, n_regions), float32
+    """
+    truth = world.load_truth(dataset)
+    group = dataset.participants_of(language)
+    signal = truth[f"{language}_example_signal"][truth_rows(group)]
+    # signal: (n_participants, n_scans, n_regions)
+    n_participants, n_scans, n_regions = signal.shape
+    designs = designs_for(dataset, model, language)
+    if designs.n_scans != n_scans:
+        raise ValueError(f"{language}: the planted signal has {n_scans} scans but {model}'s "
+                         f"designs {designs.n_scans}; load every section of the world.")
+    key = {"stage": NOISE_FREE_SCORES, "code": source_digest(encoding, encoding.ridge),
+           "designs": designs.digest,
+           "signal": hashlib.sha256(np.ascontiguousarray(signal).tobytes()).hexdigest()[:20],
+           **scores.fit_parameters(profile)}
+
+    def compute():
+        Y = signal.transpose(1, 0, 2).reshape(n_scans, -1).astype(np.float32)
+        fitted = encoding.score_layers([designs.layer(k) for k in range(designs.n_layers)], Y,
+                                       progress=False, **scores.fit_parameters(profile))
+        return {"scores": fitted.reshape(designs.n_layers, n_participants, n_regions)}
+
+    return Cache(cache_dir()).get(NOISE_FREE_SCORES, key, compute)["scores"]
 
 
 def acoustic_share(dataset: Dataset, profile: Profile, language: str = "en") -> dict:
@@ -300,8 +404,7 @@ def acoustic_share(dataset: Dataset, profile: Profile, language: str = "en") -> 
                                   alpha_selection=profile.alpha_selection,
                                   inner_folds=profile.inner_folds, dtype=profile.precision)
     fitted = fitted.reshape(len(group), -1)
-    rows = [int(p.id[-2:]) - 1 for p in group]  # sub-<L><NN>: row NN - 1 of the truth
-    ceilings = truth[f"{language}_ceiling"][rows][:, core]
+    ceilings = truth[f"{language}_ceiling"][truth_rows(group)][:, core]
     out = {}
     for r, name in enumerate(regions):
         inside = region[core] == r
@@ -357,18 +460,26 @@ def table(results: dict[str, list[dict]]) -> pd.DataFrame:
     Returns
     -------
     DataFrame indexed by claim, with columns (world, ``planted`` / ``detected`` /
-    ``difference`` / ``p``)
+    ``difference`` / ``p`` / ``noise-free``), the last the difference on the planted signal
+    without noise
     """
     frames = {name: pd.DataFrame(rows).set_index("claim")[
-        ["planted", "detected", "mean_difference", "p"]].rename(
-            columns={"mean_difference": "difference"})
+        ["planted", "detected", "mean_difference", "p", "noise_free_difference"]].rename(
+            columns={"mean_difference": "difference", "noise_free_difference": "noise-free"})
         for name, rows in results.items()}
     return pd.concat(frames, axis=1)
 
 
 def verdicts(results: dict[str, list[dict]]) -> list[str]:
     """One sentence per world: how many planted claims were detected, which were missed, and
-    which claims were detected without being planted (with their numbers)."""
+    which claims were detected without being planted, with their numbers and whether the
+    models carry the difference without noise (:func:`noise_free_scores`)."""
+    def described(row):
+        carried = row["noise_free_difference"] > 0
+        return (f"{row['claim']} (difference {row['mean_difference']:+.4f}, p = "
+                f"{row['p']:.3g}; without noise {row['noise_free_difference']:+.4f}: "
+                + ("the models carry it" if carried else "the models do not carry it") + ")")
+
     lines = []
     for name, rows in results.items():
         planted_rows = [r for r in rows if r["planted"]]
@@ -378,11 +489,8 @@ def verdicts(results: dict[str, list[dict]]) -> list[str]:
         text = (f"{name} world ({rows[0]['n']} listeners): {len(found)} of "
                 f"{len(planted_rows)} planted claims detected")
         if missed:
-            text += "; missed: " + "; ".join(
-                f"{r['claim']} (difference {r['mean_difference']:+.4f}, p = {r['p']:.3g})"
-                for r in missed)
-        text += "; detected without being planted: " + ("; ".join(
-            f"{r['claim']} (difference {r['mean_difference']:+.4f}, p = {r['p']:.3g})"
-            for r in false) if false else "none") + "."
+            text += "; missed: " + "; ".join(described(r) for r in missed)
+        text += "; detected without being planted: " + (
+            "; ".join(described(r) for r in false) if false else "none") + "."
         lines.append(text)
     return lines

@@ -48,8 +48,13 @@ def oracle_scores(dataset: Dataset, profile: Profile, language: str,
     scores = encoding.brain_score(X, Y, n_folds=profile.n_folds, alphas=profile.alphas,
                                   alpha_selection=profile.alpha_selection,
                                   inner_folds=profile.inner_folds, dtype=profile.precision)
-    rows = [int(p.id[-2:]) - 1 for p in group]  # sub-<L><NN>: row NN - 1 of the truth
-    return scores.reshape(len(group), -1), truth[f"{language}_ceiling"][rows]
+    return scores.reshape(len(group), -1), truth[f"{language}_ceiling"][truth_rows(group)]
+
+
+def truth_rows(group: list) -> list[int]:
+    """The rows of the truth's per-listener arrays of these participants: ``sub-<L><NN>`` is
+    row ``NN - 1``."""
+    return [int(p.id[-2:]) - 1 for p in group]
 
 
 def _scans_of(stimuli, section_lengths: np.ndarray) -> np.ndarray:
@@ -99,8 +104,7 @@ def oracle_check(dataset: Dataset, profile: Profile, return_scores: bool = False
     all_scores, all_ceilings, all_amp, regions, out, arrays = [], [], [], [], {}, {}
     for language in dataset.stimuli:
         scores, ceilings = oracle_scores(dataset, profile, language, truth)
-        rows = [int(p.id[-2:]) - 1 for p in dataset.participants_of(language)]
-        amplitude = truth[f"{language}_amplitude"][rows]
+        amplitude = truth[f"{language}_amplitude"][truth_rows(dataset.participants_of(language))]
         region = truth[f"{language}_region"]
         out[language] = summarize(scores, ceilings, region, amplitude, names)
         log.info("oracle %s: ratio %.3f, noise mean r %.4f", language,

@@ -1,8 +1,10 @@
 """Figure panels other than maps: layer curves, layer shares per region, participants and
-stimuli, the mapping schematic, example vertices."""
+stimuli, the mapping schematic, example vertices, training and probing curves, the demo's
+claims and its conditions' layer curves."""
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from analysis.regions import N_VERTICES_PER_HEMI
 
@@ -339,3 +341,24 @@ def plot_claims(ax, claims: list[str], differences: dict[str, list[float]],
     ax.legend(frameon=False, fontsize=8, title="world (solid: planted)", title_fontsize=8)
     ax.set_title(title, fontsize=10)
     return ax
+
+
+def plot_condition_curves(axes, curves: dict[str, dict[str, list[float]]], ylabel: str = ""):
+    """Each condition's score per layer, one panel per region.
+
+    Parameters
+    ----------
+    axes : one axis per region
+    curves : region -> condition -> one score per layer
+    """
+    for ax, (region, per_condition) in zip(axes, curves.items()):
+        for k, (condition, values) in enumerate(per_condition.items()):
+            ax.plot(np.arange(len(values)), values, marker="o", ms=3, color=f"C{k}",
+                    label=condition)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(region, fontsize=10)
+        ax.set_xlabel("layer")
+    axes[0].set_ylabel(ylabel)
+    axes[0].legend(frameon=False, fontsize=8)
+    return axes
