@@ -78,8 +78,8 @@ def test_verdicts_and_table_report_every_world():
     results = {"main": rows, "control": rows}
     lines = claims.verdicts(results)
     assert lines[0].startswith("main world (12 listeners): 1 of 2 planted claims detected")
-    assert (f"missed: {claims.CLAIMS[1].name} (difference +0.0100, p = 0.5; without noise "
-            "-0.0500: the models do not carry it)") in lines[0]
+    assert (f"missed: {claims.CLAIMS[1].name} (difference +0.0100, p = 0.5; without noise at "
+            "the example vertices -0.0500)") in lines[0]
     assert f"detected without being planted: {claims.CLAIMS[3].name}" in lines[0]
     frame = claims.table(results)
     assert frame.shape == (len(claims.CLAIMS), 10)

@@ -22,8 +22,8 @@ stimulus, so they share its designs), so that many listeners and the control wor
 little beside the full-surface fits of the figures.
 
 The same comparison on the planted signal without its noise, at each region's example vertex
-(:func:`noise_free_scores`), tells a claim the models do not carry from one the noise and
-the number of scans hide.
+(:func:`noise_free_scores`), hints whether a missed claim is lost to the models or to the
+noise and the number of scans.
 
 The acoustic baseline (:func:`acoustic_share`) goes through the same encoding model: the
 world's model-free acoustic basis (log-mel bands, descriptors and envelope, as regressors)
@@ -256,7 +256,7 @@ def evaluate(dataset: Dataset, profile: Profile, models: dict[str, str],
     ``better``, ``worse`` (the two means across listeners; for the depth claim, the mean
     best layer of each region), ``n`` (listeners) and ``noise_free_difference`` (the same
     comparison on the planted signal without noise at each region's example vertex,
-    :func:`noise_free_scores`: whether the models carry the difference at all)
+    :func:`noise_free_scores`)
     """
     missing = [c for c in CONDITIONS if c not in models]
     if missing:
@@ -344,9 +344,11 @@ def noise_free_scores(dataset: Dataset, profile: Profile, model: str, language: 
     its noise, at each region's example vertex of every listener of ``language`` (cached).
 
     The same designs, folds and penalties as the BOLD's fits: what a claim's comparison would
-    give if the listeners had no noise. A claim missed on the BOLD whose noise-free difference
-    has the claimed sign is carried by the models and hidden by the noise and the number of
-    scans; one whose noise-free difference does not is not carried by the models.
+    give at those vertices if the listeners had no noise. A claim missed on the BOLD whose
+    noise-free difference has the claimed sign points to the noise and the number of scans;
+    one whose noise-free difference does not points to the models. It is one vertex per
+    region and listener (each mixing its region's levels with its own weights), so a hint, not
+    a measure over the region.
 
     Parameters
     ----------
@@ -472,13 +474,13 @@ def table(results: dict[str, list[dict]]) -> pd.DataFrame:
 
 def verdicts(results: dict[str, list[dict]]) -> list[str]:
     """One sentence per world: how many planted claims were detected, which were missed, and
-    which claims were detected without being planted, with their numbers and whether the
-    models carry the difference without noise (:func:`noise_free_scores`)."""
+    which claims were detected without being planted, with their numbers and the same
+    difference on the planted signal without noise at the example vertices
+    (:func:`noise_free_scores`)."""
     def described(row):
-        carried = row["noise_free_difference"] > 0
         return (f"{row['claim']} (difference {row['mean_difference']:+.4f}, p = "
-                f"{row['p']:.3g}; without noise {row['noise_free_difference']:+.4f}: "
-                + ("the models carry it" if carried else "the models do not carry it") + ")")
+                f"{row['p']:.3g}; without noise at the example vertices "
+                f"{row['noise_free_difference']:+.4f})")
 
     lines = []
     for name, rows in results.items():
