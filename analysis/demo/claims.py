@@ -17,8 +17,8 @@ from the scores. Whether the pipeline *detects* it is a test across the world's 
   differences gives ``p < ALPHA`` and their mean has the claimed sign.
 
 Every claim is fitted on the cores of the five regions only, all listeners of one language at
-once (one :func:`analysis.encoding.score_layers` call per model: the listeners heard the same
-stimulus, so they share its designs), so that many listeners and the control worlds cost
+once (:func:`analysis.scores.region_layer_scores`, one fit per model: the listeners heard the
+same stimulus, so they share its designs), so that many listeners and the control worlds cost
 little beside the full-surface fits of the figures.
 
 The same comparison on the planted signal without its noise, at each region's example vertex
@@ -32,7 +32,6 @@ region.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -42,11 +41,11 @@ import pandas as pd
 from scipy.stats import wilcoxon
 
 from analysis import encoding, scores
-from analysis.cache import Cache, key_digest, source_digest
+from analysis.cache import Cache, source_digest
 from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset
 from analysis.designs import designs_for
-from analysis.demo import listeners, world
+from analysis.demo import world
 from analysis.demo.oracle import truth_rows
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,6 @@ log = logging.getLogger(__name__)
 ALPHA = 0.05  # two-sided Wilcoxon across listeners
 CONDITIONS = ("native", "non-native", "non-speech", "random")
 SPEECH_REGIONS = ("STG", "STS", "IFG")
-CORE_SCORES = "core_scores"  # cache stage of the fits on the regions' cores
 NOISE_FREE_SCORES = "noise_free_scores"  # cache stage of the fits on the planted signal
 
 
@@ -134,65 +132,23 @@ def planted(claim: Claim, truth: dict) -> tuple[bool, str]:
     return True, f"{', '.join(found)} in {where}"
 
 
-class CoreResponses:
-    """The cleaned BOLD of every listener of one language on some vertices, read once and
-    shared by the fits of several models (reading and checksumming twelve listeners' runs
-    costs seconds each time).
-
-    Parameters
-    ----------
-    core : boolean array of shape (20484,), the vertices kept
-    """
-
-    def __init__(self, dataset: Dataset, profile: Profile, language: str, core: np.ndarray):
-        self.group = dataset.participants_of(language)
-        self.stimuli = dataset.stimuli[language]
-        self.profile, self.core = profile, core
-        self.n_scans = sum(s.n_scans for s in self.stimuli)
-
-    @functools.cached_property
-    def digests(self) -> list[str]:
-        """The listeners' BOLD checksums, in order (cache keys)."""
-        return [p.digest() for p in self.group]
-
-    @functools.cached_property
-    def values(self) -> np.ndarray:
-        """Array of shape (n_scans, n_participants * n_core), listener after listener."""
-        tr = scores.scan_tr(self.stimuli)
-        return np.hstack([scores.responses(p, self.n_scans, tr, self.profile)[:, self.core]
-                          for p in self.group])
-
-
-def core_scores(dataset: Dataset, model: str, language: str, bold: CoreResponses
-                ) -> np.ndarray:
-    """Brain scores of every layer of ``model`` on the core vertices of every listener of
-    ``language`` (``bold``), fitted in one call (cached).
+def core_scores(dataset: Dataset, profile: Profile, model: str, language: str,
+                core: np.ndarray) -> np.ndarray:
+    """Brain scores of every layer of ``model`` on the ``core`` vertices of every listener of
+    ``language``, the listeners fitted together (:func:`analysis.scores.region_layer_scores`,
+    cached there).
 
     Parameters
     ----------
     model : a resolved model name
+    core : boolean array of shape (20484,)
 
     Returns
     -------
     array of shape (n_layers, n_participants, n_core), float32
     """
-    designs = designs_for(dataset, model, language)
-    profile = bold.profile
-    key = {"stage": CORE_SCORES, "code": source_digest(encoding, encoding.ridge, scores),
-           "designs": designs.digest, "participants": bold.digests,
-           "core": key_digest({"vertices": np.flatnonzero(bold.core).tolist()}),
-           "cleaning": scores.cleaning_parameters(profile),
-           **scores.fit_parameters(profile)}
-
-    def compute():
-        fitted = encoding.score_layers([designs.layer(k) for k in range(designs.n_layers)],
-                                       bold.values, progress=False,
-                                       n_jobs=scores.default_n_jobs(),
-                                       **scores.fit_parameters(profile))
-        return {"scores": fitted.reshape(designs.n_layers, len(bold.group),
-                                         int(bold.core.sum()))}
-
-    return Cache(cache_dir()).get(CORE_SCORES, key, compute)["scores"]
+    fitted = scores.region_layer_scores(dataset, profile, model, language, core)
+    return np.moveaxis(fitted.scores[:, :, core], 0, 1)
 
 
 def listener_values(layer_scores: np.ndarray, in_region: np.ndarray) -> np.ndarray:
@@ -265,8 +221,7 @@ def evaluate(dataset: Dataset, profile: Profile, models: dict[str, str],
     regions = [str(region) for region in truth["regions"]]
     region = truth[f"{language}_region"]
     core = region >= 0
-    bold = CoreResponses(dataset, profile, language, core)
-    fitted = {c: core_scores(dataset, models[c], language, bold) for c in CONDITIONS}
+    fitted = {c: core_scores(dataset, profile, models[c], language, core) for c in CONDITIONS}
     in_region = {r: region[core] == regions.index(r) for r in regions}
     clean = {c: noise_free_scores(dataset, profile, models[c], language) for c in CONDITIONS}
     at_example = {r: np.arange(len(regions)) == i for i, r in enumerate(regions)}
@@ -301,13 +256,12 @@ def layer_curves(dataset: Dataset, profile: Profile, models: dict[str, str],
     regions = [str(region) for region in truth["regions"]]
     region = truth[f"{language}_region"]
     core = region >= 0
-    bold = CoreResponses(dataset, profile, language, core)
     out = {"bold": {}, "noise-free": {}}
     for i, name in enumerate(regions):
         inside = region[core] == i
         out["bold"][name], out["noise-free"][name] = {}, {}
         for condition, model in models.items():
-            fitted = core_scores(dataset, model, language, bold)[:, :, inside]
+            fitted = core_scores(dataset, profile, model, language, core)[:, :, inside]
             clean = noise_free_scores(dataset, profile, model, language)[:, :, i]
             out["bold"][name][condition] = np.nanmean(fitted, axis=(1, 2)).round(5).tolist()
             out["noise-free"][name][condition] = clean.mean(axis=1).round(5).tolist()
@@ -396,13 +350,15 @@ def acoustic_share(dataset: Dataset, profile: Profile, language: str = "en") -> 
     regions = [str(region) for region in truth["regions"]]
     region = truth[f"{language}_region"]
     core = region >= 0
-    bold = CoreResponses(dataset, profile, language, core)
-    group = bold.group
+    group, stimuli = dataset.participants_of(language), dataset.stimuli[language]
+    n_scans = sum(s.n_scans for s in stimuli)
     basis = truth[f"{language}_acoustic_basis"]
-    if len(basis) != bold.n_scans:
+    if len(basis) != n_scans:
         raise ValueError(f"{language}: the acoustic basis has {len(basis)} scans but the "
-                         f"world's sections {bold.n_scans}; load every section of the world.")
-    fitted = encoding.brain_score(basis, bold.values, n_folds=profile.n_folds, alphas=profile.alphas,
+                         f"world's sections {n_scans}; load every section of the world.")
+    Y = np.hstack([scores.responses(p, n_scans, scores.run_trs(stimuli), profile)[:, core]
+                   for p in group])
+    fitted = encoding.brain_score(basis, Y, n_folds=profile.n_folds, alphas=profile.alphas,
                                   alpha_selection=profile.alpha_selection,
                                   inner_folds=profile.inner_folds, dtype=profile.precision)
     fitted = fitted.reshape(len(group), -1)
