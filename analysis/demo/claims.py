@@ -256,15 +256,14 @@ def layer_curves(dataset: Dataset, profile: Profile, models: dict[str, str],
     regions = [str(region) for region in truth["regions"]]
     region = truth[f"{language}_region"]
     core = region >= 0
-    out = {"bold": {}, "noise-free": {}}
-    for i, name in enumerate(regions):
-        inside = region[core] == i
-        out["bold"][name], out["noise-free"][name] = {}, {}
-        for condition, model in models.items():
-            fitted = core_scores(dataset, profile, model, language, core)[:, :, inside]
-            clean = noise_free_scores(dataset, profile, model, language)[:, :, i]
-            out["bold"][name][condition] = np.nanmean(fitted, axis=(1, 2)).round(5).tolist()
-            out["noise-free"][name][condition] = clean.mean(axis=1).round(5).tolist()
+    out = {"bold": {name: {} for name in regions}, "noise-free": {name: {} for name in regions}}
+    for condition, model in models.items():
+        fitted = core_scores(dataset, profile, model, language, core)
+        clean = noise_free_scores(dataset, profile, model, language)
+        for i, name in enumerate(regions):
+            inside = fitted[:, :, region[core] == i]
+            out["bold"][name][condition] = np.nanmean(inside, axis=(1, 2)).round(5).tolist()
+            out["noise-free"][name][condition] = clean[:, :, i].mean(axis=1).round(5).tolist()
     return out
 
 
