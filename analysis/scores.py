@@ -136,13 +136,15 @@ def region_layer_scores(dataset: Dataset, profile: Profile, model: str, language
         key = {"stage": REGION_SCORES, "code": source_digest(encoding, encoding.ridge),
                "designs": designs.digest, "participants": [p.digest() for p in people],
                "vertices": key_digest({"vertices": np.flatnonzero(mask).tolist()}),
-               "cleaning": cleaning_parameters(profile), **fit}
+               "cumulative": profile.cumulative, "cleaning": cleaning_parameters(profile),
+               **fit}
 
         def compute(stimuli=stimuli, people=people, designs=designs, fit=fit):
             tr = run_trs(stimuli)
             Y = np.hstack([responses(p, designs.n_scans, tr, profile)[:, mask] for p in people])
             fitted = encoding.score_layers([designs.layer(k) for k in range(designs.n_layers)],
-                                           Y, progress=False, n_jobs=default_n_jobs(), **fit)
+                                           Y, cumulative=profile.cumulative, progress=False,
+                                           n_jobs=default_n_jobs(), **fit)
             return {"scores": fitted.reshape(designs.n_layers, len(people), int(mask.sum()))}
 
         fitted = Cache(cache_dir()).get(REGION_SCORES, key, compute)["scores"]

@@ -42,9 +42,11 @@ def test_layer_scores_end_to_end_then_from_cache(tiny_world, tiny_profile, tiny_
     assert np.isnan(no_null.null_scores).all()
 
 
+@pytest.mark.parametrize("cumulative", [False, True])
 def test_region_layer_scores_are_the_layer_scores_of_their_vertices(tiny_world, tiny_profile,
-                                                                   tiny_model_dir):
+                                                                   tiny_model_dir, cumulative):
     model = str(tiny_model_dir)
+    tiny_profile = dataclasses.replace(tiny_profile, cumulative=cumulative)
     vertices = np.zeros(scores.N_VERTICES, bool)
     vertices[::50] = True
     region = scores.region_layer_scores(tiny_world, tiny_profile, model, "en", vertices)
