@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from analysis.demo import claims, listeners, world
+from analysis.demo import claims, listeners, references, world
 from analysis.regions import ROI_NAMES
 
 
@@ -95,7 +95,7 @@ def test_claims_baseline_and_capture_run_on_a_tiny_world(tiny_demo, tiny_profile
     results = claims.evaluate(dataset, tiny_profile, models)
     assert [r["claim"] for r in results] == [c.name for c in claims.CLAIMS]
     assert all(r["n"] == 2 and 0 <= r["p"] <= 1 for r in results)
-    shares = claims.acoustic_share(dataset, tiny_profile)
+    shares = references.acoustic_share(dataset, tiny_profile)
     assert set(shares) == set(ROI_NAMES)
     assert all(np.isfinite(v["share"]) and v["ceiling"] > 0 for v in shares.values())
     capture = claims.level_capture(dataset, tiny_profile, models)
@@ -113,3 +113,30 @@ def test_claims_baseline_and_capture_run_on_a_tiny_world(tiny_demo, tiny_profile
     with pytest.raises(ValueError, match="random"):
         claims.evaluate(dataset, tiny_profile, {k: v for k, v in models.items()
                                                 if k != "random"})
+    rows = references.against_random(dataset, tiny_profile, models)
+    assert [(r["reference"], r["region"]) for r in rows] == [
+        (ref, region) for ref in references.REFERENCES for region in claims.SPEECH_REGIONS]
+    assert all(np.isfinite(r["score"]) and 0 <= r["p"] <= 1 for r in rows)
+    # the random model's side is the claims' own: its value in STG is the claim's "worse"
+    stg = next(r for r in results if r["claim"] == "trained > random in STG")
+    assert rows[0]["random"] == pytest.approx(stg["worse"])
+
+
+@pytest.mark.slow
+def test_the_phone_transcript_is_the_one_the_phonetic_level_was_planted_from(tiny_world):
+    dataset = world.select(tiny_world, ["en"])
+    truth = world.load_truth(dataset)
+    transcript = references.phone_regressors(dataset, "en")
+    n_scans = sum(s.n_scans for s in dataset.stimuli["en"])
+    assert transcript.shape == (n_scans, len(truth["en_phone_inventory"]))
+    # the planted phonetic components are the transcript minus its projection on the
+    # spectrum: exactly linear in (transcript, spectrum, intercept)
+    design = np.hstack([transcript, truth["en_acoustic_basis"], np.ones((n_scans, 1))])
+    assert n_scans > design.shape[1]
+    target = truth["en_regressors_phonetic"]
+    residual = target - design @ np.linalg.lstsq(design, target, rcond=None)[0]
+    assert (residual ** 2).sum() / (target ** 2).sum() < 1e-6
+    # and not linear in the spectrum alone
+    spectral = design[:, transcript.shape[1]:]
+    residual = target - spectral @ np.linalg.lstsq(spectral, target, rcond=None)[0]
+    assert (residual ** 2).sum() / (target ** 2).sum() > 0.5

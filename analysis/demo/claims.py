@@ -25,10 +25,8 @@ The same comparison on the planted signal without its noise, at each region's ex
 (:func:`noise_free_scores`), hints whether a missed claim is lost to the models or to the
 noise and the number of scans.
 
-The acoustic baseline (:func:`acoustic_share`) goes through the same encoding model: the
-world's model-free acoustic basis (log-mel bands, descriptors and envelope, as regressors)
-predicts each core vertex, and its mean score is divided by the mean noise ceiling of the
-region.
+What model-free designs (the spectrum, the phone transcript) reach on the same listeners is
+in :mod:`analysis.demo.references`.
 """
 from __future__ import annotations
 
@@ -323,51 +321,16 @@ def noise_free_scores(dataset: Dataset, profile: Profile, model: str, language: 
     key = {"stage": NOISE_FREE_SCORES, "code": source_digest(encoding, encoding.ridge),
            "designs": designs.digest,
            "signal": hashlib.sha256(np.ascontiguousarray(signal).tobytes()).hexdigest()[:20],
-           **scores.fit_parameters(profile)}
+           "cumulative": profile.cumulative, **scores.fit_parameters(profile)}
 
     def compute():
         Y = signal.transpose(1, 0, 2).reshape(n_scans, -1).astype(np.float32)
         fitted = encoding.score_layers([designs.layer(k) for k in range(designs.n_layers)], Y,
-                                       progress=False, **scores.fit_parameters(profile))
+                                       cumulative=profile.cumulative, progress=False,
+                                       **scores.fit_parameters(profile))
         return {"scores": fitted.reshape(designs.n_layers, n_participants, n_regions)}
 
     return Cache(cache_dir()).get(NOISE_FREE_SCORES, key, compute)["scores"]
-
-
-def acoustic_share(dataset: Dataset, profile: Profile, language: str = "en") -> dict:
-    """The acoustic baseline's share of each region's noise ceiling.
-
-    The world's acoustic basis (``truth["<L>_acoustic_basis"]``: the regressors of the
-    log-mel bands, descriptors and envelope) is scored like a model layer on every listener's core
-    vertices; per region, the mean score divided by the mean planted noise ceiling.
-
-    Returns
-    -------
-    dict region -> {``baseline_r``, ``ceiling``, ``share``}
-    """
-    truth = world.load_truth(dataset)
-    regions = [str(region) for region in truth["regions"]]
-    region = truth[f"{language}_region"]
-    core = region >= 0
-    group, stimuli = dataset.participants_of(language), dataset.stimuli[language]
-    n_scans = sum(s.n_scans for s in stimuli)
-    basis = truth[f"{language}_acoustic_basis"]
-    if len(basis) != n_scans:
-        raise ValueError(f"{language}: the acoustic basis has {len(basis)} scans but the "
-                         f"world's sections {n_scans}; load every section of the world.")
-    Y = np.hstack([scores.responses(p, n_scans, scores.run_trs(stimuli), profile)[:, core]
-                   for p in group])
-    fitted = encoding.brain_score(basis, Y, n_folds=profile.n_folds, alphas=profile.alphas,
-                                  alpha_selection=profile.alpha_selection,
-                                  inner_folds=profile.inner_folds, dtype=profile.precision)
-    fitted = fitted.reshape(len(group), -1)
-    ceilings = truth[f"{language}_ceiling"][truth_rows(group)][:, core]
-    out = {}
-    for r, name in enumerate(regions):
-        inside = region[core] == r
-        baseline, ceiling = float(np.nanmean(fitted[:, inside])), float(ceilings[:, inside].mean())
-        out[name] = {"baseline_r": baseline, "ceiling": ceiling, "share": baseline / ceiling}
-    return out
 
 
 def level_capture(dataset: Dataset, profile: Profile, models: dict[str, str],
