@@ -122,6 +122,25 @@ def test_claims_baseline_and_capture_run_on_a_tiny_world(tiny_demo, tiny_profile
     assert rows[0]["random"] == pytest.approx(stg["worse"])
 
 
+def test_a_missed_claim_is_called_within_reach_only_where_the_transcript_beat_random():
+    def claim(region, detected):
+        return {"claim": f"trained > random in {region}", "planted": True, "detected": detected,
+                "better": 0.1, "worse": 0.1, "p": 0.5}
+
+    def reach(region, detected):
+        return {"reference": "phone transcript", "region": region, "score": 0.3,
+                "mean_difference": 0.2 if detected else 0.0, "p": 0.001 if detected else 0.9,
+                "detected": detected}
+
+    rows = [claim("STG", False), claim("STS", False), claim("IFG", True)]
+    lines = references.verdicts(rows, [reach("STG", True), reach("STS", False),
+                                       reach("IFG", True)])
+    assert len(lines) == 2  # IFG was detected: nothing to say
+    assert lines[0].startswith("trained > random in STG") and "within reach" in lines[0]
+    assert lines[1].startswith("trained > random in STS") and "not even" in lines[1]
+    assert references.verdicts([claim("STG", True)], [reach("STG", True)]) == []
+
+
 @pytest.mark.slow
 def test_the_phone_transcript_is_the_one_the_phonetic_level_was_planted_from(tiny_world):
     dataset = world.select(tiny_world, ["en"])

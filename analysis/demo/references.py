@@ -157,3 +157,39 @@ def against_random(dataset: Dataset, profile: Profile, models: dict[str, str],
                         "random": float(model["random"].mean()),
                         **claims.test(values, model["random"])})
     return out
+
+
+def verdicts(claim_rows: list[dict], reach_rows: list[dict]) -> list[str]:
+    """One sentence per planted *trained > random* claim a world's listeners missed, saying
+    whether the phone transcript beat the random model in that region (the claim was within
+    reach of the listeners and scans, not of the models) or did not (out of reach of the
+    listeners and scans too).
+
+    Parameters
+    ----------
+    claim_rows : :func:`analysis.demo.claims.evaluate`'s output for one world
+    reach_rows : :func:`against_random`'s output for the same world
+
+    Returns
+    -------
+    list of str, empty when no such claim was missed
+    """
+    transcript = {r["region"]: r for r in reach_rows if r["reference"] == "phone transcript"}
+    rows = {r["claim"]: r for r in claim_rows}
+    lines = []
+    for claim in claims.CLAIMS:
+        row = rows.get(claim.name)
+        if ((claim.better, claim.worse) != ("native", "random") or row is None
+                or not row["planted"] or row["detected"]):
+            continue
+        reach = transcript[claim.regions[0]]
+        text = (f"{claim.name} was missed (native {row['better']:.4f}, random "
+                f"{row['worse']:.4f}, p = {row['p']:.3g}); the phone transcript scores "
+                f"{reach['score']:.4f} there ({reach['mean_difference']:+.4f} over the random "
+                f"model, p = {reach['p']:.3g}): ")
+        text += ("within reach of these listeners and scans; the demo's models lack the "
+                 "phones." if reach["detected"] else
+                 "not even a perfect phone recogniser beats the random model with these "
+                 "listeners and scans.")
+        lines.append(text)
+    return lines
