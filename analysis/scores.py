@@ -110,6 +110,7 @@ def region_layer_scores(dataset: Dataset, profile: Profile, model: str, language
     """Brain scores of every layer of ``model`` on ``vertices`` only, the listeners who heard
     the same stimuli fitted in one call (cached per group): the cheap way to choose layers on
     some regions (:func:`analysis.layers.choose_layers`) without fitting the whole cortex.
+    Under ``profile.cumulative``, layer k is scored on layers 0..k concatenated.
 
     Parameters
     ----------

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from analysis.demo import claims, listeners, references, world
+from analysis.demo import claims, listeners, planted, references, world
 from analysis.regions import ROI_NAMES
 
 
@@ -122,23 +122,38 @@ def test_claims_baseline_and_capture_run_on_a_tiny_world(tiny_demo, tiny_profile
     assert rows[0]["random"] == pytest.approx(stg["worse"])
 
 
-def test_a_missed_claim_is_called_within_reach_only_where_the_transcript_beat_random():
+def test_a_missed_claim_is_within_reach_down_to_the_least_accurate_transcript_that_won():
+    truth = _truth(listeners.WORLDS["main"])  # phonetic planted in the STG, not the STS/IFG
+
     def claim(region, detected):
         return {"claim": f"trained > random in {region}", "planted": True, "detected": detected,
                 "better": 0.1, "worse": 0.1, "p": 0.5}
 
-    def reach(region, detected):
-        return {"reference": "phone transcript", "region": region, "score": 0.3,
-                "mean_difference": 0.2 if detected else 0.0, "p": 0.001 if detected else 0.9,
-                "detected": detected}
+    def reach(region, accuracy, detected):
+        return {"reference": f"transcript {accuracy}", "accuracy": accuracy, "region": region,
+                "score": 0.3, "mean_difference": 0.2 if detected else 0.0,
+                "p": 0.001 if detected else 0.9, "detected": detected}
 
     rows = [claim("STG", False), claim("STS", False), claim("IFG", True)]
-    lines = references.verdicts(rows, [reach("STG", True), reach("STS", False),
-                                       reach("IFG", True)])
+    # 0.4 wins again below a loss at 0.6: the least accurate is counted down from the top
+    reached = [reach("STG", 1.0, True), reach("STG", 0.4, True), reach("STG", 0.8, True),
+               reach("STG", 0.6, False), reach("STS", 1.0, True), reach("IFG", 1.0, True),
+               {**reach("STG", None, True), "reference": "spectrum"}]
+    lines = references.verdicts(rows, reached, truth)
     assert len(lines) == 2  # IFG was detected: nothing to say
-    assert lines[0].startswith("trained > random in STG") and "within reach" in lines[0]
-    assert lines[1].startswith("trained > random in STS") and "not even" in lines[1]
-    assert references.verdicts([claim("STG", True)], [reach("STG", True)]) == []
+    assert lines[0].startswith("trained > random in STG") and "right on 80%" in lines[0]
+    assert "right on 60%, it does not" in lines[0]
+    assert lines[1].startswith("trained > random in STS") and "cannot tell" in lines[1]
+    lost = [reach("STG", 1.0, False), reach("STG", 0.8, True)]
+    assert "not even a perfect" in references.verdicts(rows[:1], lost, truth)[0]
+    assert references.verdicts([claim("STG", True)], reached, truth) == []
+
+
+@pytest.mark.parametrize("name,accuracy", [
+    ("phone transcript", 1.0), ("phone transcript, 60 % right", 0.6), ("spectrum", None),
+    ("phone transcript, x % right", None), ("phone transcript, 120 % right", None)])
+def test_a_transcript_reference_is_named_by_its_accuracy(name, accuracy):
+    assert references.transcript_accuracy(name) == accuracy
 
 
 @pytest.mark.slow
@@ -159,3 +174,19 @@ def test_the_phone_transcript_is_the_one_the_phonetic_level_was_planted_from(tin
     spectral = design[:, transcript.shape[1]:]
     residual = target - spectral @ np.linalg.lstsq(spectral, target, rcond=None)[0]
     assert (residual ** 2).sum() / (target ** 2).sum() > 0.5
+    # its frames are the planted features' own
+    first = dataset.stimuli["en"][0]
+    inventory = tuple(str(p) for p in truth["en_phone_inventory"])
+    known = planted.learn_language([first.words], [first.phones], inventory)
+    categories = [inventory.index(planted.phone_category(p, inventory))
+                  for p in first.phones["phone"]]
+    np.testing.assert_array_equal(
+        references.phone_frames(first, categories, len(inventory)),
+        planted.planted_features(first.waveform(), 16000, first.words, first.phones,
+                                 known)["phonetic"])
+    # a transcript with phones wrong departs from it, the more so the more are wrong
+    departure = [np.abs(references.phone_regressors(dataset, "en", accuracy=a) - transcript).mean()
+                 for a in (0.8, 0.3)]
+    assert 0 < departure[0] < departure[1]
+    with pytest.raises(ValueError, match="accuracy"):
+        references.phone_regressors(dataset, "en", accuracy=1.5)

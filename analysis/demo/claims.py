@@ -337,7 +337,8 @@ def level_capture(dataset: Dataset, profile: Profile, models: dict[str, str],
                   language: str = "en") -> dict[str, dict[str, dict]]:
     """How well each model's layers carry each planted level: the planted regressors of a
     level (``truth["<L>_regressors_<level>"]``) predicted from a layer's regressors by the
-    same encoding model as the BOLD (cross-validated r, mean over the level's components).
+    same encoding model as the BOLD (cross-validated r, mean over the level's components),
+    each layer alone whatever ``profile.cumulative`` says: a description of the layers.
 
     Parameters
     ----------

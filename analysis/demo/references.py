@@ -11,7 +11,8 @@ scores are read against.
   planted signal: the planted phonetic level is this transcript orthogonalised against the
   spectrum, then reduced to a few components. Scored against the random model
   (:func:`against_random`), it says whether a claim the demo's models miss was within reach
-  of the world's listeners and scans.
+  of the world's listeners and scans; transcripts with some phones wrong
+  (``"phone transcript, 60 % right"``) say how well a model would need to know the phones.
 
 Each design goes through the same encoding model, folds and penalties as a model's layer,
 on every listener's region cores (:func:`design_scores`, cached).
@@ -23,49 +24,106 @@ import hashlib
 import numpy as np
 
 from analysis import encoding, scores
-from analysis.cache import Cache, source_digest
+from analysis.cache import Cache, key_digest, source_digest
 from analysis.config import Profile, cache_dir
-from analysis.datasets import Dataset
+from analysis.datasets import Dataset, Stimulus
 from analysis.demo import claims, planted, world
 from analysis.demo.oracle import truth_rows
+from analysis.framing import SAMPLE_RATE
 from analysis.regressors import build_regressors
 
 REFERENCE_SCORES = "reference_scores"  # cache stage of the designs' fits
-REFERENCES = ("spectrum", "phone transcript")
+# the references of the chapter: the spectrum, the transcript, and transcripts an imperfect
+# recogniser would give (the models page decodes phones from the models' layers)
+REFERENCES = ("spectrum", "phone transcript", *(f"phone transcript, {k} % right"
+                                                 for k in (80, 60, 40)))
 
 
-def phone_regressors(dataset: Dataset, language: str) -> np.ndarray:
+def phone_frames(stimulus: Stimulus, categories: np.ndarray, n_categories: int) -> np.ndarray:
+    """One-hot frames of a stimulus's phones, at the planted features' rate and frame times
+    (:data:`analysis.demo.planted.FEATURE_RATE`, frame k centred at ``(k + 0.5) / rate``).
+
+    Parameters
+    ----------
+    categories : array of shape (n_phones,), the category index of each row of
+        ``stimulus.phones``
+
+    Returns
+    -------
+    array of shape (n_frames, n_categories), 1 while a phone of that category is spoken
+    """
+    n_frames = len(stimulus.waveform()) // int(SAMPLE_RATE / planted.FEATURE_RATE)
+    times = (np.arange(n_frames) + 0.5) / planted.FEATURE_RATE
+    frames = np.zeros((n_frames, n_categories))
+    for row, category in zip(stimulus.phones.itertuples(), categories):
+        frames[(times >= row.onset) & (times < row.offset), category] = 1.0
+    return frames
+
+
+def phone_regressors(dataset: Dataset, language: str, accuracy: float = 1.0,
+                     seed: int = 0) -> np.ndarray:
     """The phone transcript of every section of ``language``, as regressors: one column per
     phone category of the world's phonetic level (``truth["<L>_phone_inventory"]``), 1 while
-    that category is spoken, made regressors like any model feature
+    that category is spoken (:func:`phone_frames`), made regressors like any model feature
     (:func:`analysis.regressors.build_regressors`).
+
+    Parameters
+    ----------
+    accuracy : share of the phones transcribed right; each of the others is replaced by
+        another category, drawn from the transcript's own category frequencies (an imperfect
+        recogniser whose mistakes fall on common phones). The phones wrong at one accuracy
+        are among those wrong at any lower one.
+    seed : seed of those draws
 
     Returns
     -------
     array of shape (n_scans_total, n_categories), sections stacked in order
     """
-    truth = world.load_truth(dataset)
-    inventory = tuple(str(p) for p in truth[f"{language}_phone_inventory"])
+    if not 0 <= accuracy <= 1:
+        raise ValueError(f"accuracy={accuracy!r} must be between 0 and 1.")
+    inventory = tuple(str(p) for p in world.load_truth(dataset)[f"{language}_phone_inventory"])
     stimuli = dataset.stimuli[language]
-    known = planted.learn_language([s.words for s in stimuli], [s.phones for s in stimuli],
-                                   inventory)
+    spoken = [np.array([inventory.index(planted.phone_category(label, inventory))
+                        for label in s.phones["phone"]], dtype=int) for s in stimuli]
+    frequency = np.bincount(np.concatenate(spoken), minlength=len(inventory)).astype(float)
+    rng = np.random.default_rng(seed)
     runs = []
-    for stimulus in stimuli:
-        phonetic = planted.planted_features(stimulus.waveform(), 16000, stimulus.words,
-                                            stimulus.phones, known)["phonetic"]
-        times = (np.arange(len(phonetic)) + 0.5) / planted.FEATURE_RATE
-        runs.append(build_regressors(phonetic, times, np.arange(stimulus.n_scans) * stimulus.tr))
+    for stimulus, categories in zip(stimuli, spoken):
+        chance, pick = rng.random(len(categories)), rng.random(len(categories))
+        # another category than the right one, in proportion to its frequency
+        others = np.tile(frequency, (len(categories), 1))
+        others[np.arange(len(categories)), categories] = 0.0
+        cumulative = np.cumsum(others, axis=1) / others.sum(axis=1, keepdims=True)
+        replaced = np.minimum((cumulative < pick[:, None]).sum(axis=1), len(inventory) - 1)
+        categories = np.where(chance >= accuracy, replaced, categories)
+        frames = phone_frames(stimulus, categories, len(inventory))
+        times = (np.arange(len(frames)) + 0.5) / planted.FEATURE_RATE
+        runs.append(build_regressors(frames, times, stimulus.scan_times()))
     return np.vstack(runs)
 
 
+def transcript_accuracy(reference: str) -> float | None:
+    """The share of phones right of a phone-transcript reference (``"phone transcript"``: 1,
+    ``"phone transcript, <k> % right"``: k / 100); None for any other name."""
+    if reference == "phone transcript":
+        return 1.0
+    percent = reference.removeprefix("phone transcript, ").removesuffix(" % right")
+    if reference != percent and percent.isdigit() and int(percent) <= 100:
+        return int(percent) / 100
+    return None
+
+
 def reference_design(dataset: Dataset, reference: str, language: str) -> np.ndarray:
-    """The regressors of one of :data:`REFERENCES`: array of shape (n_scans_total,
-    n_columns)."""
+    """The regressors of a reference: ``"spectrum"``, ``"phone transcript"`` or
+    ``"phone transcript, <k> % right"`` (:func:`phone_regressors` at accuracy k / 100):
+    array of shape (n_scans_total, n_columns)."""
     if reference == "spectrum":
         return world.load_truth(dataset)[f"{language}_acoustic_basis"]
-    if reference == "phone transcript":
-        return phone_regressors(dataset, language)
-    raise ValueError(f"reference={reference!r}: choose one of {REFERENCES}.")
+    accuracy = transcript_accuracy(reference)
+    if accuracy is None:
+        raise ValueError(f"reference={reference!r}: choose 'spectrum', 'phone transcript' or "
+                         "'phone transcript, <k> % right'.")
+    return phone_regressors(dataset, language, accuracy=accuracy)
 
 
 def design_scores(dataset: Dataset, profile: Profile, reference: str,
@@ -85,15 +143,16 @@ def design_scores(dataset: Dataset, profile: Profile, reference: str,
     if len(design) != n_scans:
         raise ValueError(f"{language}: the {reference} has {len(design)} scans but the world's "
                          f"sections {n_scans}; load every section of the world.")
-    fit = scores.fit_parameters(profile)
+    fit = scores.fit_parameters(profile, group[0].corpus)
+    tr = scores.run_trs(stimuli)
     key = {"stage": REFERENCE_SCORES, "code": source_digest(encoding, encoding.ridge),
            "design": hashlib.sha256(np.ascontiguousarray(design).tobytes()).hexdigest()[:20],
            "participants": [p.digest() for p in group],
+           "vertices": key_digest({"vertices": np.flatnonzero(core).tolist()}), "tr": tr,
            "cleaning": scores.cleaning_parameters(profile), **fit}
 
     def compute():
-        Y = np.hstack([scores.responses(p, n_scans, scores.run_trs(stimuli), profile)[:, core]
-                       for p in group])
+        Y = np.hstack([scores.responses(p, n_scans, tr, profile)[:, core] for p in group])
         fitted = encoding.brain_score(design, Y, **fit)
         return {"scores": fitted.reshape(len(group), -1)}
 
@@ -135,9 +194,11 @@ def against_random(dataset: Dataset, profile: Profile, models: dict[str, str],
 
     Returns
     -------
-    list of dicts, one per (reference, region of :data:`analysis.demo.claims.SPEECH_REGIONS`):
-    ``reference``, ``region``, ``score``, ``native``, ``random`` (means across listeners),
-    ``mean_difference`` (reference minus random), ``statistic``, ``p``, ``detected``
+    list of dicts, one per (reference of :data:`REFERENCES`, region of
+    :data:`analysis.demo.claims.SPEECH_REGIONS`): ``reference``, ``accuracy`` (its share of
+    phones right; None for the spectrum), ``region``, ``score``, ``native``, ``random``
+    (means across listeners), ``mean_difference`` (reference minus random), ``statistic``,
+    ``p``, ``detected``
     """
     truth = world.load_truth(dataset)
     regions = [str(region) for region in truth["regions"]]
@@ -152,44 +213,68 @@ def against_random(dataset: Dataset, profile: Profile, models: dict[str, str],
             inside = region[core] == regions.index(name)
             values = np.nanmean(designed[:, inside], axis=1)
             model = {c: claims.listener_values(f, inside) for c, f in fitted.items()}
-            out.append({"reference": reference, "region": name, "score": float(values.mean()),
+            out.append({"reference": reference, "accuracy": transcript_accuracy(reference),
+                        "region": name, "score": float(values.mean()),
                         "native": float(model["native"].mean()),
                         "random": float(model["random"].mean()),
                         **claims.test(values, model["random"])})
     return out
 
 
-def verdicts(claim_rows: list[dict], reach_rows: list[dict]) -> list[str]:
-    """One sentence per planted *trained > random* claim a world's listeners missed, saying
-    whether the phone transcript beat the random model in that region (the claim was within
-    reach of the listeners and scans, not of the models) or did not (out of reach of the
-    listeners and scans too).
+def verdicts(claim_rows: list[dict], reach_rows: list[dict], truth: dict) -> list[str]:
+    """One sentence per planted *trained > random* claim a world's listeners missed.
+
+    Where the world planted the phonetic level in the claim's region, it says whether phone
+    transcripts beat the random model there, and the least accurate one down to which every
+    more accurate one did (the claim was within reach of the listeners and scans for a model
+    that knew the phones that well). Where it did not, a transcript carries nothing planted
+    there and cannot tell, and the sentence says so.
 
     Parameters
     ----------
     claim_rows : :func:`analysis.demo.claims.evaluate`'s output for one world
     reach_rows : :func:`against_random`'s output for the same world
+    truth : the world's :func:`analysis.demo.world.load_truth`
 
     Returns
     -------
     list of str, empty when no such claim was missed
     """
-    transcript = {r["region"]: r for r in reach_rows if r["reference"] == "phone transcript"}
     rows = {r["claim"]: r for r in claim_rows}
+    regions = [str(region) for region in truth["regions"]]
+    phonetic = list(truth["levels"]).index("phonetic")
     lines = []
     for claim in claims.CLAIMS:
         row = rows.get(claim.name)
         if ((claim.better, claim.worse) != ("native", "random") or row is None
                 or not row["planted"] or row["detected"]):
             continue
-        reach = transcript[claim.regions[0]]
+        region = claim.regions[0]
         text = (f"{claim.name} was missed (native {row['better']:.4f}, random "
-                f"{row['worse']:.4f}, p = {row['p']:.3g}); the phone transcript scores "
-                f"{reach['score']:.4f} there ({reach['mean_difference']:+.4f} over the random "
-                f"model, p = {reach['p']:.3g}): ")
-        text += ("within reach of these listeners and scans; the demo's models lack the "
-                 "phones." if reach["detected"] else
-                 "not even a perfect phone recogniser beats the random model with these "
-                 "listeners and scans.")
-        lines.append(text)
+                f"{row['worse']:.4f}, p = {row['p']:.3g}); ")
+        if truth["region_level_share"][regions.index(region), phonetic] <= 0:
+            lines.append(text + f"no phonetic level was planted in {region}, so a phone "
+                         "transcript cannot tell whether it was within reach.")
+            continue
+        transcripts = sorted((r for r in reach_rows if r["region"] == region
+                              and r["accuracy"] is not None), key=lambda r: -r["accuracy"])
+        beating = []
+        for reach in transcripts:  # from the most accurate down, until one fails
+            if not reach["detected"]:
+                break
+            beating.append(reach)
+        if not beating:
+            lines.append(text + "not even a perfect phone transcript beats the random model "
+                         "there with these listeners and scans.")
+            continue
+        least = beating[-1]
+        text += (f"a phone transcript right on {least['accuracy']:.0%} of the phones (and every "
+                 f"more accurate one) beats the random model there ({least['score']:.4f}, "
+                 f"{least['mean_difference']:+.4f}, p = {least['p']:.3g}): within reach of "
+                 "these listeners and scans for a model that knew the phones that well")
+        if len(beating) < len(transcripts):
+            failed = transcripts[len(beating)]
+            text += (f"; right on {failed['accuracy']:.0%}, it does not "
+                     f"({failed['mean_difference']:+.4f}, p = {failed['p']:.3g})")
+        lines.append(text + ".")
     return lines
