@@ -206,13 +206,15 @@ def against_random(dataset: Dataset, profile: Profile, models: dict[str, str],
     core = region >= 0
     fitted = {c: claims.core_scores(dataset, profile, models[c], language, core)
               for c in ("native", "random")}
+    inside = {name: region[core] == regions.index(name) for name in claims.SPEECH_REGIONS}
+    chosen = {name: {c: claims.listener_values(f, inside[name]) for c, f in fitted.items()}
+              for name in claims.SPEECH_REGIONS}  # (n_participants,) per region and model
     out = []
     for reference in REFERENCES:
         designed = design_scores(dataset, profile, reference, language)
         for name in claims.SPEECH_REGIONS:
-            inside = region[core] == regions.index(name)
-            values = np.nanmean(designed[:, inside], axis=1)
-            model = {c: claims.listener_values(f, inside) for c, f in fitted.items()}
+            values = np.nanmean(designed[:, inside[name]], axis=1)
+            model = chosen[name]
             out.append({"reference": reference, "accuracy": transcript_accuracy(reference),
                         "region": name, "score": float(values.mean()),
                         "native": float(model["native"].mean()),
