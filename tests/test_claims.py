@@ -1,5 +1,6 @@
 """The demo world's claims: what a world planted, how a claim is tested across listeners."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis.demo import claims, listeners, planted, references, world
@@ -120,6 +121,16 @@ def test_claims_baseline_and_capture_run_on_a_tiny_world(tiny_demo, tiny_profile
     # the random model's side is the claims' own: its value in STG is the claim's "worse"
     stg = next(r for r in results if r["claim"] == "trained > random in STG")
     assert rows[0]["random"] == pytest.approx(stg["worse"])
+    # the language references need the other language's stimulus: the world with every one
+    with pytest.raises(ValueError, match="no fr stimulus"):
+        references.against_other_language(dataset, tiny_profile, models)
+    tables = references.against_other_language(tiny_demo, tiny_profile, models)
+    assert [r["region"] for r in tables] == ["STS", "IFG"]
+    assert all(np.isfinite(r["own"]) and np.isfinite(r["other"]) and 0 <= r["p"] <= 1
+               for r in tables)
+    sts = next(r for r in results if r["claim"] == "native > non-native in STS")
+    assert tables[0]["native"] == pytest.approx(sts["better"])
+    assert tables[0]["non-native"] == pytest.approx(sts["worse"])
 
 
 def test_a_missed_claim_is_within_reach_down_to_the_least_accurate_transcript_that_won():
@@ -139,14 +150,14 @@ def test_a_missed_claim_is_within_reach_down_to_the_least_accurate_transcript_th
     reached = [reach("STG", 1.0, True), reach("STG", 0.4, True), reach("STG", 0.8, True),
                reach("STG", 0.6, False), reach("STS", 1.0, True), reach("IFG", 1.0, True),
                {**reach("STG", None, True), "reference": "spectrum"}]
-    lines = references.verdicts(rows, reached, truth)
+    lines = references.transcript_verdicts(rows, reached, truth)
     assert len(lines) == 2  # IFG was detected: nothing to say
     assert lines[0].startswith("trained > random in STG") and "right on 80%" in lines[0]
     assert "right on 60%, it does not" in lines[0]
     assert lines[1].startswith("trained > random in STS") and "cannot tell" in lines[1]
     lost = [reach("STG", 1.0, False), reach("STG", 0.8, True)]
-    assert "not even a perfect" in references.verdicts(rows[:1], lost, truth)[0]
-    assert references.verdicts([claim("STG", True)], reached, truth) == []
+    assert "not even a perfect" in references.transcript_verdicts(rows[:1], lost, truth)[0]
+    assert references.transcript_verdicts([claim("STG", True)], reached, truth) == []
 
 
 @pytest.mark.parametrize("name,accuracy", [
@@ -190,3 +201,83 @@ def test_the_phone_transcript_is_the_one_the_phonetic_level_was_planted_from(tin
     assert 0 < departure[0] < departure[1]
     with pytest.raises(ValueError, match="accuracy"):
         references.phone_regressors(dataset, "en", accuracy=1.5)
+
+
+@pytest.mark.slow
+def test_the_own_language_design_holds_the_planted_levels_and_the_other_does_not(tiny_world):
+    truth = world.load_truth(tiny_world)
+    own = references.reference_design(tiny_world, "own language", "en")
+    other = references.reference_design(tiny_world, "other language", "en")
+    n_scans = sum(s.n_scans for s in tiny_world.stimuli["en"])
+    assert own.shape[0] == other.shape[0] == n_scans
+    assert np.all(own.std(axis=0) > 0) and np.all(other.std(axis=0) > 0)
+    # the planted levels above acoustics are that design minus its projection on the
+    # spectrum: exactly linear in (own design, spectrum, intercept), not in the other's
+    spectrum = np.hstack([truth["en_acoustic_basis"], np.ones((n_scans, 1))])
+
+    def unexplained(design, level):
+        target = truth[f"en_regressors_{level}"]
+        full = np.hstack([design, spectrum])
+        residual = target - full @ np.linalg.lstsq(full, target, rcond=None)[0]
+        return (residual ** 2).sum() / (target ** 2).sum()
+
+    for level in ("phonetic", "phonotactic", "lexical", "contextual"):
+        assert unexplained(own, level) < 1e-6, level
+    # (the phonetic level is not checked on the other side: most English phones are French
+    # ones too, which the other language then hears as they are)
+    # (on this tiny world's 99 scans the other design's many columns fit much of anything,
+    # so the check is that it does not hold the levels exactly, as the own design does)
+    for level in ("phonotactic", "lexical", "contextual"):
+        assert unexplained(other, level) > 0.01, level
+    french = references.known_language(tiny_world, "fr", foreign=True)
+    assert references.UNKNOWN_WORD in french.words.vocabulary
+    assert references.UNKNOWN_WORD not in french.top_words
+    assert len(french.top_words) == planted.TOP_WORDS
+    with pytest.raises(ValueError, match="no de stimulus"):
+        references.language_regressors(tiny_world, "en", "de")
+
+
+def test_another_language_hears_a_phone_it_lacks_as_its_commonest_of_the_class():
+    def tables(words, phones):
+        onsets = np.arange(len(phones)) * 0.1
+        word_table = pd.DataFrame({"word": words, "onset": onsets[::2][:len(words)],
+                                   "offset": onsets[::2][:len(words)] + 0.2,
+                                   "sentence": 0})
+        return word_table, pd.DataFrame({"phone": phones, "onset": onsets,
+                                         "offset": onsets + 0.1})
+
+    words, phones = tables(["sa", "fa", "sa", "as"], ["s", "a", "f", "a", "s", "a", "a", "s"])
+    inventory = planted.phone_categories([phones])
+    known = planted.learn_language([words], [phones], inventory)
+    frequency = {"s": 3, "f": 1, "a": 4}
+    # its own tables are heard as they are
+    heard_words, heard_phones = references.heard_as(words, phones, known, frequency)
+    assert heard_words["word"].tolist() == words["word"].tolist()
+    assert heard_phones["phone"].tolist() == phones["phone"].tolist()
+    # another language's: a fricative it lacks is its commonest fricative, a new word unknown
+    foreign_words, foreign_phones = tables(["Tsa", "the"], ["T", "'a", "s", "a"])
+    heard_words, heard_phones = references.heard_as(foreign_words, foreign_phones, known,
+                                                    frequency)
+    assert heard_phones["phone"].tolist() == ["s", "'a", "s", "a"]
+    assert heard_words["word"].tolist() == [references.UNKNOWN_WORD] * 2
+    with pytest.raises(ValueError, match="no nasal"):
+        references.heard_as(*tables(["ma"], ["m", "a"]), known, frequency)
+
+
+def test_a_missed_native_claim_is_read_against_the_languages_tables():
+    def claim(region, planted, detected):
+        return {"claim": f"native > non-native in {region}", "planted": planted,
+                "detected": detected, "better": 0.1, "worse": 0.1, "p": 0.5}
+
+    def tables(region, detected):
+        return {"region": region, "own": 0.2, "other": 0.1, "mean_difference": 0.1,
+                "p": 0.001 if detected else 0.6, "detected": detected}
+
+    rows = [claim("STS", True, False), claim("IFG", True, False)]
+    lines = references.language_verdicts(rows, [tables("STS", True), tables("IFG", False)])
+    assert len(lines) == 2
+    assert lines[0].startswith("native > non-native in STS was missed") and "within reach" in lines[0]
+    assert "out of reach" in lines[1]
+    # nothing to say of a detected claim, or of one not planted
+    assert references.language_verdicts([claim("STS", True, True), claim("IFG", False, False)],
+                                        [tables("STS", True), tables("IFG", True)]) == []

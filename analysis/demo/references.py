@@ -20,10 +20,13 @@ on every listener's region cores (:func:`design_scores`, cached).
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
-from analysis import encoding, scores
+from analysis import encoding, models, scores
 from analysis.cache import Cache, key_digest, source_digest
 from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset, Stimulus
@@ -37,6 +40,9 @@ REFERENCE_SCORES = "reference_scores"  # cache stage of the designs' fits
 # recogniser would give (the models page decodes phones from the models' layers)
 REFERENCES = ("spectrum", "phone transcript", *(f"phone transcript, {k} % right"
                                                  for k in (80, 60, 40)))
+# the levels above acoustics as a listener of the stimulus's language, or of the non-native
+# model's, computes them
+LANGUAGE_REFERENCES = ("own language", "other language")
 
 
 def phone_frames(stimulus: Stimulus, categories: np.ndarray, n_categories: int) -> np.ndarray:
@@ -113,16 +119,127 @@ def transcript_accuracy(reference: str) -> float | None:
     return None
 
 
+UNKNOWN_WORD = "<unk>"  # a word form the other language's word model never saw
+
+
+def known_language(dataset: Dataset, language: str, foreign: bool = False
+                   ) -> planted.Language:
+    """What a listener of ``language`` knows in this world, learned from the tables of every
+    section of its stimulus as the world learned it (:func:`analysis.demo.planted.
+    learn_language`): the language's own phone inventory where the world's levels are
+    language-specific, the broad phone classes where they are not.
+
+    Parameters
+    ----------
+    foreign : learn it to hear another language's speech: the word forms said once become
+        :data:`UNKNOWN_WORD` (the word model's share for forms it never saw)
+    """
+    if language not in dataset.stimuli:
+        raise ValueError(f"language={language!r}: this world has no {language} stimulus (it "
+                         f"has {', '.join(dataset.stimuli)}); load the main world with every "
+                         "language, world.named_world('main').")
+    stimuli = dataset.stimuli[language]
+    inventory = (planted.phone_categories([s.phones for s in stimuli])
+                 if bool(world.load_truth(dataset)["language_specific"])
+                 else planted.BROAD_INVENTORY)
+    words = [s.words for s in stimuli]
+    if foreign:
+        forms = pd.concat(words)["word"].astype(str).str.lower().value_counts()
+        once = set(forms.index[forms == 1])
+        words = [w.assign(word=[UNKNOWN_WORD if str(f).lower() in once else f
+                                for f in w["word"]]) for w in words]
+    known = planted.learn_language(words, [s.phones for s in stimuli], inventory)
+    if foreign:  # the frequent words are word forms, never the share of the unknown ones
+        frequent = forms.drop(UNKNOWN_WORD, errors="ignore")
+        top = sorted(frequent.items(), key=lambda item: (-item[1], item[0]))
+        known = replace(known, top_words=tuple(w for w, _ in top[:planted.TOP_WORDS]))
+    return known
+
+
+def heard_as(words: pd.DataFrame, phones: pd.DataFrame, known: planted.Language,
+             frequency: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A stimulus's word and phone tables as a listener who knows ``known`` hears them: a phone
+    whose category (:func:`analysis.demo.planted.phone_category`) that language's phone
+    model never saw becomes the category of its broad class the model saw most often, and a
+    word form its word model never saw becomes :data:`UNKNOWN_WORD` (the language must then
+    be learned ``foreign``, :func:`known_language`). Tables the language was learned from
+    come back unchanged.
+
+    Parameters
+    ----------
+    frequency : phone category -> how often the language's tables hold it
+    """
+    seen = set(known.phones.vocabulary)
+
+    def broad(category: str) -> str:
+        return category[1:-1] if category.startswith("<") else planted.phone_class(category)
+
+    by_class: dict[str, str] = {}
+    for category in sorted(seen & set(frequency), key=lambda c: (-frequency[c], c)):
+        by_class.setdefault(broad(category), category)
+    labels = []
+    for label in phones["phone"]:
+        category = planted.phone_category(label, known.inventory)
+        if category in seen:
+            labels.append(label)
+        elif broad(category) in by_class:
+            labels.append(by_class[broad(category)])
+        else:
+            raise ValueError(f"phone {label!r}: the listener's language has no "
+                             f"{broad(category)} it could hear it as.")
+    vocabulary = set(known.words.vocabulary)
+    forms = [f if str(f).lower() in vocabulary else UNKNOWN_WORD for f in words["word"]]
+    return words.assign(word=forms), phones.assign(phone=labels)
+
+
+def language_regressors(dataset: Dataset, language: str, knowledge: str) -> np.ndarray:
+    """The levels above acoustics that the world planted, computed from every section of the
+    stimulus of ``language`` with what a listener of ``knowledge`` knows
+    (:func:`known_language`, :func:`heard_as`; :func:`analysis.demo.planted.
+    planted_features`), made regressors like any model feature, before any
+    orthogonalisation or reduction. Columns constant over the scans (a frequent word of
+    ``knowledge`` never spoken in ``language``) are dropped.
+
+    Returns
+    -------
+    array of shape (n_scans_total, n_columns), sections stacked in order
+    """
+    truth = world.load_truth(dataset)
+    levels = [str(level) for level in truth["planted_levels"] if str(level) != "acoustic"]
+    if not levels:
+        raise ValueError("this world planted no level above acoustics: there is nothing a "
+                         "language's tables could compute.")
+    known = known_language(dataset, knowledge, foreign=knowledge != language)
+    frequency = Counter(planted.phone_category(label, known.inventory)
+                        for s in dataset.stimuli[knowledge] for label in s.phones["phone"])
+    runs = []
+    for stimulus in dataset.stimuli[language]:
+        words, phones = heard_as(stimulus.words, stimulus.phones, known, frequency)
+        features = planted.planted_features(stimulus.waveform(), SAMPLE_RATE, words, phones,
+                                            known)
+        frames = np.hstack([features[level] for level in levels])
+        times = (np.arange(len(frames)) + 0.5) / planted.FEATURE_RATE
+        runs.append(build_regressors(frames, times, stimulus.scan_times()))
+    design = np.vstack(runs)
+    return design[:, design.std(axis=0) > 0]
+
+
 def reference_design(dataset: Dataset, reference: str, language: str) -> np.ndarray:
-    """The regressors of a reference: ``"spectrum"``, ``"phone transcript"`` or
-    ``"phone transcript, <k> % right"`` (:func:`phone_regressors` at accuracy k / 100):
-    array of shape (n_scans_total, n_columns)."""
+    """The regressors of a reference: ``"spectrum"``, ``"phone transcript"``,
+    ``"phone transcript, <k> % right"`` (:func:`phone_regressors` at accuracy k / 100),
+    ``"own language"`` or ``"other language"`` (:func:`language_regressors` with the tables
+    of ``language``, or of ``analysis.models.NON_NATIVE[language]``): array of shape
+    (n_scans_total, n_columns)."""
     if reference == "spectrum":
         return world.load_truth(dataset)[f"{language}_acoustic_basis"]
+    if reference in LANGUAGE_REFERENCES:
+        knowledge = language if reference == "own language" else models.NON_NATIVE[language]
+        return language_regressors(dataset, language, knowledge)
     accuracy = transcript_accuracy(reference)
     if accuracy is None:
-        raise ValueError(f"reference={reference!r}: choose 'spectrum', 'phone transcript' or "
-                         "'phone transcript, <k> % right'.")
+        raise ValueError(f"reference={reference!r}: choose 'spectrum', 'phone transcript', "
+                         "'phone transcript, <k> % right', 'own language' or "
+                         "'other language'.")
     return phone_regressors(dataset, language, accuracy=accuracy)
 
 
@@ -223,7 +340,83 @@ def against_random(dataset: Dataset, profile: Profile, models: dict[str, str],
     return out
 
 
-def verdicts(claim_rows: list[dict], reach_rows: list[dict], truth: dict) -> list[str]:
+def against_other_language(dataset: Dataset, profile: Profile, models: dict[str, str],
+                           language: str = "en") -> list[dict]:
+    """The own language's design against the other language's (:data:`LANGUAGE_REFERENCES`)
+    in each region of the native > non-native claims, tested as the claims are
+    (:func:`analysis.demo.claims.test`; each design is one, so nothing is chosen), beside the
+    native and non-native models' values of those claims.
+
+    Parameters
+    ----------
+    dataset : a world holding the stimuli of ``language`` and of
+        ``analysis.models.NON_NATIVE[language]`` (the main world, every language)
+    models : condition -> resolved model name; ``"native"`` and ``"non-native"`` are used
+
+    Returns
+    -------
+    list of dicts, one per region: ``region``, ``own``, ``other`` (the designs' means across
+    listeners), ``native``, ``non-native`` (the models' means), ``mean_difference`` (own
+    minus other), ``statistic``, ``p``, ``detected``
+    """
+    truth = world.load_truth(dataset)
+    regions = [str(region) for region in truth["regions"]]
+    region = truth[f"{language}_region"]
+    core = region >= 0
+    compared = ("native", "non-native")
+    claimed = [c.regions[0] for c in claims.CLAIMS if (c.better, c.worse) == compared]
+    fitted = {c: claims.core_scores(dataset, profile, models[c], language, core)
+              for c in compared}
+    designed = {r: design_scores(dataset, profile, r, language) for r in LANGUAGE_REFERENCES}
+    out = []
+    for name in claimed:
+        inside = region[core] == regions.index(name)
+        own, other = (np.nanmean(designed[r][:, inside], axis=1) for r in LANGUAGE_REFERENCES)
+        chosen = {c: claims.listener_values(f, inside) for c, f in fitted.items()}
+        out.append({"region": name, "own": float(own.mean()), "other": float(other.mean()),
+                    **{c: float(v.mean()) for c, v in chosen.items()},
+                    **claims.test(own, other)})
+    return out
+
+
+def language_verdicts(claim_rows: list[dict], language_rows: list[dict]) -> list[str]:
+    """One sentence per planted *native > non-native* claim a world's listeners missed: whether
+    the levels computed with the listener's own language's tables beat those computed with
+    the other language's in the claim's region (:func:`against_other_language`), that is,
+    whether the claim was within reach of the listeners and scans for models that knew each
+    language as its tables do.
+
+    Returns
+    -------
+    list of str, empty when no such claim was missed
+    """
+    rows = {r["claim"]: r for r in claim_rows}
+    reach = {r["region"]: r for r in language_rows}
+    lines = []
+    for claim in claims.CLAIMS:
+        row = rows.get(claim.name)
+        if ((claim.better, claim.worse) != ("native", "non-native") or row is None
+                or not row["planted"] or row["detected"] or claim.regions[0] not in reach):
+            continue
+        tables = reach[claim.regions[0]]
+        text = (f"{claim.name} was missed (native {row['better']:.4f}, non-native "
+                f"{row['worse']:.4f}, p = {row['p']:.3g}); the levels computed with the "
+                f"listener's own language's tables ({tables['own']:.4f}) ")
+        if tables["detected"]:
+            text += (f"beat those computed with the other language's ({tables['other']:.4f}, "
+                     f"{tables['mean_difference']:+.4f}, p = {tables['p']:.3g}) there: within "
+                     "reach of these listeners and scans for models that knew each language "
+                     "as its tables do.")
+        else:
+            text += (f"do not beat those computed with the other language's "
+                     f"({tables['other']:.4f}, {tables['mean_difference']:+.4f}, p = "
+                     f"{tables['p']:.3g}) there: out of reach of these listeners and scans, "
+                     "even for models that knew each language as its tables do.")
+        lines.append(text)
+    return lines
+
+
+def transcript_verdicts(claim_rows: list[dict], reach_rows: list[dict], truth: dict) -> list[str]:
     """One sentence per planted *trained > random* claim a world's listeners missed.
 
     Where the world planted the phonetic level in the claim's region, it says whether phone
