@@ -26,13 +26,14 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from analysis import encoding, models, scores
+from analysis import encoding, scores
 from analysis.cache import Cache, key_digest, source_digest
 from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset, Stimulus
 from analysis.demo import claims, planted, world
 from analysis.demo.oracle import truth_rows
 from analysis.framing import SAMPLE_RATE
+from analysis.models import NON_NATIVE
 from analysis.regressors import build_regressors
 
 REFERENCE_SCORES = "reference_scores"  # cache stage of the designs' fits
@@ -233,7 +234,7 @@ def reference_design(dataset: Dataset, reference: str, language: str) -> np.ndar
     if reference == "spectrum":
         return world.load_truth(dataset)[f"{language}_acoustic_basis"]
     if reference in LANGUAGE_REFERENCES:
-        knowledge = language if reference == "own language" else models.NON_NATIVE[language]
+        knowledge = language if reference == "own language" else NON_NATIVE[language]
         return language_regressors(dataset, language, knowledge)
     accuracy = transcript_accuracy(reference)
     if accuracy is None:
