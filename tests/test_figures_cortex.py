@@ -21,6 +21,20 @@ def test_cortex_map_draws_every_view_with_one_colour_scale():
         plot_cortex(np.zeros(10))
 
 
+def test_the_svg_holds_each_view_as_one_image():
+    import io
+
+    import matplotlib.pyplot as plt
+
+    fig = plot_cortex(np.linspace(0, 1, 20484), colorbar_label="R")
+    svg = io.BytesIO()
+    fig.savefig(svg, format="svg")
+    plt.close(fig)
+    text = svg.getvalue().decode()
+    assert text.count("<image") == 5  # one raster per view and the colour bar's gradient
+    assert text.count("<path") < 2000  # not 20,484 faces per view
+
+
 def test_categories_get_one_colour_each_and_their_names_on_the_colour_bar():
     import matplotlib.pyplot as plt
 
