@@ -133,9 +133,11 @@ def test_each_run_is_detrended_filtered_and_zscored_before_stacking(tiny_world, 
     assert np.corrcoef(Y.ravel(), Y_moved.ravel())[0, 1] > 0.99
 
 
-def test_offsets_and_drifts_leave_the_scores_unchanged(tiny_world, tiny_profile, tmp_path):
+def test_offsets_and_drifts_leave_the_scores_unchanged(tiny_world, tiny_profile, tiny_model_dir,
+                                                      tmp_path):
     """The acceptance test of per-run cleaning: large per-run offsets and drifts move a
-    participant's mean score by less than 0.01 (before cleaning they cost far more)."""
+    participant's mean score by less than 0.01 (before cleaning they cost far more). A tiny
+    saved model's features (the Base-sized random model's take 25 s on two cores)."""
     participant = tiny_world.participants[0]
 
     def offset_and_drift(k, run):
@@ -145,7 +147,7 @@ def test_offsets_and_drifts_leave_the_scores_unchanged(tiny_world, tiny_profile,
     moved = dataclasses.replace(_with_runs(participant, tmp_path, offset_and_drift),
                                 id="sub-EN01-moved")
     dataset = dataclasses.replace(tiny_world, participants=[participant, moved])
-    result = scores.layer_scores(dataset, tiny_profile, "random", "en", layers=[1],
+    result = scores.layer_scores(dataset, tiny_profile, str(tiny_model_dir), "en", layers=[1],
                                  null=False, n_jobs=1)
     plain, shifted = np.nanmean(result.scores[:, 0], axis=1)
     print(f"mean r: as simulated {plain:.4f}, with offsets and drifts {shifted:.4f}")
@@ -259,10 +261,11 @@ def test_cumulative_and_y_pca_profiles_fit_what_they_say(tiny_world, tiny_profil
 
 
 def test_the_alignment_check_peaks_where_the_response_is_aligned(tiny_world, tiny_profile,
-                                                                tmp_path):
+                                                                tiny_model_dir, tmp_path):
     """Listeners whose vertices follow one layer's regressors (plus noise) at the true
     alignment: the offset curve of that layer peaks at 0 s, and not at a shifted one."""
-    X, = designs.shifted_layer(tiny_world, "random", "en", 1, [0.0])
+    model = str(tiny_model_dir)
+    X, = designs.shifted_layer(tiny_world, model, "en", 1, [0.0])
     rng = np.random.default_rng(0)
     group, start = [], 0
     signal = X @ rng.standard_normal(X.shape[1])
@@ -278,7 +281,7 @@ def test_the_alignment_check_peaks_where_the_response_is_aligned(tiny_world, tin
     dataset = dataclasses.replace(tiny_world, participants=group)
     masks = {"a": np.arange(20484) < 50, "b": (np.arange(20484) >= 50) & (np.arange(20484) < 90)}
     offsets = [-6, -2, 0, 2, 6]
-    curves = scores.offset_curve(dataset, tiny_profile, "random", "en", 1, offsets, masks)
+    curves = scores.offset_curve(dataset, tiny_profile, model, "en", 1, offsets, masks)
     assert set(curves) == {"a", "b"} and all(len(c) == len(offsets) for c in curves.values())
     for curve in curves.values():
         assert offsets[int(np.argmax(curve))] == 0, curve
