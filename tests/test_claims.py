@@ -204,10 +204,18 @@ def test_the_phone_transcript_is_the_one_the_phonetic_level_was_planted_from(tin
 
 
 @pytest.mark.slow
-def test_the_own_language_design_holds_the_planted_levels_and_the_other_does_not(tiny_world):
+def test_the_own_language_design_holds_the_planted_levels_and_the_other_does_not(
+        tiny_world, monkeypatch):
     truth = world.load_truth(tiny_world)
     own = references.reference_design(tiny_world, "own language", "en")
     other = references.reference_design(tiny_world, "other language", "en")
+    with monkeypatch.context() as patched:  # a second call reads both from the cache
+        patched.setattr(references, "language_regressors",
+                        lambda *args: pytest.fail("recomputed a cached language design"))
+        np.testing.assert_array_equal(
+            references.reference_design(tiny_world, "own language", "en"), own)
+        np.testing.assert_array_equal(
+            references.reference_design(tiny_world, "other language", "en"), other)
     n_scans = sum(s.n_scans for s in tiny_world.stimuli["en"])
     assert own.shape[0] == other.shape[0] == n_scans
     assert np.all(own.std(axis=0) > 0) and np.all(other.std(axis=0) > 0)

@@ -20,23 +20,26 @@ on every listener's region cores (:func:`design_scores`, cached).
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analysis import encoding, scores
+from analysis import acoustics, encoding, regressors, scores
 from analysis.cache import Cache, key_digest, source_digest
 from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset, Stimulus
-from analysis.demo import claims, planted, world
+from analysis.demo import claims, ngrams, planted, world
 from analysis.demo.oracle import truth_rows
 from analysis.framing import SAMPLE_RATE
 from analysis.models import NON_NATIVE
 from analysis.regressors import build_regressors
 
 REFERENCE_SCORES = "reference_scores"  # cache stage of the designs' fits
+LANGUAGE_DESIGNS = "language_designs"  # cache stage of the language references' designs
 # the references of the chapter: the spectrum, the transcript, and transcripts an imperfect
 # recogniser would give (the models page decodes phones from the models' layers)
 REFERENCES = ("spectrum", "phone transcript", *(f"phone transcript, {k} % right"
@@ -229,13 +232,20 @@ def reference_design(dataset: Dataset, reference: str, language: str) -> np.ndar
     """The regressors of a reference: ``"spectrum"``, ``"phone transcript"``,
     ``"phone transcript, <k> % right"`` (:func:`phone_regressors` at accuracy k / 100),
     ``"own language"`` or ``"other language"`` (:func:`language_regressors` with the tables
-    of ``language``, or of ``analysis.models.NON_NATIVE[language]``): array of shape
-    (n_scans_total, n_columns)."""
+    of ``language``, or of ``analysis.models.NON_NATIVE[language]``; cached per world, as
+    they take seconds to compute): array of shape (n_scans_total, n_columns)."""
     if reference == "spectrum":
         return world.load_truth(dataset)[f"{language}_acoustic_basis"]
     if reference in LANGUAGE_REFERENCES:
         knowledge = language if reference == "own language" else NON_NATIVE[language]
-        return language_regressors(dataset, language, knowledge)
+        # keyed by the world's folder (world-<digest of all it was built with>) and the code
+        world_folder = Path(dataset.stimuli[language][0].audio_path).parents[1].name
+        key = {"stage": LANGUAGE_DESIGNS, "world": world_folder, "language": language,
+               "knowledge": knowledge,
+               "code": source_digest(sys.modules[__name__], planted, ngrams, acoustics,
+                                     regressors)}
+        return Cache(cache_dir()).get(LANGUAGE_DESIGNS, key, lambda: {
+            "design": language_regressors(dataset, language, knowledge)})["design"]
     accuracy = transcript_accuracy(reference)
     if accuracy is None:
         raise ValueError(f"reference={reference!r}: choose 'spectrum', 'phone transcript', "
