@@ -22,6 +22,21 @@ def tiny_models(save_tiny_model):
             for seed, label in enumerate(["native", "non-native", "non-speech", "random"])}
 
 
+@pytest.fixture(scope="module")
+def french_home(tmp_path_factory):
+    """The data home of the notebooks of the two French listeners (module-wide)."""
+    return tmp_path_factory.mktemp("french-listeners")
+
+
+@pytest.fixture
+def shared_home(french_home, isolated_homes, monkeypatch):
+    """The French listeners' notebooks share one data home, as the book's chapters share
+    theirs: the corpus is downloaded once, and a model's features and fits are computed by
+    the first notebook that needs them (figures and build products stay per test)."""
+    monkeypatch.setenv("ANALYSIS_DATA_HOME", str(french_home))
+    return french_home
+
+
 def run(name, tmp_path, parameters):
     notebook = book.notebooks()[name]
     book.execute_notebook(notebook, tmp_path / f"{name}.ipynb", parameters)
@@ -68,7 +83,7 @@ def test_fig1_runs_on_the_lpp_miniature_with_both_corpora(lpp_bucket, shared_nar
 
 
 @pytest.mark.slow
-def test_fig2_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, tmp_path):
+def test_fig2_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, shared_home, tmp_path):
     conditions = {"untrained": tiny_models["random"], "supervised": tiny_models["non-native"],
                   "self-supervised": tiny_models["native"]}
     numbers = run("fig2", tmp_path, {
@@ -123,7 +138,7 @@ def test_fig3_runs_on_the_lpp_miniature_with_both_corpora(lpp_bucket, shared_nar
 
 @pytest.mark.slow
 def test_fig4_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, perceptimatic_release,
-                                        serve_folder, tmp_path, monkeypatch):
+                                        serve_folder, shared_home, tmp_path, monkeypatch):
     server = tmp_path / "perceptimatic" / "DATA"
     server.mkdir(parents=True)
     perceptimatic_release(server)
@@ -167,7 +182,7 @@ def test_chapter_refuses_a_wrong_parameter_before_computing(tmp_path, name, valu
 
 
 @pytest.mark.slow
-def test_controls_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, tmp_path):
+def test_controls_runs_on_the_lpp_miniature(lpp_bucket, tiny_models, shared_home, tmp_path):
     """The acoustic-control chapter under profile="lpp": the acoustic baseline from the
     corpus's audio, two tiny models, each listener's layer per region chosen by the other
     listener, the partition on the regions' vertices."""
