@@ -100,16 +100,23 @@ def ridge_fit_predict(X_train: np.ndarray, Y_train: np.ndarray, X_test: np.ndarr
     return prediction
 
 
-def _score(target: str, X_train, y_train, X_test, y_test) -> float:
+def _columns(target: str, y_train: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The ridge targets of ``target``: one-hot codes for ``phone`` (and its classes), else
+    the values as columns: ``(array of shape (n_train, k), classes or None)``."""
+    if target == "phone":
+        classes = np.unique(y_train)
+        return (y_train[:, None] == classes[None, :]).astype(float), classes
+    return (y_train if y_train.ndim == 2 else y_train[:, None]), None
+
+
+def _score(target: str, predicted: np.ndarray, classes: np.ndarray | None,
+           y_test: np.ndarray) -> float:
+    """Held-out score of ``target`` (:data:`TARGETS`' metric) from its columns' predictions,
+    array of shape (n_test, k)."""
     from sklearn.metrics import r2_score, roc_auc_score
 
     if target == "phone":
-        classes = np.unique(y_train)
-        onehot = (y_train[:, None] == classes[None, :]).astype(float)
-        predicted = classes[ridge_fit_predict(X_train, onehot, X_test).argmax(1)]
-        return float(np.mean(predicted == y_test))
-    Y = y_train if y_train.ndim == 2 else y_train[:, None]
-    predicted = ridge_fit_predict(X_train, Y, X_test)
+        return float(np.mean(classes[predicted.argmax(1)] == y_test))
     if target == "word_onset":
         return float(roc_auc_score(y_test, predicted[:, 0]))
     return float(r2_score(y_test, predicted if y_test.ndim == 2 else predicted[:, 0]))
@@ -118,6 +125,9 @@ def _score(target: str, X_train, y_train, X_test, y_test) -> float:
 def decode(layers: list[np.ndarray], train: np.ndarray, test: np.ndarray,
            frame_targets: dict[str, np.ndarray]) -> np.ndarray:
     """Held-out decoding score of every target from every layer.
+
+    Targets defined on the same frames (the three word targets: frames inside words) are
+    decoded by one ridge fit, each column with its own penalty, as if fitted alone.
 
     Parameters
     ----------
@@ -134,17 +144,27 @@ def decode(layers: list[np.ndarray], train: np.ndarray, test: np.ndarray,
              "mel": np.ones(len(train), bool)}
     for name in ("word_onset", "word_length", "word_frequency"):
         valid[name] = np.isfinite(frame_targets[name])
+    groups: dict[bytes, list[str]] = {}  # the decodable targets, by their frames
+    for name in TARGETS:
+        tr, te = train & valid[name], test & valid[name]
+        y = frame_targets[name]
+        if tr.sum() < 10 or te.sum() < 10 or (name in ("phone", "word_onset")
+                                               and len(np.unique(y[tr])) < 2):
+            continue
+        groups.setdefault(valid[name].tobytes(), []).append(name)
     for i, layer in enumerate(tqdm(layers, desc="probing layers", leave=False)):
         X = np.asarray(layer, dtype=np.float64)
         mean, std = X[train].mean(0), X[train].std(0) + 1e-8
         X = (X - mean) / std
-        for j, name in enumerate(TARGETS):
-            tr, te = train & valid[name], test & valid[name]
-            y = frame_targets[name]
-            if tr.sum() < 10 or te.sum() < 10 or (name in ("phone", "word_onset")
-                                                   and len(np.unique(y[tr])) < 2):
-                continue
-            scores[i, j] = _score(name, X[tr], y[tr], X[te], y[te])
+        for names in groups.values():
+            frames = valid[names[0]]
+            tr, te = train & frames, test & frames
+            columns = [_columns(name, frame_targets[name][tr]) for name in names]
+            predicted = ridge_fit_predict(X[tr], np.hstack([c for c, _ in columns]), X[te])
+            edges = np.cumsum([0] + [c.shape[1] for c, _ in columns])
+            for name, (_, classes), a, b in zip(names, columns, edges[:-1], edges[1:]):
+                scores[i, list(TARGETS).index(name)] = _score(
+                    name, predicted[:, a:b], classes, frame_targets[name][te])
     return scores
 
 

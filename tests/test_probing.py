@@ -62,6 +62,35 @@ def test_decoding_finds_the_layer_that_carries_the_targets():
     assert 0.15 < scores[0, names.index("mel")] < 0.35  # 10 of 40 bands are carried
 
 
+def test_targets_on_the_same_frames_share_one_fit_and_score_as_if_fitted_alone(monkeypatch):
+    from sklearn.metrics import r2_score, roc_auc_score
+
+    rng = np.random.default_rng(1)
+    n = 1200
+    X = rng.standard_normal((n, 12))
+    inside = rng.random(n) > 0.3  # frames inside words
+    phone = np.where(rng.random(n) > 0.2, (X[:, 0] > 0).astype(int), -100)
+    word = {"word_onset": (X[:, 1] + rng.standard_normal(n) > 0).astype(float),
+            "word_length": X[:, 2] + rng.standard_normal(n),
+            "word_frequency": X[:, 3] + rng.standard_normal(n)}
+    frame_targets = {"phone": phone, "mel": X[:, 4:8] + rng.standard_normal((n, 4)),
+                     **{k: np.where(inside, v, np.nan) for k, v in word.items()}}
+    test = np.arange(n) >= 900
+    fits = []
+    real = probing.ridge_fit_predict
+    monkeypatch.setattr(probing, "ridge_fit_predict",
+                        lambda *a, **k: fits.append(a[1].shape[1]) or real(*a, **k))
+    scores = probing.decode([X], ~test, test, frame_targets)[0]
+    assert sorted(fits) == [2, 3, 4]  # phone (2 classes), the word targets together, mel
+    tr, te = ~test & inside, test & inside
+    X = (X - X[~test].mean(0)) / (X[~test].std(0) + 1e-8)  # as decode standardises
+    for name, metric in (("word_onset", roc_auc_score), ("word_length", r2_score),
+                         ("word_frequency", r2_score)):
+        alone = real(X[tr], frame_targets[name][tr, None], X[te])[:, 0]
+        assert scores[list(probing.TARGETS).index(name)] == pytest.approx(
+            metric(frame_targets[name][te], alone), abs=1e-9), name
+
+
 @pytest.mark.slow
 def test_probe_scores_the_baseline_and_a_model_then_reuses_them(tiny_world, tiny_model_dir,
                                                                  monkeypatch):
