@@ -51,6 +51,23 @@ def test_banded_fit_is_himalayas_own(planted):
     np.testing.assert_allclose(got, model.predict([A[250:], L[250:]]), rtol=1e-6, atol=1e-9)
 
 
+def test_the_penalty_search_score_is_himalayas_own():
+    from himalaya.scoring import l2_neg_loss
+
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((30, 50)).astype(np.float32)
+    predictions = rng.standard_normal((6, 30, 50)).astype(np.float32)
+    np.testing.assert_array_equal(partition.l2_neg_loss(y, predictions),
+                                  l2_neg_loss(y, predictions.copy()))
+    np.testing.assert_array_equal(partition.l2_neg_loss(y, predictions[0]),
+                                  l2_neg_loss(y, predictions[0].copy()))
+    predictions[2, 3, 4] = np.nan  # himalaya counts a NaN prediction as 0
+    with pytest.warns(UserWarning, match="nan in y_pred"):
+        got = partition.l2_neg_loss(y, predictions.copy())
+    predictions[2, 3, 4] = 0.0
+    np.testing.assert_array_equal(got, l2_neg_loss(y, predictions))
+
+
 def test_band_weights_hold_each_band_alone():
     weights = partition.band_weights(2, steps=4)
     assert weights.shape == (5, 2)
