@@ -61,6 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 from himalaya.backend import get_backend, set_backend
 from himalaya.ridge import GroupRidgeCV
+from himalaya.scoring import l2_neg_loss as himalaya_l2_neg_loss
 from sklearn.model_selection import KFold
 
 from analysis import baselines, encoding, ridge, scores, stats
@@ -106,9 +107,10 @@ def himalaya_backend(backend: str = "auto") -> str:
 
 def l2_neg_loss(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """himalaya's score of its penalty search (:func:`himalaya.scoring.l2_neg_loss`, the
-    negative mean squared error per target), for numpy arrays, with one temporary instead of
-    three and no scan of the predictions for NaN or inf: only when a loss is not finite is
-    himalaya's own function called, which zeroes those predictions first. Equal to it.
+    negative mean squared error per target), for numpy arrays, computed in place in one
+    temporary and without scanning the predictions for NaN or inf: only when a loss is not
+    finite is himalaya's own function called, which zeroes those predictions first. Equal
+    to it.
 
     Parameters
     ----------
@@ -119,8 +121,6 @@ def l2_neg_loss(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     -------
     array of shape (n_alphas, n_targets) or (n_targets,)
     """
-    from himalaya.scoring import l2_neg_loss as himalaya_l2_neg_loss
-
     axis = 1 if y_pred.ndim > y_true.ndim else 0
     error = np.subtract(y_pred, y_true, out=np.empty_like(y_pred))
     np.square(error, out=error)
