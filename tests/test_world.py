@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from analysis import encoding
 from analysis.config import get_profile
 from analysis.demo import listeners, planted, story, voices
 from analysis.demo.oracle import oracle_check
@@ -150,10 +151,14 @@ def test_control_world_records_and_plants_only_its_levels(tmp_path):
     assert checked["regions"]["A1+A2"]["mean_r"] > 0
 
 
-def test_oracle_check_runs_on_a_world(tiny_world):
+def test_oracle_check_runs_on_a_world(tiny_world, monkeypatch):
     """The planted regressors of a tiny world, fitted by the pipeline, find the planted regions
-    (a few minutes of scans are too few to reach the ceilings: see test_listeners)."""
+    (a few minutes of scans are too few to reach the ceilings: see test_listeners); a second
+    check reads the fits from the cache."""
     checked = oracle_check(select(tiny_world, ["en"]), get_profile("demo"))
     assert set(checked["regions"]) == {"A1+A2", "STG", "STS", "IFG", "motor"}
     assert checked["oracle_ratio"] > 0.3 and abs(checked["noise_mean_r"]) < 0.03
     assert checked["regions"]["A1+A2"]["mean_r"] > checked["regions"]["motor"]["mean_r"]
+    monkeypatch.setattr(encoding, "brain_score",
+                        lambda *a, **k: pytest.fail("refitted a cached oracle check"))
+    assert oracle_check(select(tiny_world, ["en"]), get_profile("demo")) == checked

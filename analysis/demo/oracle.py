@@ -11,22 +11,27 @@ measures how close; on noise-only vertices the mean score should be 0.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import sys
 
 import numpy as np
 
 from analysis import encoding
-from analysis.config import Profile
+from analysis.cache import Cache, source_digest
+from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset
 from analysis.demo.listeners import LEVELS
 from analysis.demo.world import load_truth
 
 log = logging.getLogger(__name__)
 
+ORACLE_SCORES = "oracle_scores"  # cache stage
+
 
 def oracle_scores(dataset: Dataset, profile: Profile, language: str,
                   truth: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Scores of the planted regressors for the participants of ``language``.
+    """Scores of the planted regressors for the participants of ``language`` (cached).
 
     Returns
     -------
@@ -41,14 +46,23 @@ def oracle_scores(dataset: Dataset, profile: Profile, language: str,
     planted = [str(level) for level in truth.get("planted_levels", LEVELS)]
     X = np.hstack([truth[f"{language}_regressors_{name}"] for name in (*planted, "envelope")])
     X = X[_scans_of(dataset.stimuli[language], truth[f"{language}_section_lengths"])]
-    Y = np.hstack([p.bold() for p in group])
-    if len(Y) != len(X):
-        raise ValueError(f"{language}: the BOLD has {len(Y)} scans but the planted regressors "
-                         f"of its sections {len(X)}; is the world complete?")
-    scores = encoding.brain_score(X, Y, n_folds=profile.n_folds, alphas=profile.alphas,
-                                  alpha_selection=profile.alpha_selection,
-                                  inner_folds=profile.inner_folds, dtype=profile.precision)
-    return scores.reshape(len(group), -1), truth[f"{language}_ceiling"][truth_rows(group)]
+    fit = {"n_folds": profile.n_folds, "alphas": [float(a) for a in profile.alphas],
+           "alpha_selection": profile.alpha_selection, "inner_folds": profile.inner_folds,
+           "dtype": profile.precision}
+    key = {"stage": ORACLE_SCORES,
+           "code": source_digest(sys.modules[__name__], encoding, encoding.ridge),
+           "design": hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest()[:20],
+           "participants": [p.digest() for p in group], **fit}
+
+    def compute():
+        Y = np.hstack([p.bold() for p in group])
+        if len(Y) != len(X):
+            raise ValueError(f"{language}: the BOLD has {len(Y)} scans but the planted "
+                             f"regressors of its sections {len(X)}; is the world complete?")
+        return {"scores": encoding.brain_score(X, Y, **fit).reshape(len(group), -1)}
+
+    scores = Cache(cache_dir()).get(ORACLE_SCORES, key, compute)["scores"]
+    return scores, truth[f"{language}_ceiling"][truth_rows(group)]
 
 
 def truth_rows(group: list) -> list[int]:
