@@ -29,6 +29,12 @@ def key_digest(key: Mapping) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+def array_digest(array: np.ndarray) -> str:
+    """SHA-256 (short) of an array's bytes in C order: an in-memory array's identity in cache
+    keys (a design built on the fly, a planted signal)."""
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:20]
+
+
 def file_digest(path: str | os.PathLike, chunk: int = 1 << 22, algorithm: str = "sha256") -> str:
     """Hash (SHA-256, or ``algorithm`` of :mod:`hashlib`) of a file's bytes, hex."""
     sha = hashlib.new(algorithm)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from analysis.cache import Cache, key_digest
+from analysis.cache import Cache, array_digest, key_digest
 
 
 def test_product_is_computed_once_then_reused(tmp_path):
@@ -60,3 +60,13 @@ def test_file_checksums(tmp_path):
     assert md5sum(path) == hashlib.md5(path.read_bytes()).hexdigest()
     assert file_digest(path, chunk=1000) == hashlib.sha256(path.read_bytes()).hexdigest()
     assert download.md5sum is md5sum  # the downloader checks files with the same function
+
+
+def test_an_array_digest_follows_its_values_not_its_memory_layout():
+    from analysis.cache import array_digest
+
+    a = np.arange(12.0).reshape(3, 4)
+    assert array_digest(a) == array_digest(np.asfortranarray(a)) == array_digest(a.copy())
+    b = a.copy()
+    b[2, 3] += 1e-9
+    assert array_digest(b) != array_digest(a)

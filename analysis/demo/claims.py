@@ -30,7 +30,6 @@ in :mod:`analysis.demo.references`.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -39,7 +38,7 @@ import pandas as pd
 from scipy.stats import wilcoxon
 
 from analysis import encoding, scores
-from analysis.cache import Cache, source_digest
+from analysis.cache import Cache, array_digest, source_digest
 from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset
 from analysis.designs import designs_for
@@ -320,7 +319,7 @@ def noise_free_scores(dataset: Dataset, profile: Profile, model: str, language: 
                          f"designs {designs.n_scans}; load every section of the world.")
     key = {"stage": NOISE_FREE_SCORES, "code": source_digest(encoding, encoding.ridge),
            "designs": designs.digest,
-           "signal": hashlib.sha256(np.ascontiguousarray(signal).tobytes()).hexdigest()[:20],
+           "signal": array_digest(signal),
            "cumulative": profile.cumulative, **scores.fit_parameters(profile)}
 
     def compute():

@@ -11,18 +11,18 @@ measures how close; on noise-only vertices the mean score should be 0.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import sys
 
 import numpy as np
 
 from analysis import encoding
-from analysis.cache import Cache, source_digest
+from analysis.cache import Cache, array_digest, source_digest
 from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset
 from analysis.demo.listeners import LEVELS
 from analysis.demo.world import load_truth
+from analysis.scores import fit_parameters
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,10 @@ def oracle_scores(dataset: Dataset, profile: Profile, language: str,
     planted = [str(level) for level in truth.get("planted_levels", LEVELS)]
     X = np.hstack([truth[f"{language}_regressors_{name}"] for name in (*planted, "envelope")])
     X = X[_scans_of(dataset.stimuli[language], truth[f"{language}_section_lengths"])]
-    fit = {"n_folds": profile.n_folds, "alphas": [float(a) for a in profile.alphas],
-           "alpha_selection": profile.alpha_selection, "inner_folds": profile.inner_folds,
-           "dtype": profile.precision}
+    fit = fit_parameters(profile, group[0].corpus)
     key = {"stage": ORACLE_SCORES,
            "code": source_digest(sys.modules[__name__], encoding, encoding.ridge),
-           "design": hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest()[:20],
+           "design": array_digest(X),
            "participants": [p.digest() for p in group], **fit}
 
     def compute():
@@ -61,8 +59,8 @@ def oracle_scores(dataset: Dataset, profile: Profile, language: str,
                              f"regressors of its sections {len(X)}; is the world complete?")
         return {"scores": encoding.brain_score(X, Y, **fit).reshape(len(group), -1)}
 
-    scores = Cache(cache_dir()).get(ORACLE_SCORES, key, compute)["scores"]
-    return scores, truth[f"{language}_ceiling"][truth_rows(group)]
+    fitted = Cache(cache_dir()).get(ORACLE_SCORES, key, compute)["scores"]
+    return fitted, truth[f"{language}_ceiling"][truth_rows(group)]
 
 
 def truth_rows(group: list) -> list[int]:

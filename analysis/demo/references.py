@@ -19,7 +19,6 @@ on every listener's region cores (:func:`design_scores`, cached).
 """
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections import Counter
 from dataclasses import replace
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import acoustics, encoding, regressors, scores
-from analysis.cache import Cache, key_digest, source_digest
+from analysis.cache import Cache, array_digest, key_digest, source_digest
 from analysis.config import Profile, cache_dir
 from analysis.datasets import Dataset, Stimulus
 from analysis.demo import claims, ngrams, planted, world
@@ -274,7 +273,7 @@ def design_scores(dataset: Dataset, profile: Profile, reference: str,
     fit = scores.fit_parameters(profile, group[0].corpus)
     tr = scores.run_trs(stimuli)
     key = {"stage": REFERENCE_SCORES, "code": source_digest(encoding, encoding.ridge),
-           "design": hashlib.sha256(np.ascontiguousarray(design).tobytes()).hexdigest()[:20],
+           "design": array_digest(design),
            "participants": [p.digest() for p in group],
            "vertices": key_digest({"vertices": np.flatnonzero(core).tolist()}), "tr": tr,
            "cleaning": scores.cleaning_parameters(profile), **fit}
