@@ -63,8 +63,6 @@ def test_file_checksums(tmp_path):
 
 
 def test_an_array_digest_follows_its_values_not_its_memory_layout():
-    from analysis.cache import array_digest
-
     a = np.arange(12.0).reshape(3, 4)
     assert array_digest(a) == array_digest(np.asfortranarray(a)) == array_digest(a.copy())
     b = a.copy()
