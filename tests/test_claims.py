@@ -121,6 +121,19 @@ def test_claims_baseline_and_capture_run_on_a_tiny_world(tiny_demo, tiny_profile
     # the random model's side is the claims' own: its value in STG is the claim's "worse"
     stg = next(r for r in results if r["claim"] == "trained > random in STG")
     assert rows[0]["random"] == pytest.approx(stg["worse"])
+    # with the phone-supervised model, its rows follow, scored and tested as a claim's model
+    reach = references.against_random(dataset, tiny_profile,
+                                      {**models, "supervised": "demo-supervised"})
+    assert reach[:len(rows)] == rows
+    assert [(r["reference"], r["region"]) for r in reach[len(rows):]] == [
+        (references.PHONE_MODEL, region) for region in claims.SPEECH_REGIONS]
+    as_claim = claims.evaluate(dataset, tiny_profile, {**models, "native": "demo-supervised"})
+    for row in reach[len(rows):]:
+        claim = next(r for r in as_claim if r["claim"] == f"trained > random in {row['region']}")
+        assert row["accuracy"] is None
+        assert row["score"] == pytest.approx(claim["better"])
+        assert (row["p"], row["mean_difference"]) == pytest.approx((claim["p"],
+                                                                    claim["mean_difference"]))
     # the language references need the other language's stimulus: the world with every one
     with pytest.raises(ValueError, match="no fr stimulus"):
         references.against_other_language(dataset, tiny_profile, models)
@@ -155,8 +168,18 @@ def test_a_missed_claim_is_within_reach_down_to_the_least_accurate_transcript_th
     assert lines[0].startswith("trained > random in STG") and "right on 80%" in lines[0]
     assert "right on 60%, it does not" in lines[0]
     assert lines[1].startswith("trained > random in STS") and "cannot tell" in lines[1]
+    assert "phone" not in lines[0].split("it does not")[1]  # no phone model given: no clause
     lost = [reach("STG", 1.0, False), reach("STG", 0.8, True)]
     assert "not even a perfect" in references.transcript_verdicts(rows[:1], lost, truth)[0]
+    # the phone-supervised model's row ends the verdict of its region, either way
+    for detected, says in ((False, "does not beat the random model there either"),
+                           (True, "beats the random model there too")):
+        model = {**reach("STG", None, detected), "reference": references.PHONE_MODEL,
+                 "random": 0.1}
+        for given in (reached, lost):
+            [line] = references.transcript_verdicts(rows[:1], [*given, model], truth)
+            assert f"a model trained to recognise phones {says} (0.3000 against 0.1000" in line
+            assert line.endswith(".")
     assert references.transcript_verdicts([claim("STG", True)], reached, truth) == []
 
 

@@ -13,6 +13,11 @@ scores are read against.
   (:func:`against_random`), it says whether a claim the demo's models miss was within reach
   of the world's listeners and scans; transcripts with some phones wrong
   (``"phone transcript, 60 % right"``) say how well a model would need to know the phones.
+- **A model trained to recognise phones** (the profile's ``supervised`` condition, the demo's
+  ``demo-supervised``: the same architecture as the self-supervised models, trained on
+  espeak's phone of each frame), chosen and tested as a claim's model is: whether a model
+  that does know the phones turns them into brain scores above the random model's with
+  these scans, where the transcript, with a few dozen regressors, does.
 
 Each design goes through the same encoding model, folds and penalties as a model's layer,
 on every listener's region cores (:func:`design_scores`, cached).
@@ -43,6 +48,7 @@ LANGUAGE_DESIGNS = "language_designs"  # cache stage of the language references'
 # recogniser would give (the models page decodes phones from the models' layers)
 REFERENCES = ("spectrum", "phone transcript", *(f"phone transcript, {k} % right"
                                                  for k in (80, 60, 40)))
+PHONE_MODEL = "phone-supervised model"  # the reference row of the ``supervised`` model
 # the levels above acoustics as a listener of the stimulus's language, or of the non-native
 # model's, computes them
 LANGUAGE_REFERENCES = ("own language", "other language")
@@ -317,36 +323,43 @@ def against_random(dataset: Dataset, profile: Profile, models: dict[str, str],
 
     Parameters
     ----------
-    models : condition -> resolved model name; ``"native"`` and ``"random"`` are used
+    models : condition -> resolved model name; ``"native"`` and ``"random"`` are used, and
+        ``"supervised"`` when given (rows :data:`PHONE_MODEL`: its score at the layer best
+        for the other listeners, as a claim's model)
 
     Returns
     -------
-    list of dicts, one per (reference of :data:`REFERENCES`, region of
-    :data:`analysis.demo.claims.SPEECH_REGIONS`): ``reference``, ``accuracy`` (its share of
-    phones right; None for the spectrum), ``region``, ``score``, ``native``, ``random``
-    (means across listeners), ``mean_difference`` (reference minus random), ``statistic``,
-    ``p``, ``detected``
+    list of dicts, one per (reference of :data:`REFERENCES`, then :data:`PHONE_MODEL` when
+    ``models`` has ``"supervised"``; region of :data:`analysis.demo.claims.SPEECH_REGIONS`):
+    ``reference``, ``accuracy`` (its share of phones right; None for the spectrum and the
+    model), ``region``, ``score``, ``native``, ``random`` (means across listeners),
+    ``mean_difference`` (reference minus random), ``statistic``, ``p``, ``detected``
     """
     truth = world.load_truth(dataset)
     regions = [str(region) for region in truth["regions"]]
     region = truth[f"{language}_region"]
     core = region >= 0
+    compared = ("native", "random", *(("supervised",) if "supervised" in models else ()))
     fitted = {c: claims.core_scores(dataset, profile, models[c], language, core)
-              for c in ("native", "random")}
+              for c in compared}
     inside = {name: region[core] == regions.index(name) for name in claims.SPEECH_REGIONS}
     chosen = {name: {c: claims.listener_values(f, inside[name]) for c, f in fitted.items()}
               for name in claims.SPEECH_REGIONS}  # (n_participants,) per region and model
+    values = {reference: {name: np.nanmean(designed[:, inside[name]], axis=1)
+                          for name in claims.SPEECH_REGIONS}
+              for reference in REFERENCES
+              for designed in [design_scores(dataset, profile, reference, language)]}
+    if "supervised" in fitted:
+        values[PHONE_MODEL] = {name: chosen[name]["supervised"] for name in claims.SPEECH_REGIONS}
     out = []
-    for reference in REFERENCES:
-        designed = design_scores(dataset, profile, reference, language)
-        for name in claims.SPEECH_REGIONS:
-            values = np.nanmean(designed[:, inside[name]], axis=1)
+    for reference, per_region in values.items():
+        for name, scored in per_region.items():
             model = chosen[name]
             out.append({"reference": reference, "accuracy": transcript_accuracy(reference),
-                        "region": name, "score": float(values.mean()),
+                        "region": name, "score": float(scored.mean()),
                         "native": float(model["native"].mean()),
                         "random": float(model["random"].mean()),
-                        **claims.test(values, model["random"])})
+                        **claims.test(scored, model["random"])})
     return out
 
 
@@ -431,9 +444,11 @@ def transcript_verdicts(claim_rows: list[dict], reach_rows: list[dict], truth: d
 
     Where the world planted the phonetic level in the claim's region, it says whether phone
     transcripts beat the random model there, and the least accurate one down to which every
-    more accurate one did (the claim was within reach of the listeners and scans for a model
-    that knew the phones that well). Where it did not, a transcript carries nothing planted
-    there and cannot tell, and the sentence says so.
+    more accurate one did (the claim was within reach of the listeners and scans for a
+    design that knew the phones that well), then, when ``reach_rows`` hold the
+    :data:`PHONE_MODEL`, whether a model trained to recognise phones beat it there (whether
+    knowing the phones is enough for a model's layers with these scans). Where it did not, a
+    transcript carries nothing planted there and cannot tell, and the sentence says so.
 
     Parameters
     ----------
@@ -468,18 +483,38 @@ def transcript_verdicts(claim_rows: list[dict], reach_rows: list[dict], truth: d
             if not reach["detected"]:
                 break
             beating.append(reach)
+        phone_model = next((r for r in reach_rows if r["region"] == region
+                            and r["reference"] == PHONE_MODEL), None)
         if not beating:
             lines.append(text + "not even a perfect phone transcript beats the random model "
-                         "there with these listeners and scans.")
+                         "there with these listeners and scans"
+                         + _phone_model_clause(phone_model) + ".")
             continue
         least = beating[-1]
         text += (f"a phone transcript right on {least['accuracy']:.0%} of the phones (and every "
                  f"more accurate one) beats the random model there ({least['score']:.4f}, "
                  f"{least['mean_difference']:+.4f}, p = {least['p']:.3g}): within reach of "
-                 "these listeners and scans for a model that knew the phones that well")
+                 "these listeners and scans for a design that knew the phones that well")
         if len(beating) < len(transcripts):
             failed = transcripts[len(beating)]
             text += (f"; right on {failed['accuracy']:.0%}, it does not "
                      f"({failed['mean_difference']:+.4f}, p = {failed['p']:.3g})")
-        lines.append(text + ".")
+        lines.append(text + _phone_model_clause(phone_model) + ".")
     return lines
+
+
+def _phone_model_clause(row: dict | None) -> str:
+    """The end of a verdict: what the :data:`PHONE_MODEL` row of its region says ("" without
+    one)."""
+    if row is None:
+        return ""
+    numbers = (f"({row['score']:.4f} against {row['random']:.4f}, "
+               f"{row['mean_difference']:+.4f}, p = {row['p']:.3g})")
+    if row["detected"]:
+        return (f"; a model trained to recognise phones beats the random model there too "
+                f"{numbers}: the self-supervised models miss what a model of their size can "
+                "learn")
+    return (f"; a model trained to recognise phones does not beat the random model there "
+            f"either {numbers}: knowing the phones is not enough for a model's layers with "
+            "these listeners and scans, so training the self-supervised models until they "
+            "knew the phones as well would not make the claim appear")
