@@ -16,8 +16,9 @@ scores are read against.
 - **A model trained to recognise phones** (the profile's ``supervised`` condition, the demo's
   ``demo-supervised``: the same architecture as the self-supervised models, trained on
   espeak's phone of each frame), chosen and tested as a claim's model is: whether a model
-  that does know the phones turns them into brain scores above the random model's with
-  these scans, where the transcript, with a few dozen regressors, does.
+  that knows the phones turns them into brain scores above the random model's with these
+  scans, its layers' weights learned in as many dimensions as the other models' (the
+  transcript has a few dozen regressors).
 
 Each design goes through the same encoding model, folds and penalties as a model's layer,
 on every listener's region cores (:func:`design_scores`, cached).
@@ -345,10 +346,11 @@ def against_random(dataset: Dataset, profile: Profile, models: dict[str, str],
     inside = {name: region[core] == regions.index(name) for name in claims.SPEECH_REGIONS}
     chosen = {name: {c: claims.listener_values(f, inside[name]) for c, f in fitted.items()}
               for name in claims.SPEECH_REGIONS}  # (n_participants,) per region and model
-    values = {reference: {name: np.nanmean(designed[:, inside[name]], axis=1)
-                          for name in claims.SPEECH_REGIONS}
-              for reference in REFERENCES
-              for designed in [design_scores(dataset, profile, reference, language)]}
+    values = {}  # reference -> region -> array of shape (n_participants,)
+    for reference in REFERENCES:
+        designed = design_scores(dataset, profile, reference, language)
+        values[reference] = {name: np.nanmean(designed[:, inside[name]], axis=1)
+                             for name in claims.SPEECH_REGIONS}
     if "supervised" in fitted:
         values[PHONE_MODEL] = {name: chosen[name]["supervised"] for name in claims.SPEECH_REGIONS}
     out = []
