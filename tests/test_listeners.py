@@ -75,6 +75,7 @@ def test_phone_categories_are_the_languages_own():
     assert feats["phonetic"][45, rare] == 1 and feats["phonetic"][45].sum() == 1
     assert feats["acoustic"].shape == (100, planted.N_BASIS)
     np.testing.assert_array_equal(feats["envelope"], feats["acoustic"][:, -1:])
+    assert feats["pitch"].shape == (100, 2)
     assert feats["phonotactic"].shape == feats["contextual"].shape == (100, 2)
     # word onsets, and a boundary surprisal where a word starts inside its sentence only
     lexical = feats["lexical"]
@@ -97,6 +98,27 @@ def test_phone_categories_are_the_languages_own():
     broad = planted.learn_language([words], [phones], planted.BROAD_INVENTORY)
     assert set(broad.phones.vocabulary) <= {*planted.BROAD_INVENTORY, planted.BOUNDARY,
                                             ngrams.END}
+
+
+def test_pitch_track_follows_a_voice_and_is_silent_elsewhere():
+    # 1 s of a harmonic tone gliding from 110 to 220 Hz, then 1 s of quiet noise
+    sr = 16000
+    t = np.arange(sr) / sr
+    f0 = 110 * 2 ** t
+    tone = sum(np.sin(2 * np.pi * k * np.cumsum(f0) / sr) / k for k in (1, 2, 3))
+    rng = np.random.default_rng(0)
+    waveform = np.concatenate([tone, 0.01 * rng.standard_normal(sr)]).astype(np.float32)
+    track = planted.pitch_track(waveform, sr, n_frames=200)
+    assert track.shape == (200, 2)
+    relative, voicing = track.T
+    inside = slice(20, 80)  # frames well inside the tone (100 Hz frames)
+    assert voicing[inside].min() > 0.5 and voicing[120:].max() < 0.2
+    assert (relative[120:] == 0).all()
+    # log2 f0 rises by one octave over the tone: its slope, not its offset (relative to the
+    # mean over voiced frames), is known
+    times = (np.arange(200) + 0.5) / 100
+    slope = np.polyfit(times[inside], relative[inside], 1)[0]
+    assert slope == pytest.approx(1.0, abs=0.05)
 
 
 def test_ngram_surprisal_and_entropy_have_their_known_values():

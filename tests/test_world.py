@@ -46,8 +46,8 @@ def test_each_sentence_has_its_drawn_voice_and_its_words(tiny_world):
 
 def test_truth_is_saved_for_every_language(tiny_world):
     truth = load_truth(tiny_world)
-    assert list(truth["levels"]) == ["acoustic", "phonetic", "phonotactic", "lexical",
-                                     "contextual"]
+    assert list(truth["levels"]) == ["acoustic", "pitch", "phonetic", "phonotactic",
+                                     "lexical", "contextual"]
     assert list(truth["planted_levels"]) == list(truth["levels"]) and truth["language_specific"]
     assert truth["region_level_share"].shape == (len(truth["regions"]), len(truth["levels"]))
     for language, stimuli in tiny_world.stimuli.items():
@@ -140,7 +140,7 @@ def test_control_world_records_and_plants_only_its_levels(tmp_path):
     control = build_world(languages=("en",), n_participants=1, sentences_per_section=3,
                           params=listeners.WORLDS["no-language"], root=tmp_path)
     truth = load_truth(control)
-    assert list(truth["planted_levels"]) == ["acoustic", "phonetic"]
+    assert list(truth["planted_levels"]) == ["acoustic", "pitch", "phonetic"]
     assert not truth["language_specific"]
     assert tuple(truth["en_phone_inventory"]) == planted.BROAD_INVENTORY
     off = [i for i, level in enumerate(truth["levels"]) if level in listeners.LANGUAGE_LEVELS]

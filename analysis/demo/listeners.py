@@ -1,10 +1,12 @@
 """Simulated listeners: BOLD on fsaverage5 from a planted hierarchy that uses no model.
 
-Five levels of stimulus features (:mod:`analysis.demo.planted`, each computed from the
+Six levels of stimulus features (:mod:`analysis.demo.planted`, each computed from the
 stimulus and the tables of the listener's own language alone) drive the regions:
 
 - acoustic: the first principal component of the acoustic basis (log-mel bands,
   descriptors and envelope), around Heschl's gyrus (A1+A2) and a little along the STG;
+- pitch: the voice's relative pitch and voicing, a property of periodic sound in general
+  (:data:`SOUND_LEVELS`), mostly along the STG and a little in A1+A2;
 - phonetic: which phone of the listener's language is being spoken, along the STG, in motor
   cortex and a little in A1+A2;
 - phonotactic: phone surprisal and entropy under the language's phone trigrams, along the STG
@@ -53,13 +55,14 @@ from analysis.demo.planted import FEATURE_RATE
 from analysis.regions import ROI_NAMES, distance_to_region, smoothing_matrix
 from analysis.regressors import build_regressors, reduce_components
 
-LEVELS = ("acoustic", "phonetic", "phonotactic", "lexical", "contextual")
+LEVELS = ("acoustic", "pitch", "phonetic", "phonotactic", "lexical", "contextual")
+SOUND_LEVELS = ("pitch",)  # above acoustics, learnable from natural sounds other than speech
 LANGUAGE_LEVELS = ("phonotactic", "lexical", "contextual")  # need the language's statistics
 
 # Which levels drive each region, with their share of the region's signal variance.
 REGION_LEVELS: dict[str, dict[str, float]] = {
-    "A1+A2": {"acoustic": 0.9, "phonetic": 0.1},
-    "STG": {"phonetic": 0.6, "phonotactic": 0.2, "acoustic": 0.2},
+    "A1+A2": {"acoustic": 0.75, "pitch": 0.15, "phonetic": 0.1},
+    "STG": {"pitch": 0.55, "phonetic": 0.3, "phonotactic": 0.1, "acoustic": 0.05},
     "STS": {"lexical": 0.4, "phonotactic": 0.3, "contextual": 0.3},
     "IFG": {"contextual": 0.7, "lexical": 0.3},
     "motor": {"phonetic": 1.0},
@@ -87,7 +90,7 @@ class ListenerParameters:
         the sound envelope (0 in every other region)
     n_components : planted regressors of each level of ``LEVELS`` (principal components of
         its regressors): few, so that learning their weights from a 16-minute run costs an
-        encoding model little; the phonetic level gets two
+        encoding model little; the pitch and phonetic levels get two
     levels : the levels planted (the others are switched off); ``"acoustic"`` always is
     language_specific : whether the phonetic level uses the language's own phone inventory
         (False: broad phone classes only; then none of ``LANGUAGE_LEVELS`` may be planted)
@@ -100,7 +103,7 @@ class ListenerParameters:
     noise_smoothing: int = 3
     noise_autocorrelation: float = 0.3
     envelope_share: float = 0.2
-    n_components: tuple[int, ...] = (1, 2, 1, 1, 1)
+    n_components: tuple[int, ...] = (1, 2, 2, 1, 1, 1)
     levels: tuple[str, ...] = LEVELS
     language_specific: bool = True
 
@@ -121,7 +124,7 @@ class ListenerParameters:
 # The named worlds: the main one, and the controls with levels switched off.
 WORLDS: dict[str, ListenerParameters] = {
     "main": ListenerParameters(),
-    "no-language": ListenerParameters(levels=("acoustic", "phonetic"),
+    "no-language": ListenerParameters(levels=("acoustic", "pitch", "phonetic"),
                                       language_specific=False),
     "acoustic-only": ListenerParameters(levels=("acoustic",)),
 }

@@ -8,6 +8,11 @@ speech model of that language can learn, and something that differs between lang
 - acoustic basis: :data:`N_MELS` log-mel bands (librosa, through :mod:`analysis.acoustics`),
   the :data:`DESCRIPTORS` (spectral flux, flatness, voice activity) and the log sound
   envelope (total power); model-free, the same for any listener;
+- pitch: the voice's pitch relative to the section's mean (log2 f0 of voiced frames minus
+  their mean, 0 where unvoiced) and the voicing probability, tracked by probabilistic YIN
+  (:func:`pitch_track`, librosa's ``pyin``): a property of periodic sound in general, which
+  any model trained on natural sounds can learn, speech or not, and which a log spectrum
+  carries only in part (the levels above acoustics are orthogonalised against it);
 - phonetic: which phone category of the language's inventory is being spoken
   (:func:`phone_categories`; with the broad inventory :data:`BROAD_INVENTORY`, only the
   language-independent broad class);
@@ -35,6 +40,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+import librosa
 import numpy as np
 import pandas as pd
 
@@ -56,6 +62,11 @@ PHONE_ORDER = 3  # phone trigrams
 WORD_ORDER = 2  # word bigrams
 SMOOTHING = 0.1  # add-k constant of both n-gram models
 BOUNDARY = "|"  # word boundary symbol of the phone model
+
+PITCH_RANGE = (65.0, 400.0)  # Hz, the f0 search range of the pitch tracker
+PITCH_RATE = 50.0  # Hz, frames of the pitch track (pyin's cost grows with its frames)
+PITCH_RESOLUTION = 0.25  # semitones between pyin's pitch candidates (librosa's default: 0.1)
+PITCH_WINDOW = 1024  # samples of pyin's frames (64 ms at 16 kHz: four periods at 65 Hz)
 
 PHONE_CLASSES = ("vowel", "plosive", "fricative", "nasal", "approximant")
 BROAD_INVENTORY = tuple(f"<{c}>" for c in PHONE_CLASSES)
@@ -178,6 +189,35 @@ def acoustic_basis(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.hstack([decibels[:, :-1], descriptors, decibels[:, -1:]])
 
 
+def pitch_track(waveform: np.ndarray, sample_rate: int, n_frames: int) -> np.ndarray:
+    """The voice's relative pitch and voicing, from the waveform alone (librosa's ``pyin``).
+
+    Parameters
+    ----------
+    waveform : array of shape (n_samples,)
+    n_frames : frames of the output (the acoustic basis's, :func:`acoustic_basis`)
+
+    Returns
+    -------
+    array of shape (n_frames, 2) at ``FEATURE_RATE``, frame k centred at
+    ``(k + 0.5) / FEATURE_RATE`` s: log2 f0 of voiced frames minus its mean over them (0 where
+    unvoiced, and everywhere if no frame is voiced), and the probability of voicing
+    """
+    hop = int(sample_rate / PITCH_RATE)
+    f0, voiced, probability = librosa.pyin(
+        np.asarray(waveform, dtype=np.float32), fmin=PITCH_RANGE[0], fmax=PITCH_RANGE[1],
+        sr=sample_rate, frame_length=PITCH_WINDOW, hop_length=hop,
+        resolution=PITCH_RESOLUTION)
+    relative = np.zeros(len(f0))
+    if voiced.any():
+        octaves = np.log2(f0[voiced])
+        relative[voiced] = octaves - octaves.mean()
+    track_times = np.arange(len(f0)) * hop / sample_rate  # pyin's frames are centred
+    times = (np.arange(n_frames) + 0.5) / FEATURE_RATE
+    return np.column_stack([np.interp(times, track_times, relative),
+                            np.interp(times, track_times, probability)])
+
+
 def planted_features(waveform: np.ndarray, sample_rate: int, words: pd.DataFrame,
                      phones: pd.DataFrame, language: Language) -> dict[str, np.ndarray]:
     """Feature time series of each level, and the acoustic basis, at ``FEATURE_RATE``.
@@ -192,7 +232,8 @@ def planted_features(waveform: np.ndarray, sample_rate: int, words: pd.DataFrame
     Returns
     -------
     dict name -> array of shape (n_frames, n_features): ``"acoustic"`` (the acoustic basis,
-    N_BASIS columns), ``"envelope"`` (its last column), ``"phonetic"`` (one column per
+    N_BASIS columns), ``"envelope"`` (its last column), ``"pitch"`` (relative log f0,
+    voicing probability), ``"phonetic"`` (one column per
     category of the inventory), ``"phonotactic"`` (surprisal, entropy), ``"lexical"`` (word
     onset, boundary surprisal, TOP_WORDS word identities), ``"contextual"`` (word surprisal,
     entropy); surprisal and entropy relative to the language's means, 0 in silence
@@ -200,6 +241,7 @@ def planted_features(waveform: np.ndarray, sample_rate: int, words: pd.DataFrame
     basis = acoustic_basis(waveform, sample_rate)
     n_frames = len(basis)
     times = (np.arange(n_frames) + 0.5) / FEATURE_RATE
+    pitch = pitch_track(waveform, sample_rate, n_frames)
 
     def span(row):
         return (times >= row.onset) & (times < row.offset)
@@ -227,5 +269,5 @@ def planted_features(waveform: np.ndarray, sample_rate: int, words: pd.DataFrame
                 lexical[span(row), 2 + language.top_words.index(row.form)] = 1.0
             contextual[span(row)] = (surprise - language.word_means[0],
                                      uncertainty - language.word_means[1])
-    return {"acoustic": basis, "envelope": basis[:, -1:], "phonetic": phonetic,
+    return {"acoustic": basis, "envelope": basis[:, -1:], "pitch": pitch, "phonetic": phonetic,
             "phonotactic": phonotactic, "lexical": lexical, "contextual": contextual}
