@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.demo import claims, listeners, planted, references, world
+from analysis.demo import claims, foreign_listeners, listeners, planted, references, world
 from analysis.regions import ROI_NAMES
 
 
@@ -152,6 +152,18 @@ def test_claims_baseline_and_capture_run_on_a_tiny_world(tiny_demo, tiny_profile
     sts = next(r for r in results if r["claim"] == "native > non-native in STS")
     assert tables[0]["native"] == pytest.approx(sts["better"])
     assert tables[0]["non-native"] == pytest.approx(sts["worse"])
+    # foreign listeners: the same two listeners on both sides, so nothing can be beyond
+    # their own advantage, which is the claim's native minus non-native
+    rows = foreign_listeners.evaluate({"main": dataset}, dataset, tiny_profile, models)
+    assert [(r["group"], r["region"]) for r in rows] == [
+        ("foreign", "STS"), ("foreign", "IFG"), ("main", "STS"), ("main", "IFG")]
+    assert rows[0]["advantage"] == pytest.approx(sts["better"] - sts["worse"])
+    for row in rows[2:]:
+        assert row["advantage"] == pytest.approx(row["foreign_advantage"])
+        assert row["p"] == pytest.approx(1.0) and not row["detected"]
+        assert row["planted"] and row["n"] == row["n_foreign"] == 2
+    with pytest.raises(ValueError, match="non-native"):
+        foreign_listeners.advantages(dataset, tiny_profile, {"native": "demo-english"})
 
 
 def test_a_missed_claim_is_within_reach_down_to_the_least_accurate_transcript_that_won():
