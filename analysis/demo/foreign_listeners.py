@@ -54,6 +54,11 @@ def foreign_group(seed: int | None = None, n_listeners: int = world.WORLD_PARTIC
     return dataclasses.replace(built, participants=drawn_after)
 
 
+def native_claim(region: str) -> claims.Claim:
+    """The paper's native > non-native claim in one region."""
+    return claims.Claim(f"native > non-native in {region}", "native", "non-native", (region,))
+
+
 def advantages(dataset: Dataset, profile: Profile, models: dict[str, str],
                language: str = "en", regions=REGIONS) -> dict[str, np.ndarray]:
     """Each listener's native minus non-native score in each region.
@@ -78,9 +83,7 @@ def advantages(dataset: Dataset, profile: Profile, models: dict[str, str],
               for c in ("native", "non-native")}
     out = {}
     for name in regions:
-        claim = claims.Claim(f"native > non-native in {name}", "native", "non-native",
-                             (name,))
-        native, non_native = claims.claim_values(claim, fitted,
+        native, non_native = claims.claim_values(native_claim(name), fitted,
                                                  {name: region[core] == names.index(name)})
         out[name] = native - non_native
     return out
@@ -129,9 +132,7 @@ def evaluate(worlds: dict[str, Dataset], foreign: Dataset, profile: Profile,
     for group, dataset in worlds.items():
         truth = world.load_truth(dataset)
         for name, values in advantages(dataset, profile, models, language).items():
-            claim = claims.Claim(f"native > non-native in {name}", "native", "non-native",
-                                 (name,))
-            was_planted, why = claims.planted(claim, truth)
+            was_planted, why = claims.planted(native_claim(name), truth)
             rows.append({"group": group, "region": name, "planted": was_planted, "why": why,
                          "advantage": float(values.mean()),
                          "foreign_advantage": float(theirs[name].mean()), "n": len(values),
