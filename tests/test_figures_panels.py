@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from analysis.figures.panels import (plot_condition_curves, plot_example_vertex,
-                                     plot_example_vertices, plot_layer_curve, plot_layer_shares,
+                                     plot_example_vertices, plot_group_values,
+                                     plot_layer_curve, plot_layer_shares,
                                      plot_mapping_schematic, plot_participants, plot_probing,
                                      plot_training_curves)
 from analysis.predictions import ExamplePredictions
@@ -154,3 +155,23 @@ def test_condition_curves_draw_each_condition_in_each_region_panel():
     assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["native", "random"]
     assert axes[0].get_ylabel() == "r"
     plt.close(fig)
+
+
+def test_group_values_draw_each_listener_each_mean_and_each_detection():
+    import matplotlib.pyplot as plt
+
+    values = {"foreign": [0.01, 0.02, 0.03], "main": [0.05, 0.04], "control": [0.0, 0.02]}
+    fig, ax = plt.subplots()
+    plot_group_values(ax, values, {"foreign": True, "main": True, "control": False},
+                      reference="foreign", ylabel="advantage")
+    dots = [c.get_offsets()[:, 1].tolist() for c in ax.collections
+            if isinstance(c, matplotlib.collections.PathCollection)]
+    assert dots == [[0.01, 0.02, 0.03], [0.05, 0.04], [0.0, 0.02]]
+    means = [c.get_segments()[0][0][1] for c in ax.collections
+             if isinstance(c, matplotlib.collections.LineCollection)]
+    assert means == pytest.approx([0.02, 0.045, 0.01])
+    assert sorted(t.get_position()[0] for t in ax.texts if t.get_text() == "*") == [0, 1]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["foreign", "main", "control"]
+    assert ax.get_ylabel() == "advantage"
+    plt.close(fig)
+

@@ -123,11 +123,13 @@ def evaluate(worlds: dict[str, Dataset], foreign: Dataset, profile: Profile,
     ``why`` (the world's native > non-native claim in that region,
     :func:`analysis.demo.claims.planted`), ``advantage`` and ``foreign_advantage`` (the
     groups' mean advantages), ``n`` and ``n_foreign`` (listeners), and :func:`compare`'s
-    ``statistic``, ``p``, ``mean_difference`` and ``detected``
+    ``statistic``, ``p``, ``mean_difference`` and ``detected``; every row also holds
+    ``advantages``, its group's advantage per listener (a list of n floats)
     """
     theirs = advantages(foreign, profile, models, language)
     rows = [{"group": "foreign", "region": name, "advantage": float(values.mean()),
-             "n": len(values), **claims.test(values, np.zeros_like(values))}
+             "n": len(values), "advantages": values.round(5).tolist(),
+             **claims.test(values, np.zeros_like(values))}
             for name, values in theirs.items()]
     for group, dataset in worlds.items():
         truth = world.load_truth(dataset)
@@ -136,7 +138,8 @@ def evaluate(worlds: dict[str, Dataset], foreign: Dataset, profile: Profile,
             rows.append({"group": group, "region": name, "planted": was_planted, "why": why,
                          "advantage": float(values.mean()),
                          "foreign_advantage": float(theirs[name].mean()), "n": len(values),
-                         "n_foreign": len(theirs[name]), **compare(values, theirs[name])})
+                         "n_foreign": len(theirs[name]), "advantages": values.round(5).tolist(),
+                         **compare(values, theirs[name])})
     return rows
 
 

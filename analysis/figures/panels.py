@@ -1,6 +1,6 @@
 """Figure panels other than maps: layer curves, layer shares per region, participants and
 stimuli, the mapping schematic, example vertices, training and probing curves, the demo's
-claims and its conditions' layer curves."""
+claims, per-listener values of groups, and its conditions' layer curves."""
 from __future__ import annotations
 
 import numpy as np
@@ -339,6 +339,34 @@ def plot_claims(ax, claims: list[str], differences: dict[str, list[float]],
     ax.invert_yaxis()
     ax.set_xlabel("mean difference of brain scores across listeners (r)")
     ax.legend(frameon=False, fontsize=8, title="world (solid: planted)", title_fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_group_values(ax, values: dict[str, list[float]], detected: dict[str, bool],
+                      reference: str, ylabel: str = "", title: str = ""):
+    """Per-listener values of several groups side by side: one dot per listener, a bar at
+    each group's mean, a star over each group whose test against ``reference`` (or, for the
+    reference itself, against 0) detected an effect.
+
+    Parameters
+    ----------
+    values : group name -> one value per listener, left to right
+    detected : group name -> whether its test detected an effect
+    reference : the group the others are tested against (drawn in grey)
+    """
+    jitter = np.random.default_rng(0)  # fixed, so that the figure is the same on every run
+    top = max(max(v) for v in values.values())
+    for k, (group, points) in enumerate(values.items()):
+        colour = "0.5" if group == reference else f"C{k}"
+        x = k + jitter.uniform(-0.15, 0.15, len(points))
+        ax.scatter(x, points, s=14, color=colour, alpha=0.8)
+        ax.hlines(np.mean(points), k - 0.3, k + 0.3, color=colour, lw=2)
+        if detected[group]:
+            ax.text(k, top, "*", ha="center", va="bottom", fontsize=12)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xticks(np.arange(len(values)), list(values), rotation=20)
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     return ax
 
