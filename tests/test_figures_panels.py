@@ -174,4 +174,3 @@ def test_group_values_draw_each_listener_each_mean_and_each_detection():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["foreign", "main", "control"]
     assert ax.get_ylabel() == "advantage"
     plt.close(fig)
-
